@@ -1,0 +1,206 @@
+"""The one error tree of the tasking package.
+
+Pages catch ``TaskingError`` and nothing else::
+
+    TaskingError
+    ├── ConfigurationError        settings incomplete or contradictory (names what is missing)
+    ├── InputError                a request breaks a documented rule; raised before any call
+    ├── TransportError            no HTTP answer: connection refused, DNS, reset, timeout
+    │   └── RequestTimeout        the request timed out (the server may still have acted on it)
+    └── ApiError                  the API answered with an error status
+        ├── BadRequest            400: syntax, validation or contract rule
+        │   └── InsufficientFunds 400 with code ERR_INSUFFICIENT_FUNDS
+        ├── Unauthorized          401: missing, expired or invalid token / credentials
+        ├── Forbidden             403: not allowed for this company or contract
+        ├── NotFound              404: unknown resource, or not available yet (scene, products)
+        ├── RateLimited           429: too many requests (``retry_after`` seconds when given)
+        └── ServerError           5xx
+
+``error_from_response`` is the single place where an HTTP response becomes an ``ApiError``; it keeps
+ICEYE's ``code``, message/details and ``Retry-After`` whichever of the two documented error bodies
+(``{code, message}`` or the problem form ``{title, code, details, reference}``) the server sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+
+class TaskingError(Exception):
+    """Base of every error the tasking package raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigurationError(TaskingError):
+    """Settings are incomplete or contradictory."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken input rule: which field, which rule, and a sentence for the user."""
+
+    field: str
+    rule: str
+    message: str
+
+
+class InputError(TaskingError, ValueError):
+    """A request breaks one or more documented rules; nothing was sent."""
+
+    def __init__(self, violations: list[Violation] | str, field: str = "", rule: str = "") -> None:
+        if isinstance(violations, str):
+            violations = [Violation(field=field, rule=rule, message=violations)]
+        self.violations = violations
+        super().__init__("; ".join(v.message for v in violations))
+
+    def for_field(self, field: str) -> list[Violation]:
+        return [v for v in self.violations if v.field == field]
+
+
+class TransportError(TaskingError):
+    """The request got no HTTP answer (connection refused, reset, DNS failure, timeout)."""
+
+
+class RequestTimeout(TransportError):
+    """The request timed out; the server may or may not have acted on it."""
+
+
+class ApiError(TaskingError):
+    """The API answered with an error status."""
+
+    status_code: int = 0
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        code: str | None = None,
+        details: str | None = None,
+        title: str | None = None,
+        reference: str | None = None,
+        retry_after: float | None = None,
+        method: str = "",
+        path: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.details = details
+        self.title = title
+        self.reference = reference
+        self.retry_after = retry_after
+        self.method = method
+        self.path = path
+
+    def __str__(self) -> str:
+        code = f" {self.code}" if self.code else ""
+        return f"HTTP {self.status_code}{code}: {self.message}"
+
+
+class BadRequest(ApiError):
+    """400: the request broke a syntax, validation or contract rule."""
+
+
+class InsufficientFunds(BadRequest):
+    """400 ERR_INSUFFICIENT_FUNDS: the price exceeds the contract's available funds."""
+
+
+class Unauthorized(ApiError):
+    """401: missing, expired or invalid token, or bad client credentials."""
+
+
+class Forbidden(ApiError):
+    """403: not allowed (another company's resource, contract dates, window rules on feasibility)."""
+
+
+class NotFound(ApiError):
+    """404: unknown resource, or one that is not available yet (scene before ACTIVE, products...)."""
+
+
+class RateLimited(ApiError):
+    """429: too many requests; ``retry_after`` holds the server's advice in seconds, if any."""
+
+
+class ServerError(ApiError):
+    """5xx: the server failed."""
+
+
+_BY_STATUS: dict[int, type[ApiError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    429: RateLimited,
+}
+
+INSUFFICIENT_FUNDS_CODE = "ERR_INSUFFICIENT_FUNDS"
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _body(response: httpx.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def error_from_response(response: httpx.Response) -> ApiError:
+    """Map an error response to the error tree, keeping ICEYE's code, message and Retry-After.
+
+    Reads both documented bodies: ``{code, message}`` and the problem form ``{title, code, details,
+    reference}`` (tolerating RFC 7807's ``detail``); the token endpoint's OAuth2
+    ``{error, error_description}`` as well.
+    """
+    body = _body(response)
+    code = body.get("code") or body.get("error")
+    details = body.get("details") or body.get("detail")
+    title = body.get("title")
+    message = (
+        body.get("message")
+        or body.get("error_description")
+        or details
+        or title
+        or response.reason_phrase
+        or f"HTTP {response.status_code}"
+    )
+    status = response.status_code
+    cls = ServerError if status >= 500 else _BY_STATUS.get(status, ApiError)
+    if code == INSUFFICIENT_FUNDS_CODE:
+        cls = InsufficientFunds
+    request = response.request if response._request is not None else None
+    return cls(
+        str(message),
+        status_code=status,
+        code=str(code) if code else None,
+        details=str(details) if details else None,
+        title=str(title) if title else None,
+        reference=body.get("reference"),
+        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        method=request.method if request else "",
+        path=request.url.path if request else "",
+    )
