@@ -1,0 +1,128 @@
+"""Task-list export: parsed back with the csv and json modules, not compared as text."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+import pytest
+
+from tasking.export import COLUMNS, CSV_COLUMNS, tasks_to_csv, tasks_to_geojson
+from tasking.models import Task
+
+
+def make_task(**overrides: Any) -> Task:
+    document: dict[str, Any] = {
+        "id": "7d2b0c1e-8a9f-4c51-9a0e-2f4b1c9d0e11",
+        "contractID": "c0ffee00-0000-4000-8000-000000000001",
+        "pointOfInterest": {"lat": -33.8688, "lon": 151.2093},
+        "acquisitionWindow": {"start": "2026-12-01T00:00:00Z", "end": "2026-12-03T12:30:00+02:00"},
+        "imagingMode": "SPOTLIGHT",
+        "status": "ACTIVE",
+        "createdAt": "2026-11-22T09:30:00.123456Z",
+        "updatedAt": "2026-11-22T09:45:00Z",
+        "reference": 'harbour, "north" pier\nsecond line – ünïcødé 港',
+        "priority": "COMMERCIAL",
+        "sla": "SLA_8H",
+        "exclusivity": "PUBLIC",
+        "lookSide": "RIGHT",
+        "passDirection": "ANY",
+        "incidenceAngle": {"min": 20, "max": 40},
+        "imagingDuration": 10,
+        "productTypes": ["GRD", "SLC-COG"],
+    }
+    document.update(overrides)
+    return Task.model_validate(document)
+
+
+def read_csv(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+def test_csv_has_a_header_and_one_row_per_task() -> None:
+    text = tasks_to_csv([make_task(), make_task(id="second")])
+    rows = read_csv(text)
+    assert list(rows[0].keys()) == list(CSV_COLUMNS)
+    assert [r["id"] for r in rows] == ["7d2b0c1e-8a9f-4c51-9a0e-2f4b1c9d0e11", "second"]
+
+
+def test_csv_values_survive_the_round_trip() -> None:
+    (row,) = read_csv(tasks_to_csv([make_task()]))
+    assert row["contractID"] == "c0ffee00-0000-4000-8000-000000000001"
+    assert row["status"] == "ACTIVE"
+    assert float(row["lat"]) == -33.8688 and float(row["lon"]) == 151.2093
+    assert row["imagingMode"] == "SPOTLIGHT"
+    assert (row["priority"], row["sla"], row["exclusivity"]) == ("COMMERCIAL", "SLA_8H", "PUBLIC")
+    assert (row["incidenceMin"], row["incidenceMax"]) == ("20", "40")
+    assert row["windowStart"] == "2026-12-01T00:00:00Z"
+    assert row["windowEnd"] == "2026-12-03T10:30:00Z"  # converted to UTC
+    assert row["createdAt"] == "2026-11-22T09:30:00.123456Z"
+    assert row["productTypes"] == "GRD;SLC-COG"
+
+
+def test_csv_escapes_commas_quotes_newlines_and_keeps_unicode() -> None:
+    text = tasks_to_csv([make_task()])
+    (row,) = read_csv(text)
+    assert row["reference"] == 'harbour, "north" pier\nsecond line – ünïcødé 港'
+    assert '"harbour, ""north"" pier' in text  # RFC 4180 quoting, not backslashes
+
+
+def test_csv_leaves_missing_optional_fields_empty() -> None:
+    task = make_task(reference=None, productTypes=None, updatedAt=None, incidenceAngle=None)
+    (row,) = read_csv(tasks_to_csv([task]))
+    assert row["reference"] == row["productTypes"] == row["updatedAt"] == row["incidenceMin"] == ""
+
+
+@pytest.mark.parametrize("dangerous", ['=HYPERLINK("x")', "+1+1", "-2+3", "@SUM(A1)", "\tx"])
+def test_csv_neutralises_spreadsheet_formulas(dangerous: str) -> None:
+    (row,) = read_csv(tasks_to_csv([make_task(reference=dangerous)]))
+    assert row["reference"] == "'" + dangerous
+
+
+def test_csv_keeps_negative_coordinates_as_numbers() -> None:
+    (row,) = read_csv(tasks_to_csv([make_task()]))
+    assert row["lat"] == "-33.8688"
+
+
+def test_csv_of_no_tasks_is_just_the_header() -> None:
+    assert read_csv(tasks_to_csv([])) == []
+    assert tasks_to_csv([]).splitlines() == [",".join(CSV_COLUMNS)]
+
+
+def test_geojson_is_a_feature_collection_of_lon_lat_points() -> None:
+    collection = json.loads(json.dumps(tasks_to_geojson([make_task()]), ensure_ascii=False))
+    assert collection["type"] == "FeatureCollection"
+    (feature,) = collection["features"]
+    assert feature["type"] == "Feature"
+    assert feature["id"] == "7d2b0c1e-8a9f-4c51-9a0e-2f4b1c9d0e11"
+    assert feature["geometry"] == {"type": "Point", "coordinates": [151.2093, -33.8688]}
+
+
+def test_geojson_properties_carry_the_task_fields() -> None:
+    (feature,) = tasks_to_geojson([make_task()])["features"]
+    props = feature["properties"]
+    assert list(props) == list(COLUMNS)
+    assert props["reference"] == 'harbour, "north" pier\nsecond line – ünïcødé 港'
+    assert props["contractID"] == "c0ffee00-0000-4000-8000-000000000001"
+    assert props["status"] == "ACTIVE"
+    assert props["imagingMode"] == "SPOTLIGHT"
+    assert props["priority"] == "COMMERCIAL"
+    assert props["sla"] == "SLA_8H"
+    assert props["windowStart"] == "2026-12-01T00:00:00Z"
+    assert props["windowEnd"] == "2026-12-03T10:30:00Z"
+    assert props["createdAt"] == "2026-11-22T09:30:00.123456Z"
+    assert props["productTypes"] == "GRD;SLC-COG"
+
+
+def test_geojson_keeps_text_unchanged_and_missing_values_null() -> None:
+    task = make_task(reference="=1+1", priority=None)
+    (feature,) = tasks_to_geojson([task])["features"]
+    # Formula guarding is a spreadsheet concern: GeoJSON carries the real reference.
+    assert feature["properties"]["reference"] == "=1+1"
+    assert feature["properties"]["priority"] is None
+
+
+def test_geojson_of_no_tasks_is_an_empty_collection() -> None:
+    assert tasks_to_geojson([]) == {"type": "FeatureCollection", "features": []}
