@@ -1,0 +1,479 @@
+"""Sandbox products: signed links, SAR-like images, metadata and STAC items."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import json
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tasking.errors import InputError
+from tasking.geometry import scene_footprint
+from tasking.models import Product, Scene, Task
+from tasking.sandbox.products import (
+    LINK_LIFETIME,
+    LinkError,
+    asset_entry,
+    asset_plan,
+    frame_id,
+    link_expiry,
+    make_grd_tiff,
+    make_metadata,
+    make_quicklook_png,
+    product_id,
+    render_asset,
+    scene_seed,
+    sign_link,
+    split_link,
+    stac_item,
+    verify_link,
+)
+
+SECRET = b"test-secret"
+PATH = "/sandbox/v1/files/7d1f0c52/GRD/quicklook-png"
+ISSUED = datetime(2026, 5, 2, 18, 0, 0, tzinfo=UTC)
+
+# iceye-api.md §4.8: CatalogItem's documented properties and asset fields.
+DOCUMENTED_PROPERTIES = {
+    "frame_id",
+    "created",
+    "updated",
+    "start_datetime",
+    "end_datetime",
+    "sar:instrument_mode",
+    "sar:frequency_band",
+    "sar:polarizations",
+    "sar:product_type",
+    "sar:looks_range",
+    "sar:looks_azimuth",
+    "sar:observation_direction",
+    "sat:orbit_state",
+    "iceye:acquisition_mode",
+    "iceye:incidence_center",
+    "iceye:incidence_near",
+    "iceye:incidence_far",
+    "iceye:satellite_look_angle",
+    "iceye:processing_mode",
+}
+STAC_COMMON = {"datetime", "platform"}  # STAC 1.0.0 Item fields the module adds on purpose
+DOCUMENTED_ASSET_FIELDS = {"href", "title", "type", "roles", "coordinates"}
+
+
+# --- fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def task(golden: Callable[[str], Any]) -> Task:
+    return Task.model_validate(golden("task_full"))
+
+
+@pytest.fixture
+def scene(golden: Callable[[str], Any]) -> Scene:
+    return Scene.model_validate(golden("scene_spec"))
+
+
+def footprint_for(
+    task: Task, heading: float = 190.0, look: str = "RIGHT"
+) -> list[tuple[float, float]]:
+    poi = task.pointOfInterest
+    return scene_footprint(poi.lat, poi.lon, heading, look, 5.0, 5.0)  # type: ignore[arg-type]
+
+
+def metadata_for(task: Task, scene: Scene, **overrides: Any) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        "task": task,
+        "scene": scene,
+        "satellite": "SANDSAT-07",
+        "footprint": footprint_for(task),
+        "heading": 190.0,
+        "off_nadir": 24.3,
+        "slant_range_km": 610.0,
+        "orbit_altitude_km": 560.0,
+    }
+    return make_metadata(**(args | overrides))
+
+
+def item_for(
+    task: Task, scene: Scene, product_type: str = "GRD", **overrides: Any
+) -> dict[str, Any]:
+    assets = {
+        key: asset_entry(f"/files/{key}?expires=1&signature=ab", title, media, roles)
+        for key, title, media, roles in asset_plan(product_type)
+    }
+    args: dict[str, Any] = {
+        "task": task,
+        "scene": scene,
+        "product_type": product_type,
+        "satellite": "SANDSAT-07",
+        "footprint": footprint_for(task),
+        "assets": assets,
+        "created": datetime(2026, 5, 2, 17, 41, 22, tzinfo=UTC),
+    }
+    return stac_item(**(args | overrides))
+
+
+def gray(png: bytes) -> np.ndarray:
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG"
+    assert image.mode == "L"
+    return np.asarray(image, dtype=np.float64)
+
+
+def median_block_cv(pixels: np.ndarray, block: int = 8) -> float:
+    """Median coefficient of variation over small blocks: speckle makes every block grainy."""
+    h, w = (s - s % block for s in pixels.shape)
+    blocks = pixels[:h, :w].reshape(h // block, block, w // block, block).swapaxes(1, 2)
+    means = blocks.mean(axis=(2, 3))
+    stds = blocks.std(axis=(2, 3))
+    return float(np.median(stds[means > 0] / means[means > 0]))
+
+
+# --- signed links ----------------------------------------------------------------------------
+
+
+def test_a_signed_link_verifies_until_it_expires() -> None:
+    link = sign_link(SECRET, PATH, link_expiry(ISSUED))
+    path, expires, signature = split_link(link)
+    assert path == PATH
+    verify_link(SECRET, path, expires, signature, now=ISSUED)
+    verify_link(SECRET, path, expires, signature, now=ISSUED + timedelta(minutes=59))
+
+
+def test_the_link_carries_unix_seconds_and_the_hmac_of_path_and_expires() -> None:
+    expires = datetime(2026, 5, 2, 19, 0, 0, 900_000, tzinfo=UTC)
+    link = sign_link(SECRET, PATH, expires)
+    seconds = str(int(datetime(2026, 5, 2, 19, 0, 0, tzinfo=UTC).timestamp()))
+    expected = hmac.new(SECRET, f"{PATH}\n{seconds}".encode(), hashlib.sha256).hexdigest()
+    assert link == f"{PATH}?expires={seconds}&signature={expected}"
+
+
+def test_links_expire_one_hour_of_simulation_time_after_issue() -> None:
+    assert timedelta(hours=1) == LINK_LIFETIME
+    assert link_expiry(ISSUED) == ISSUED + timedelta(hours=1)
+
+
+def test_a_link_is_valid_at_its_expiry_second_and_refused_just_after() -> None:
+    _, expires, signature = split_link(sign_link(SECRET, PATH, link_expiry(ISSUED)))
+    at_expiry = ISSUED + timedelta(hours=1)
+    verify_link(SECRET, PATH, expires, signature, now=at_expiry)
+    with pytest.raises(LinkError) as refused:
+        verify_link(SECRET, PATH, expires, signature, now=at_expiry + timedelta(microseconds=1))
+    assert refused.value.reason == "expired"
+
+
+@pytest.mark.parametrize(
+    "alter",
+    [
+        pytest.param(lambda p, e, s: (p.replace("quicklook-png", "grd-tif"), e, s), id="path"),
+        pytest.param(lambda p, e, s: (p, str(int(e) + 3600), s), id="expires-pushed-forward"),
+        pytest.param(lambda p, e, s: (p, str(int(e) - 1), s), id="expires-earlier"),
+        pytest.param(lambda p, e, s: (p, e, ("0" if s[0] != "0" else "1") + s[1:]), id="signature"),
+    ],
+)
+def test_an_altered_link_is_refused_as_an_invalid_signature(
+    alter: Callable[[str, str, str], tuple[str, str, str]],
+) -> None:
+    path, expires, signature = alter(*split_link(sign_link(SECRET, PATH, link_expiry(ISSUED))))
+    with pytest.raises(LinkError) as refused:
+        verify_link(SECRET, path, expires, signature, now=ISSUED)
+    assert refused.value.reason == "invalid signature"
+
+
+def test_a_link_signed_with_another_secret_is_refused() -> None:
+    _, expires, signature = split_link(sign_link(b"other", PATH, link_expiry(ISSUED)))
+    with pytest.raises(LinkError) as refused:
+        verify_link(SECRET, PATH, expires, signature, now=ISSUED)
+    assert refused.value.reason == "invalid signature"
+
+
+def test_path_and_expires_cannot_trade_digits() -> None:
+    # Signed as /a/1 with expires 23…, presented as /a/ with expires 123…
+    link = sign_link(SECRET, "/files/1", datetime.fromtimestamp(2_300_000_000, UTC))
+    _, expires, signature = split_link(link)
+    with pytest.raises(LinkError):
+        verify_link(SECRET, "/files/", "1" + expires, signature, now=ISSUED)
+
+
+@pytest.mark.parametrize(
+    ("expires", "signature"),
+    [("soon", "a" * 64), ("-5", "a" * 64), ("1777748400", "abc"), ("1777748400", "g" * 64)],
+)
+def test_a_malformed_link_is_refused_as_malformed(expires: str, signature: str) -> None:
+    with pytest.raises(LinkError) as refused:
+        verify_link(SECRET, PATH, expires, signature, now=ISSUED)
+    assert refused.value.reason == "malformed"
+
+
+def test_a_link_without_its_query_is_malformed() -> None:
+    with pytest.raises(LinkError) as refused:
+        split_link(PATH + "?expires=1777748400")
+    assert refused.value.reason == "malformed"
+
+
+def test_signing_refuses_a_path_with_a_query_and_naive_times() -> None:
+    with pytest.raises(InputError, match="path"):
+        sign_link(SECRET, PATH + "?x=1", link_expiry(ISSUED))
+    with pytest.raises(InputError, match="timezone-aware"):
+        sign_link(SECRET, PATH, datetime(2026, 5, 2, 19, 0))
+    _, expires, signature = split_link(sign_link(SECRET, PATH, link_expiry(ISSUED)))
+    with pytest.raises(InputError, match="timezone-aware"):
+        verify_link(SECRET, PATH, expires, signature, now=datetime(2026, 5, 2, 18, 0))
+
+
+# --- images ----------------------------------------------------------------------------------
+
+
+def test_the_quicklook_is_a_grayscale_png_of_the_requested_size() -> None:
+    assert gray(make_quicklook_png(7)).shape == (640, 640)
+    assert gray(make_quicklook_png(7, width=320, height=200)).shape == (200, 320)
+
+
+def test_the_quicklook_is_deterministic_for_a_seed_and_differs_between_seeds() -> None:
+    first = make_quicklook_png(11)
+    assert make_quicklook_png(11) == first
+    other = gray(make_quicklook_png(12))
+    assert np.mean(np.abs(gray(first) - other)) > 10
+
+
+def test_the_quicklook_is_speckled_not_flat() -> None:
+    flat = np.asarray(Image.new("L", (640, 640), 128), dtype=np.float64)
+    assert median_block_cv(flat) == 0.0
+    speckled = median_block_cv(gray(make_quicklook_png(3)))
+    assert speckled > 0.1
+
+
+def test_more_looks_mean_less_speckle() -> None:
+    one_look = median_block_cv(gray(make_quicklook_png(5, looks=1.0)))
+    many_looks = median_block_cv(gray(make_quicklook_png(5, looks=16.0)))
+    assert one_look > 1.5 * many_looks
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_the_quicklook_shows_a_dark_low_backscatter_area_and_bright_targets(seed: int) -> None:
+    pixels = gray(make_quicklook_png(seed))
+    blocks = pixels.reshape(40, 16, 40, 16).swapaxes(1, 2).reshape(40, 40, 256)
+    means = blocks.mean(axis=2)
+    # Water (a river or the sea) is much darker than the land…
+    assert np.percentile(means, 2) < 0.4 * np.percentile(means, 75)
+    # …and point scatterers (ships, buildings) stand far above their surroundings, which speckle
+    # alone does not do.
+    standouts = blocks.max(axis=2) - np.median(blocks, axis=2) > 150
+    assert standouts.sum() >= 10
+
+
+def test_the_near_range_side_is_brighter_and_follows_the_look_side() -> None:
+    right = gray(make_quicklook_png(8, look_side="RIGHT"))
+    left = gray(make_quicklook_png(8, look_side="LEFT"))
+    # Same scene; a RIGHT-looking satellite has its near range on the left edge, LEFT on the right,
+    # so the RIGHT image is the brighter one on the left and the darker one on the right.
+    difference = right.mean(axis=0) - left.mean(axis=0)
+    assert difference[:160].mean() > difference[-160:].mean() + 10
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "rule"),
+    [
+        ({"seed": -1}, "seed"),
+        ({"width": 0}, "image width"),
+        ({"height": 5000}, "image height"),
+        ({"look_side": "UP"}, "look side"),
+        ({"incidence": float("nan")}, "incidence"),
+        ({"looks": 0.5}, "looks"),
+    ],
+)
+def test_bad_image_arguments_are_refused_with_the_rule(kwargs: dict[str, Any], rule: str) -> None:
+    args = {"seed": 1} | kwargs
+    with pytest.raises(InputError, match=rule):
+        make_quicklook_png(**args)
+
+
+def test_the_grd_is_a_16_bit_geotiff_of_the_same_scene(task: Task) -> None:
+    footprint = footprint_for(task)
+    image = Image.open(io.BytesIO(make_grd_tiff(4, footprint=footprint)))
+    assert image.format == "TIFF"
+    assert image.mode == "I;16"
+    assert image.size == (640, 640)
+    ties = image.tag_v2[33922]
+    # Four tie points (col, row, 0, lon, lat, 0); the first corner (near range, first line) is
+    # bottom-left for a RIGHT-looking pass.
+    assert len(ties) == 24
+    assert ties[:6] == pytest.approx((0, 640, 0, footprint[0][1], footprint[0][0], 0))
+    assert image.tag_v2[34735][-1] == 4326
+    amplitude_db = 20 * np.log10(np.asarray(image, dtype=np.float64) + 1)
+    quicklook = gray(make_quicklook_png(4))
+    assert np.corrcoef(amplitude_db.ravel(), quicklook.ravel())[0, 1] > 0.9
+
+
+def test_scene_seeds_are_stable_and_distinct() -> None:
+    assert scene_seed(2026, "task-a") == scene_seed(2026, "task-a")
+    assert scene_seed(2026, "task-a") != scene_seed(2026, "task-b")
+    assert 0 <= scene_seed(2026, "task-a") < 2**63
+
+
+# --- metadata --------------------------------------------------------------------------------
+
+
+def test_metadata_carries_the_scene_geometry_in_iceye_style(task: Task, scene: Scene) -> None:
+    doc = metadata_for(task, scene, product_type="GRD")
+    json.dumps(doc)  # JSON-able
+    assert doc["product_name"] == f"ICEYE_SANDSAT-07_GRD_SLH_{task.id}_20260502T094112"
+    assert doc["frame_id"] == frame_id(task, scene) == f"{task.id}_20260502T094112"
+    assert doc["satellite_name"] == "SANDSAT-07"
+    assert doc["imaging_mode"] == "SPOTLIGHT"
+    assert doc["acquisition_mode"] == "spotlight"
+    assert doc["acquisition_start_utc"] == "2026-05-02T09:41:12Z"
+    assert doc["acquisition_end_utc"] == "2026-05-02T09:41:22Z"
+    assert doc["look_side"] == "right"
+    assert doc["orbit_direction"] == "DESCENDING"
+    assert doc["heading"] == 190.0
+    assert doc["incidence_center"] == 27.4
+    assert doc["satellite_look_angle"] == 24.3
+    assert doc["slant_range_to_scene_center"] == 610_000.0
+    assert doc["mean_orbit_altitude"] == 560_000.0
+    assert doc["point_of_interest"] == {"lat": 60.1699, "lon": 24.9384}
+    corners = footprint_for(task)
+    assert doc["coord_first_near"] == pytest.approx(list(corners[0]))
+    assert doc["coord_last_near"] == pytest.approx(list(corners[3]))
+    assert doc["coord_center"] == pytest.approx([60.1699, 24.9384], abs=1e-4)
+
+
+def test_near_and_far_incidence_agree_with_spherical_geometry(task: Task, scene: Scene) -> None:
+    doc = metadata_for(task, scene)
+    earth, slant, theta = 6371.0088, 610.0, math.radians(27.4)
+    # Independent: put the satellite above a sphere, then measure the incidence 2.5 km either side.
+    target = np.array([0.0, earth])
+    normal = target / earth
+    to_satellite = np.array([math.sin(theta), math.cos(theta)]) * slant
+    satellite = target + to_satellite
+
+    def incidence_at(ground_km: float) -> float:
+        angle = ground_km / earth  # away from the satellite is negative x here
+        point = earth * np.array([-math.sin(angle), math.cos(angle)])
+        ray = satellite - point
+        cos_i = ray @ (point / earth) / np.linalg.norm(ray)
+        return math.degrees(math.acos(cos_i))
+
+    assert incidence_at(0.0) == pytest.approx(27.4, abs=1e-9)
+    assert normal @ normal == pytest.approx(1.0)
+    assert doc["incidence_near"] == pytest.approx(incidence_at(-2.5), abs=0.002)
+    assert doc["incidence_far"] == pytest.approx(incidence_at(2.5), abs=0.002)
+    assert doc["incidence_near"] < doc["incidence_center"] < doc["incidence_far"]
+    assert doc["slant_range_to_first_pixel"] < doc["slant_range_to_scene_center"]
+
+
+def test_metadata_refuses_a_scene_without_its_geometry(task: Task, scene: Scene) -> None:
+    with pytest.raises(InputError, match="incidence"):
+        metadata_for(task, scene.model_copy(update={"incidenceAngle": None}))
+    with pytest.raises(InputError, match="lookSide"):
+        metadata_for(task, scene.model_copy(update={"lookSide": None}))  # the task says ANY
+    with pytest.raises(InputError, match="4 footprint corners"):
+        metadata_for(task, scene, footprint=footprint_for(task)[:3])
+
+
+# --- STAC items ------------------------------------------------------------------------------
+
+
+def test_every_product_offers_a_quicklook_and_metadata_and_grd_adds_its_tiff() -> None:
+    keys = {ptype: [key for key, *_ in asset_plan(ptype)] for ptype in ("GRD", "SLC", "QLK")}
+    assert keys == {
+        "GRD": ["quicklook-png", "metadata-json", "grd-tif"],
+        "SLC": ["quicklook-png", "metadata-json"],
+        "QLK": ["quicklook-png", "metadata-json"],
+    }
+    assert asset_plan("GRD")[0] == ("quicklook-png", "Quicklook image", "image/png", ["overview"])
+    assert asset_plan("GRD")[1] == ("metadata-json", "Metadata", "application/json", ["metadata"])
+    assert asset_plan("GRD")[2][1:3] == ("GRD data file", "image/tiff; application=geotiff")
+    with pytest.raises(InputError, match="product type"):
+        asset_plan("grd tif")
+
+
+def test_the_stac_item_parses_as_a_product(task: Task, scene: Scene) -> None:
+    item = item_for(task, scene)
+    product = Product.model_validate(item)
+    assert product.product_type == "GRD"
+    assert product.id == product_id(task, scene, "SANDSAT-07", "GRD")
+    assert product.collection == "private"
+    assert product.stac_version == "1.0.0"
+    assert product.assets["quicklook-png"].type == "image/png"
+    assert product.assets["grd-tif"].title == "GRD data file"
+
+
+def test_the_stac_item_has_the_documented_shape(
+    task: Task, scene: Scene, golden: Callable[[str], Any]
+) -> None:
+    item = item_for(task, scene)
+    documented = golden("products_response_doc")["data"][0]
+    assert set(item) == set(documented)
+    assert set(item["properties"]) <= DOCUMENTED_PROPERTIES | STAC_COMMON
+    for asset in item["assets"].values():
+        assert set(asset) <= DOCUMENTED_ASSET_FIELDS
+    props = item["properties"]
+    assert props["frame_id"] == f"{task.id}_20260502T094112"
+    assert props["created"] == props["updated"] == "2026-05-02T17:41:22Z"
+    assert props["start_datetime"] == "2026-05-02T09:41:12Z"
+    assert props["end_datetime"] == "2026-05-02T09:41:22Z"
+    assert props["sar:instrument_mode"] == "spotlight"
+    assert props["sar:frequency_band"] == "X"
+    assert props["sar:polarizations"] == ["VV"]
+    assert props["sar:observation_direction"] == "right"
+    assert props["sat:orbit_state"] == "descending"
+    assert props["iceye:incidence_center"] == 27.4
+
+
+def test_the_footprint_is_a_closed_counter_clockwise_lon_lat_ring(task: Task, scene: Scene) -> None:
+    for look in ("RIGHT", "LEFT"):
+        corners = footprint_for(task, look=look)
+        item = item_for(task, scene, footprint=corners)
+        assert item["geometry"]["type"] == "Polygon"
+        ring = item["geometry"]["coordinates"][0]
+        assert len(ring) == 5
+        assert ring[0] == ring[-1]
+        expected = sorted((lon, lat) for lat, lon in corners)
+        assert np.allclose(sorted(map(tuple, ring[:-1])), expected, atol=1e-6)
+        twice_area = sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in pairwise(ring))
+        assert twice_area > 0
+        west, south, east, north = item["bbox"]
+        assert all(west <= lon <= east and south <= lat <= north for lon, lat in ring)
+
+
+def test_a_footprint_across_the_antimeridian_stays_one_piece(task: Task, scene: Scene) -> None:
+    corners = [(10.0, 179.98), (10.0, -179.97), (10.05, -179.97), (10.05, 179.98)]
+    item = item_for(task, scene, footprint=corners)
+    lons = [lon for lon, _ in item["geometry"]["coordinates"][0]]
+    assert max(lons) - min(lons) < 1.0  # continuous, not a band around the world
+    west, _, east, _ = item["bbox"]
+    assert (west, east) == pytest.approx((179.98, -179.97))  # RFC 7946 §5.2: west > east
+
+
+def test_extra_properties_are_merged_and_bad_inputs_refused(task: Task, scene: Scene) -> None:
+    item = item_for(task, scene, properties_extra={"iceye:incidence_near": 27.2})
+    assert item["properties"]["iceye:incidence_near"] == 27.2
+    with pytest.raises(InputError, match="href"):
+        item_for(task, scene, assets={"quicklook-png": {"title": "no link"}})
+    with pytest.raises(InputError, match="timezone-aware"):
+        item_for(task, scene, created=datetime(2026, 5, 2, 17, 41))
+    with pytest.raises(InputError, match="3 distinct corners"):
+        item_for(task, scene, footprint=[(60.0, 24.0), (60.1, 24.1)])
+
+
+def test_render_asset_makes_each_planned_file(task: Task, scene: Scene) -> None:
+    doc = metadata_for(task, scene, product_type="GRD")
+    seed = scene_seed(2026, task.id)
+    assert render_asset("quicklook-png", seed=seed, metadata=doc) == make_quicklook_png(
+        seed, look_side="RIGHT", incidence=27.4
+    )
+    assert json.loads(render_asset("metadata-json", seed=seed, metadata=doc)) == doc
+    tiff = Image.open(io.BytesIO(render_asset("grd-tif", seed=seed, metadata=doc)))
+    assert tiff.mode == "I;16"
+    assert tiff.tag_v2[33922][3:5] == pytest.approx(tuple(doc["coord_first_near"][::-1]))
+    with pytest.raises(InputError, match="asset key"):
+        render_asset("slc-h5", seed=seed, metadata=doc)
