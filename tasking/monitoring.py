@@ -1,0 +1,122 @@
+"""Monitoring policy: pure functions of a task's status and time, no I/O.
+
+Statuses and transitions: ``reference/iceye-api.md`` §5.1; what is available when: §4.7 (scene from
+ACTIVE), §4.8 (products from FULFILLED); cancellation: §4.6 (RECEIVED or ACTIVE only) and the fee
+tiers of ICEYE's product specification §3.6 (iceye-api.md §5.3); polling every 5 s as ICEYE's demo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final, Literal
+
+from tasking.models import TaskStatus, to_utc
+
+Fetch = Literal["scene", "products"]
+
+TERMINAL: Final = frozenset(
+    {TaskStatus.DONE, TaskStatus.REJECTED, TaskStatus.CANCELED, TaskStatus.FAILED}
+)
+CANCELLABLE: Final = frozenset({TaskStatus.RECEIVED, TaskStatus.ACTIVE})
+_SCENE_FROM: Final = frozenset({TaskStatus.ACTIVE, TaskStatus.FULFILLED, TaskStatus.DONE})
+_PRODUCTS_FROM: Final = frozenset({TaskStatus.FULFILLED, TaskStatus.DONE})
+
+STAGES: Final = ("Received", "Scheduled", "Captured", "Complete")
+_STAGE_OF: Final[dict[str, int]] = {
+    TaskStatus.RECEIVED: 0,
+    TaskStatus.ACTIVE: 1,
+    TaskStatus.FULFILLED: 2,
+    TaskStatus.DONE: 3,
+}
+_END_LABELS: Final[dict[str, str]] = {
+    TaskStatus.REJECTED: "Rejected",
+    TaskStatus.CANCELED: "Canceled",
+    TaskStatus.FAILED: "Failed",
+}
+
+# ICEYE's demo polls every 5 s until a final status (iceye-api.md §4.5).
+POLL_INTERVAL_S: Final = 5.0
+
+
+def is_terminal(status: str) -> bool:
+    """No further change will come (DONE, REJECTED, CANCELED, FAILED)."""
+    return status in TERMINAL
+
+
+def fetches_after(previous: str | None, current: str) -> frozenset[Fetch]:
+    """What a monitor fetches after seeing ``current`` (``previous`` None: first observation).
+
+    Scene on ACTIVE, FULFILLED and DONE; products on FULFILLED and DONE; nothing when the status did
+    not change, and nothing for REJECTED, CANCELED or FAILED (they have neither).
+    """
+    if previous == current:
+        return frozenset()
+    wanted: set[Fetch] = set()
+    if current in _SCENE_FROM:
+        wanted.add("scene")
+    if current in _PRODUCTS_FROM:
+        wanted.add("products")
+    return frozenset(wanted)
+
+
+def stage_index(status: str) -> int:
+    """Timeline stage 0..3 of ``STAGES``; -1 for REJECTED/CANCELED/FAILED or an unknown status (where
+    such a task stopped is not knowable from its status: use its history)."""
+    return _STAGE_OF.get(status, -1)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A status as the timeline shows it."""
+
+    index: int
+    label: str
+    is_end: bool
+    ok: bool
+    """False for the unhappy endings (rejected, canceled, failed)."""
+
+
+def stage_of(status: str) -> Stage:
+    index = stage_index(status)
+    if index >= 0:
+        return Stage(index, STAGES[index], is_end=status in TERMINAL, ok=True)
+    label = _END_LABELS.get(status, status.title())
+    return Stage(-1, label, is_end=is_terminal(status), ok=False)
+
+
+def can_cancel(status: str) -> bool:
+    """Cancelling is allowed in RECEIVED or ACTIVE only (iceye-api.md §4.6)."""
+    return status in CANCELLABLE
+
+
+@dataclass(frozen=True)
+class FeeTier:
+    percent: int
+    label: str
+
+
+# (more than this before the window start, tier); checked in order. Boundaries: exactly 72 h before
+# is already the 10 % tier, exactly 48 h the 20 % tier, exactly 24 h the 100 % tier ("more than 72 h"
+# is free; the PSPEC ranges "72–48 h" etc. are read as (48 h, 72 h]).
+FEE_TIERS: Final = (
+    (timedelta(hours=72), FeeTier(0, "free")),
+    (timedelta(hours=48), FeeTier(10, "10 % of the order value")),
+    (timedelta(hours=24), FeeTier(20, "20 % of the order value")),
+)
+FULL_FEE: Final = FeeTier(100, "100 % of the order value (no refund)")
+
+
+def cancellation_fee(now: datetime, window_start: datetime) -> FeeTier:
+    """Fee for cancelling at ``now`` (PSPEC 3.6): > 72 h before the window start free; (48, 72] h
+    10 %; (24, 48] h 20 %; 24 h or less (or after the start) 100 %."""
+    ahead = to_utc(window_start) - to_utc(now)
+    for more_than, tier in FEE_TIERS:
+        if ahead > more_than:
+            return tier
+    return FULL_FEE
+
+
+def next_poll_in(status: str) -> float | None:
+    """Seconds until the next poll, or None once the status is final."""
+    return None if is_terminal(status) else POLL_INTERVAL_S

@@ -1,0 +1,118 @@
+"""errors.error_from_response: one mapping for both documented bodies, codes, Retry-After."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import httpx
+import pytest
+
+from tasking.errors import (
+    ApiError,
+    BadRequest,
+    Forbidden,
+    InputError,
+    InsufficientFunds,
+    NotFound,
+    RateLimited,
+    ServerError,
+    TaskingError,
+    Unauthorized,
+    Violation,
+    error_from_response,
+    parse_retry_after,
+)
+from tests.conftest import load_golden
+
+URL = "https://api.test/api/tasking/v2/tasks"
+
+
+def response(
+    status: int, body: object = None, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    request = httpx.Request("POST", URL)
+    if body is None:
+        return httpx.Response(status, request=request, headers=headers, text="")
+    return httpx.Response(status, request=request, headers=headers, json=body)
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, BadRequest),
+        (401, Unauthorized),
+        (403, Forbidden),
+        (404, NotFound),
+        (429, RateLimited),
+        (500, ServerError),
+        (502, ServerError),
+        (418, ApiError),
+    ],
+)
+def test_each_status_maps_to_its_error_class(status: int, cls: type[ApiError]) -> None:
+    error = error_from_response(response(status, {"code": "c", "message": "m"}))
+    assert type(error) is cls
+    assert isinstance(error, TaskingError)
+    assert (error.status_code, error.method, error.path) == (
+        status,
+        "POST",
+        "/api/tasking/v2/tasks",
+    )
+
+
+def test_the_default_body_keeps_code_and_message() -> None:
+    error = error_from_response(response(400, load_golden("error_insufficient_funds")))
+    assert isinstance(error, InsufficientFunds) and isinstance(error, BadRequest)
+    assert error.code == "ERR_INSUFFICIENT_FUNDS"
+    assert error.message == "could not create task: insufficient funds"
+    assert (
+        str(error) == "HTTP 400 ERR_INSUFFICIENT_FUNDS: could not create task: insufficient funds"
+    )
+
+
+def test_the_problem_body_keeps_title_code_details_and_reference() -> None:
+    error = error_from_response(response(404, load_golden("error_problem")))
+    assert isinstance(error, NotFound)
+    assert (error.title, error.code, error.details) == (
+        "Contract Not Found",
+        "not_found",
+        "no rows in result set",
+    )
+    assert error.message == "no rows in result set"
+    assert error.reference is not None and error.reference.endswith("#operation/GetContract")
+
+
+def test_rfc7807_detail_is_tolerated() -> None:
+    error = error_from_response(response(400, {"title": "Bad", "detail": "x is wrong"}))
+    assert error.details == "x is wrong" and error.message == "x is wrong"
+
+
+def test_a_body_that_is_not_json_falls_back_to_the_reason_phrase() -> None:
+    error = error_from_response(response(503))
+    assert isinstance(error, ServerError)
+    assert error.message == "Service Unavailable" and error.code is None
+
+
+def test_retry_after_seconds_are_kept() -> None:
+    error = error_from_response(response(429, {"code": "r", "message": "m"}, {"Retry-After": "12"}))
+    assert error.retry_after == 12.0
+
+
+def test_retry_after_as_an_http_date_becomes_seconds() -> None:
+    when = datetime.now(UTC) + timedelta(hours=1)
+    seconds = parse_retry_after(format_datetime(when, usegmt=True))
+    assert seconds is not None and 3000 < seconds <= 3600
+
+
+@pytest.mark.parametrize("value", [None, "", "soon"])
+def test_unreadable_retry_after_is_none(value: str | None) -> None:
+    assert parse_retry_after(value) is None
+
+
+def test_input_error_keeps_every_violation_and_finds_them_by_field() -> None:
+    violations = [Violation("lat", "latitude-range", "bad lat"), Violation("lon", "r", "bad lon")]
+    error = InputError(violations)
+    assert isinstance(error, ValueError) and isinstance(error, TaskingError)
+    assert error.for_field("lat") == [violations[0]]
+    assert error.message == "bad lat; bad lon"

@@ -1,0 +1,131 @@
+"""Monitoring policy: what to fetch after a status change, timeline stages, cancelling and its fee."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tasking import monitoring as m
+from tasking.models import TaskStatus
+
+STATUSES = [s.value for s in TaskStatus]
+NOW = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("current", "expected"),
+    [
+        ("RECEIVED", set()),
+        ("ACTIVE", {"scene"}),
+        ("FULFILLED", {"scene", "products"}),
+        ("DONE", {"scene", "products"}),
+        ("REJECTED", set()),
+        ("CANCELED", set()),
+        ("FAILED", set()),
+    ],
+)
+def test_a_status_change_fetches_scene_from_active_and_products_from_fulfilled(
+    current: str, expected: set[str]
+) -> None:
+    assert m.fetches_after("RECEIVED" if current != "RECEIVED" else None, current) == expected
+
+
+@pytest.mark.parametrize("status", ["ACTIVE", "FULFILLED", "DONE"])
+def test_the_first_observation_counts_as_a_change(status: str) -> None:
+    assert "scene" in m.fetches_after(None, status)
+
+
+@given(status=st.sampled_from(STATUSES))
+def test_nothing_is_fetched_when_the_status_did_not_change(status: str) -> None:
+    assert m.fetches_after(status, status) == frozenset()
+
+
+def test_fulfilled_to_done_fetches_products_again_for_the_non_sla_ones() -> None:
+    assert m.fetches_after("FULFILLED", "DONE") == {"scene", "products"}
+
+
+@pytest.mark.parametrize(
+    ("status", "terminal"),
+    [
+        ("RECEIVED", False),
+        ("ACTIVE", False),
+        ("FULFILLED", False),
+        ("DONE", True),
+        ("REJECTED", True),
+        ("CANCELED", True),
+        ("FAILED", True),
+    ],
+)
+def test_terminal_statuses_end_polling(status: str, terminal: bool) -> None:
+    assert m.is_terminal(status) is terminal
+    assert m.next_poll_in(status) == (None if terminal else 5.0)
+
+
+@pytest.mark.parametrize(
+    ("status", "index", "label"),
+    [
+        ("RECEIVED", 0, "Received"),
+        ("ACTIVE", 1, "Scheduled"),
+        ("FULFILLED", 2, "Captured"),
+        ("DONE", 3, "Complete"),
+    ],
+)
+def test_statuses_on_the_happy_path_map_to_timeline_stages(
+    status: str, index: int, label: str
+) -> None:
+    assert m.stage_index(status) == index
+    stage = m.stage_of(status)
+    assert (stage.index, stage.label, stage.ok) == (index, label, True)
+    assert stage.is_end is (status == "DONE")
+    assert m.STAGES[index] == label
+
+
+@pytest.mark.parametrize(
+    ("status", "label"), [("REJECTED", "Rejected"), ("CANCELED", "Canceled"), ("FAILED", "Failed")]
+)
+def test_unhappy_endings_have_no_stage_index(status: str, label: str) -> None:
+    assert m.stage_index(status) == -1
+    stage = m.stage_of(status)
+    assert (stage.label, stage.is_end, stage.ok) == (label, True, False)
+
+
+def test_an_unknown_status_has_no_stage_and_is_not_an_end() -> None:
+    stage = m.stage_of("PAUSED")
+    assert (stage.index, stage.is_end) == (-1, False)
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_only_received_and_active_tasks_can_be_cancelled(status: str) -> None:
+    assert m.can_cancel(status) is (status in {"RECEIVED", "ACTIVE"})
+
+
+@pytest.mark.parametrize(
+    ("hours_before", "percent"),
+    [
+        (100, 0),
+        (72.001, 0),
+        (72, 10),  # exactly 72 h before: no longer "more than 72 h"
+        (60, 10),
+        (48.001, 10),
+        (48, 20),
+        (30, 20),
+        (24.001, 20),
+        (24, 100),
+        (1, 100),
+        (-5, 100),  # window already open
+    ],
+)
+def test_cancellation_fee_tiers_and_their_boundaries(hours_before: float, percent: int) -> None:
+    tier = m.cancellation_fee(NOW, NOW + timedelta(hours=hours_before))
+    assert tier.percent == percent
+    assert ("free" in tier.label) is (percent == 0)
+
+
+@given(hours=st.floats(min_value=-100, max_value=400, allow_nan=False))
+def test_the_fee_never_falls_as_the_window_start_gets_closer(hours: float) -> None:
+    sooner = m.cancellation_fee(NOW, NOW + timedelta(hours=hours))
+    later = m.cancellation_fee(NOW, NOW + timedelta(hours=hours + 1))
+    assert sooner.percent >= later.percent
