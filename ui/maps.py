@@ -1,0 +1,324 @@
+"""Folium maps for the pages that work with no internet: vendored assets, Natural Earth basemap.
+
+folium 0.20 and streamlit-folium load Leaflet, jQuery, Bootstrap, Font Awesome and
+Leaflet.awesome-markers from public CDNs; on a closed network the map stays blank.
+`use_offline_assets` points folium at the copies under ``static/vendor`` (made by
+``scripts/vendor_assets.py``, listed in ``static/vendor/SOURCES.md``), which Streamlit serves at
+``/app/static/`` when ``server.enableStaticServing`` is on (``.streamlit/config.toml``). The
+streamlit-folium iframe is served by the same Streamlit server, so root-relative URLs work in it.
+
+`base_map` draws Natural Earth land and borders from GeoJSON files fetched by URL (not embedded
+in every map's HTML), with OpenStreetMap tiles as an optional online base layer.
+
+Maps are deterministic: the same arguments give the same HTML, because streamlit-folium keys
+its iframe on a hash of the map's JavaScript and re-mounts it when that changes
+(shared/reference/streamlit-notes.md B1).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import importlib.metadata
+import math
+import re
+from collections.abc import Mapping
+from typing import Any, TypeGuard
+
+import branca.element
+import folium
+import folium.folium
+from branca.element import MacroElement
+from folium.map import Layer
+from folium.template import Template
+
+# Where Streamlit serves ./static/ (server.enableStaticServing). Root-relative, so it assumes
+# the app is served at the root of its host (no server.baseUrlPath).
+STATIC_URL = "/app/static"
+
+# Same names as folium's `_default_js` / `_default_css` (folium/folium.py), so any element
+# that adds a link of the same name keeps ours.
+OFFLINE_JS: tuple[tuple[str, str], ...] = (
+    ("leaflet", "vendor/leaflet/leaflet.js"),
+    ("jquery", "vendor/jquery/jquery.min.js"),
+    ("bootstrap", "vendor/bootstrap/js/bootstrap.bundle.min.js"),
+    ("awesome_markers", "vendor/leaflet.awesome-markers/leaflet.awesome-markers.js"),
+)
+OFFLINE_CSS: tuple[tuple[str, str], ...] = (
+    ("leaflet_css", "vendor/leaflet/leaflet.css"),
+    ("bootstrap_css", "vendor/bootstrap/css/bootstrap.min.css"),
+    ("glyphicons_css", "vendor/bootstrap3-glyphicons/css/bootstrap-glyphicons.css"),
+    ("awesome_markers_font_css", "vendor/fontawesome-free/css/all.min.css"),
+    ("awesome_markers_css", "vendor/leaflet.awesome-markers/leaflet.awesome-markers.css"),
+    ("awesome_rotate_css", "vendor/folium/leaflet.awesome.rotate.min.css"),
+)
+LAND_GEOJSON = "basemap/ne_50m_land.geojson"
+BORDERS_GEOJSON = "basemap/ne_50m_admin0_borders.geojson"
+
+# Basemap look: light land on a pale sea, thin grey borders.
+OCEAN_COLOUR = "#c9dde9"
+LAND_COLOUR = "#f6f4ef"
+BORDER_COLOUR = "#8f969c"
+
+MIN_ZOOM = 1
+MAX_ZOOM = 18  # deeper than 1:50m data is useful, but the online OSM layer goes to 19
+
+_OSM_ATTRIBUTION = (
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+)
+
+
+def static_url(path: str) -> str:
+    """URL at which Streamlit serves ``static/<path>``."""
+    return f"{STATIC_URL}/{path}"
+
+
+def use_offline_assets() -> None:
+    """Point folium's Map at the vendored JS/CSS instead of CDNs (idempotent).
+
+    Class-level: every folium.Map rendered afterwards, including ones a page builds itself,
+    loads the local copies. Raises RuntimeError if folium links an asset we have not vendored
+    (e.g. after a folium upgrade), rather than silently dropping it.
+    """
+    for kind, upstream, ours in (
+        ("JS", folium.folium._default_js, OFFLINE_JS),
+        ("CSS", folium.folium._default_css, OFFLINE_CSS),
+    ):
+        missing = {name for name, _ in upstream} - {name for name, _ in ours}
+        if missing:
+            raise RuntimeError(
+                f"folium {importlib.metadata.version('folium')} links {kind} assets {sorted(missing)} that are "
+                "not vendored; run scripts/vendor_assets.py and extend ui/maps.py"
+            )
+    folium.Map.default_js = [(name, static_url(path)) for name, path in OFFLINE_JS]
+    folium.Map.default_css = [(name, static_url(path)) for name, path in OFFLINE_CSS]
+
+
+class DefaultIconPath(MacroElement):
+    """Tells Leaflet where its default marker images are. Leaflet guesses the folder from
+    leaflet.css, but streamlit-folium adds the stylesheets just before running the map script,
+    so the guess falls back to the stylesheet's folder without ``images/`` (Leaflet #8726,
+    streamlit-folium #275) and a plain folium.Marker shows a broken image."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            L.Icon.Default.imagePath = {{ this.image_path|tojson }};
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # branca is untyped
+        self._name = "DefaultIconPath"
+        self.image_path = static_url("vendor/leaflet/images/")
+
+
+class NaturalEarthBasemap(Layer):
+    """Base layer that fetches Natural Earth GeoJSON from the static server and draws it
+    beneath every overlay (own pane between tiles and overlays: the fetch finishes after
+    the page's own layers are added, which would otherwise cover them). Paints the map
+    container in the ocean colour. A failed fetch is logged in the browser console only."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            {{ this._parent.get_name() }}.getContainer().style.background = {{ this.ocean|tojson }};
+            {{ this._parent.get_name() }}.createPane({{ this.pane|tojson }}).style.zIndex = 250;
+            var {{ this.get_name() }} = L.layerGroup([], {{ this.group_options|tojavascript }});
+            (function (group, sources, pane) {
+                var renderer = L.svg({pane: pane});
+                Promise.allSettled(sources.map(function (source) {
+                    return fetch(source.url).then(function (response) {
+                        if (!response.ok) { throw new Error("HTTP " + response.status); }
+                        return response.json();
+                    });
+                })).then(function (results) {
+                    results.forEach(function (result, i) {
+                        if (result.status !== "fulfilled") {
+                            console.warn("basemap layer unavailable", sources[i].url, result.reason);
+                            return;
+                        }
+                        group.addLayer(L.geoJSON(result.value, {
+                            style: sources[i].style, pane: pane, renderer: renderer,
+                            interactive: false
+                        }));
+                    });
+                });
+            })({{ this.get_name() }}, {{ this.sources|tojavascript }}, {{ this.pane|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, name: str = "Natural Earth (offline)") -> None:
+        super().__init__(name=name, overlay=False, control=True, show=True)
+        self._name = "NaturalEarthBasemap"
+        self.pane = "basemap"
+        self.ocean = OCEAN_COLOUR
+        self.group_options = {"attribution": "Natural Earth"}
+        self.sources = [
+            {
+                "url": static_url(LAND_GEOJSON),
+                "style": {"stroke": False, "fillColor": LAND_COLOUR, "fillOpacity": 1.0},
+            },
+            {
+                "url": static_url(BORDERS_GEOJSON),
+                "style": {"color": BORDER_COLOUR, "weight": 0.8, "opacity": 1.0, "fill": False},
+            },
+        ]
+
+
+def _fix_id(element: branca.element.Element, seed: str) -> None:
+    # folium names elements with a random uuid4; a hash of the seed keeps the output stable and
+    # has the same shape (32 hex digits), which streamlit-folium's renaming regexes expect.
+    element._id = hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+
+def base_map(
+    center: tuple[float, float] = (30.0, 10.0),
+    zoom: int = 2,
+    height_px: int | None = None,
+) -> folium.Map:
+    """A new map with the offline basemap, an optional online OSM layer and a layer control.
+
+    Deterministic: same arguments, same HTML. A fresh map each call (streamlit-folium adds
+    `feature_group_to_add` to the map it is given, so don't cache and reuse one).
+    Raises ValueError naming the rule when an argument is out of range.
+    """
+    lat, lon = _check_lat_lon(center, "center")
+    if isinstance(zoom, bool) or not isinstance(zoom, int) or not MIN_ZOOM <= zoom <= MAX_ZOOM:
+        raise ValueError(f"zoom must be an integer from {MIN_ZOOM} to {MAX_ZOOM}, got {zoom!r}")
+    if height_px is not None and (
+        isinstance(height_px, bool) or not isinstance(height_px, int) or height_px <= 0
+    ):
+        raise ValueError(f"height_px must be a positive integer or None, got {height_px!r}")
+    use_offline_assets()
+
+    seed = f"base_map:{lat!r}:{lon!r}:{zoom}:{height_px}"
+    m = folium.Map(
+        location=(lat, lon),
+        zoom_start=zoom,
+        height="100%" if height_px is None else f"{height_px}px",
+        tiles=None,
+        min_zoom=MIN_ZOOM,
+        max_zoom=MAX_ZOOM,
+        # The basemap is one world wide: keep the view on it instead of showing empty copies.
+        max_bounds=True,
+        max_bounds_viscosity=1.0,
+        control_scale=True,
+    )
+    _fix_id(m, f"{seed}:map")
+    _fix_id(m.get_root(), f"{seed}:figure")
+
+    icon_path = DefaultIconPath()
+    _fix_id(icon_path, f"{seed}:iconpath")
+    icon_path.add_to(m)
+
+    basemap = NaturalEarthBasemap()
+    _fix_id(basemap, f"{seed}:naturalearth")
+    basemap.add_to(m)
+
+    osm = folium.TileLayer(
+        "OpenStreetMap",
+        name="OpenStreetMap (online)",
+        attr=_OSM_ATTRIBUTION,
+        max_zoom=MAX_ZOOM,
+        overlay=False,
+        control=True,
+        show=False,
+    )
+    _fix_id(osm, f"{seed}:osm")
+    osm.add_to(m)
+
+    layers = folium.LayerControl(position="topright", collapsed=True)
+    _fix_id(layers, f"{seed}:layers")
+    layers.add_to(m)
+    return m
+
+
+def escape_label(text: str) -> str:
+    """`text` safe to show as HTML inside a JavaScript template literal (how folium's Tooltip
+    embeds its text): HTML-escaped, and backtick, ``$`` and backslash turned into entities."""
+    escaped = html.escape(text, quote=True)
+    return escaped.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
+
+
+def poi_feature_group(lat: float, lon: float, label: str) -> folium.FeatureGroup:
+    """A feature group with the point-of-interest marker (label as tooltip), for st_folium's
+    `feature_group_to_add`. Deterministic for the same arguments."""
+    lat, lon = _check_lat_lon((lat, lon), "point of interest")
+    use_offline_assets()
+    seed = f"poi:{lat!r}:{lon!r}:{label}"
+    group = folium.FeatureGroup(name="Point of interest", control=False)
+    _fix_id(group, f"{seed}:group")
+    icon = folium.Icon(color="red", icon="crosshairs", prefix="fa")
+    _fix_id(icon, f"{seed}:icon")
+    tooltip = folium.Tooltip(escape_label(label))
+    _fix_id(tooltip, f"{seed}:tooltip")
+    marker = folium.Marker(location=(lat, lon), icon=icon, tooltip=tooltip)
+    _fix_id(marker, f"{seed}:marker")
+    marker.add_to(group)
+    return group
+
+
+def click_to_point(value: Mapping[str, Any] | None) -> tuple[float, float] | None:
+    """(lat, lon) of st_folium's ``last_clicked`` ({"lat", "lng"}), lon wrapped to [-180, 180].
+
+    None when there is no click or it is malformed (not numbers, not finite, |lat| > 90).
+    """
+    if not isinstance(value, Mapping):
+        return None
+    clicked = value.get("last_clicked")
+    if not isinstance(clicked, Mapping):
+        return None
+    lat, lon = clicked.get("lat"), clicked.get("lng")
+    if not (_is_number(lat) and _is_number(lon)):
+        return None
+    lat, lon = float(lat), float(lon)
+    if not (math.isfinite(lat) and math.isfinite(lon)) or abs(lat) > 90.0:
+        return None
+    return lat, _wrap_lon(lon)
+
+
+def asset_urls(m: folium.Map) -> list[str]:
+    """Every JS/CSS URL `m` makes the browser load: the ``<script src>``/``<link href>`` of its
+    standalone HTML, and the `default_js`/`default_css` links st_folium sends to its iframe.
+    For tests: on an offline map all of them start with `STATIC_URL`."""
+    page = m.get_root().render()
+    urls = re.findall(r"<script\b[^>]*\bsrc=[\"']([^\"']+)", page)
+    urls += re.findall(r"<link\b[^>]*\bhref=[\"']([^\"']+)", page)
+
+    def walk(element: branca.element.Element) -> list[str]:
+        found = [url for _, url in getattr(element, "default_js", [])]
+        found += [url for _, url in getattr(element, "default_css", [])]
+        for child in element._children.values():
+            found += walk(child)
+        return found
+
+    return list(dict.fromkeys(urls + walk(m)))
+
+
+def _check_lat_lon(point: tuple[float, float], what: str) -> tuple[float, float]:
+    try:
+        lat, lon = point
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a (lat, lon) pair, got {point!r}") from None
+    if not (_is_number(lat) and _is_number(lon)):
+        raise ValueError(f"{what} must be numbers (lat, lon), got {point!r}")
+    lat, lon = float(lat), float(lon)
+    if not (math.isfinite(lat) and -90.0 <= lat <= 90.0):
+        raise ValueError(f"{what} latitude must be within [-90, 90] degrees, got {lat!r}")
+    if not (math.isfinite(lon) and -180.0 <= lon <= 180.0):
+        raise ValueError(f"{what} longitude must be within [-180, 180] degrees, got {lon!r}")
+    return lat, lon
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _wrap_lon(lon: float) -> float:
+    # Leaflet reports clicks on a world copy as lon + k*360; bring them back.
+    if -180.0 <= lon <= 180.0:
+        return lon
+    return (lon + 180.0) % 360.0 - 180.0
