@@ -1,0 +1,93 @@
+"""Client side of the sandbox-only routes (``/sandbox/v1``), for the app's sidebar.
+
+Errors come out of the tasking error tree like every other call: ``error_from_response`` for an
+error status, ``RequestTimeout`` / ``TransportError`` when no answer came.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from tasking.errors import RequestTimeout, TaskingError, TransportError, error_from_response
+from tasking.models import to_utc
+
+_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class ClockState:
+    """The simulation clock: simulated now, speed (× real time), next scheduled event."""
+
+    now: datetime
+    speed: float
+    next_event: datetime | None
+
+    @classmethod
+    def from_wire(cls, body: dict[str, Any]) -> ClockState:
+        upcoming = body.get("nextEvent")
+        return cls(
+            now=_time(body["now"]),
+            speed=float(body["speed"]),
+            next_event=_time(upcoming) if upcoming else None,
+        )
+
+
+def _time(text: str) -> datetime:
+    return to_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
+class SandboxControl:
+    """Clock, constellation and health of a sandbox at ``root_url`` (no token needed)."""
+
+    def __init__(self, root_url: str, http: httpx.Client | None = None) -> None:
+        self._root = root_url.rstrip("/")
+        self._http = http or httpx.Client(timeout=_TIMEOUT_S)
+        self._owns_http = http is None
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> SandboxControl:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, json: dict[str, Any] | None = None) -> httpx.Response:
+        try:
+            response = self._http.request(method, f"{self._root}/sandbox/v1{path}", json=json)
+        except httpx.TimeoutException as exc:
+            raise RequestTimeout(f"the sandbox did not answer in time: {exc}") from exc
+        except httpx.TransportError as exc:
+            raise TransportError(f"cannot reach the sandbox at {self._root}: {exc}") from exc
+        if response.is_error:
+            raise error_from_response(response)
+        return response
+
+    def clock(self) -> ClockState:
+        return ClockState.from_wire(self._call("GET", "/clock").json())
+
+    def set_speed(self, speed: float) -> ClockState:
+        return ClockState.from_wire(self._call("PUT", "/clock", {"speed": speed}).json())
+
+    def advance(self, to_next_event: bool = True, seconds: float | None = None) -> ClockState:
+        """Jump by ``seconds`` when given, else to the next scheduled event."""
+        body: dict[str, Any] = {"seconds": seconds} if seconds is not None else {"to": "next-event"}
+        if seconds is None and not to_next_event:
+            raise ValueError("advance needs to_next_event=True or a number of seconds")
+        return ClockState.from_wire(self._call("POST", "/clock/advance", body).json())
+
+    def constellation_tle(self) -> str:
+        return self._call("GET", "/constellation?format=tle").text
+
+    def health(self) -> bool:
+        """True when the sandbox answers its health check; never raises."""
+        try:
+            return self._call("GET", "/health").status_code == 200
+        except TaskingError:
+            return False

@@ -1,0 +1,181 @@
+"""The sandbox's composition root: store, clock, world, scheduler, tokens, rate limits.
+
+One ``Sandbox`` per data directory and process. It fixes the world on first start (epoch, seed,
+constellation, link-signing secret, all stored) and resumes the simulation clock where it stopped:
+from the latest simulated instant the store has seen, so a restart — even after ``kill -9`` —
+neither loses time already shown nor leaps ahead by the downtime.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from tasking.models import format_rfc3339, to_utc
+from tasking.sandbox.clock import SimClock
+from tasking.sandbox.config import SandboxConfig
+from tasking.sandbox.problems import ApiProblem, not_found
+from tasking.sandbox.scheduler import Scheduler
+from tasking.sandbox.security import RateLimiter, TokenService
+from tasking.sandbox.seed import SeededContract, seeded_contracts
+from tasking.sandbox.store import Store, decode_time, encode_time
+from tasking.sandbox.world import load_world
+
+log = logging.getLogger(__name__)
+
+_DEFAULT_SPEED = 60.0
+# The clock's position is written at most this often (real seconds) when nothing else is written.
+_MARK_EVERY_S = 1.0
+# The longest single jump of POST /sandbox/v1/clock/advance: beyond any 14-day window plus SLA.
+MAX_ADVANCE_S = 60 * 86400.0
+
+
+class Sandbox:
+    """Everything the routes need, built from a ``SandboxConfig``."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = Store(config.database)
+        self.epoch = decode_time(self._fixed("epoch", lambda: encode_time(self._new_epoch())))
+        self.seed = int(self._fixed("seed", lambda: str(config.seed)))
+        if self.seed != config.seed:
+            log.warning(
+                "data dir was created with seed %s; ignoring seed %s", self.seed, config.seed
+            )
+        self.secret = bytes.fromhex(self._fixed("link_secret", lambda: secrets.token_hex(32)))
+        self.world = load_world(self.store, self.seed, config.satellite_count, self.epoch)
+        self.contracts = {c.contract.id: c for c in seeded_contracts(self.epoch)}
+
+        stored_speed = self.store.get_meta("speed")
+        speed = config.speed or (float(stored_speed) if stored_speed else _DEFAULT_SPEED)
+        marks = [self.epoch, self.store.latest_time()]
+        if (mark := self.store.get_meta("clock")) is not None:
+            marks.append(decode_time(mark))
+        self.clock = SimClock(max(m for m in marks if m), speed, config.real_clock)
+        self.store.set_meta("speed", repr(speed))
+        self._marked_at = config.real_clock()
+        self._mark(self.clock.now())
+
+        self.scheduler = Scheduler(self.store, self.world, config)
+        self.tokens = TokenService(self.store, config.token_ttl_s, config.real_clock)
+        self.limiter = RateLimiter(config.rate_per_s, config.rate_burst, config.real_clock)
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+
+    def _new_epoch(self) -> datetime:
+        chosen = self.config.epoch or self.config.real_clock()
+        return to_utc(chosen).replace(microsecond=0)
+
+    def _fixed(self, key: str, make: Callable[[], str]) -> str:
+        """A value chosen once per data dir: stored on first start, read back ever after."""
+        stored = self.store.get_meta(key)
+        if stored is None:
+            stored = make()
+            self.store.set_meta(key, stored)
+        return stored
+
+    # --- time --------------------------------------------------------------------------------
+
+    def catch_up(self) -> datetime:
+        """Run every event due by now (called before serving any request); returns now."""
+        now = self.clock.now()
+        self.scheduler.process_due(now)
+        real = self.config.real_clock()
+        if (real - self._marked_at).total_seconds() >= _MARK_EVERY_S:
+            self._marked_at = real
+            self._mark(now)
+        return now
+
+    def now_in_transaction(self) -> datetime:
+        """Now, with every event due by now applied, for a change made in an open transaction.
+
+        Called right after ``catch_up``, it usually has nothing left to run; it closes the gap in
+        which another thread could apply an event later than the change's own time.
+        """
+        now = self.clock.now()
+        self.scheduler.process_due(now)
+        return now
+
+    def _mark(self, now: datetime) -> None:
+        self.store.set_meta("clock", encode_time(now))
+
+    def clock_state(self) -> dict[str, Any]:
+        """``GET /sandbox/v1/clock``: ``{now, speed, nextEvent}``."""
+        now = self.catch_up()
+        upcoming = self.scheduler.next_event_time()
+        return {
+            "now": format_rfc3339(now),
+            "speed": self.clock.speed,
+            "nextEvent": format_rfc3339(upcoming) if upcoming else None,
+        }
+
+    def set_speed(self, speed: float) -> dict[str, Any]:
+        try:
+            at = self.clock.set_speed(speed)
+        except ValueError as exc:
+            raise ApiProblem(400, str(exc)) from None
+        self.store.set_meta("speed", repr(float(speed)))
+        self._mark(at)
+        return self.clock_state()
+
+    def advance(
+        self, *, seconds: float | None = None, to_next_event: bool = False
+    ) -> dict[str, Any]:
+        """Jump ahead by ``seconds`` or to the next pending event, processing what falls due."""
+        self.catch_up()
+        if to_next_event:
+            upcoming = self.scheduler.next_event_time()
+            if upcoming is not None:
+                self.clock.advance_to(upcoming)
+        elif seconds is not None:
+            if not 0 < seconds <= MAX_ADVANCE_S:
+                raise ApiProblem(
+                    400,
+                    f"seconds must be > 0 and at most {MAX_ADVANCE_S:g} (60 days), got {seconds:g}",
+                )
+            self.clock.advance(seconds)
+        now = self.catch_up()
+        self._mark(now)
+        return self.clock_state()
+
+    # --- contracts ---------------------------------------------------------------------------
+
+    def contracts_of(self, company_id: str) -> list[SeededContract]:
+        return [c for c in self.contracts.values() if c.company_id == company_id]
+
+    def contract(self, company_id: str, contract_id: str) -> SeededContract:
+        """A company's contract; another company's or an unknown id is the same 404."""
+        found = self.contracts.get(contract_id)
+        if found is None or found.company_id != company_id:
+            raise not_found(f"contract {contract_id} not found", title="Contract Not Found")
+        return found
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start_ticker(self) -> None:
+        """Process events every ``config.tick_s`` real seconds even without requests."""
+        period = self.config.tick_s
+        if period is None or self._ticker is not None:
+            return
+
+        def tick() -> None:
+            while not self._stop.wait(period):
+                try:
+                    self.catch_up()
+                except Exception:  # keep ticking; the next request will surface the error
+                    log.exception("sandbox ticker failed")
+
+        self._ticker = threading.Thread(target=tick, name="sandbox-ticker", daemon=True)
+        self._ticker.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout=5)
+        self._mark(self.clock.now())
+        self.store.close()

@@ -1,0 +1,1 @@
+"""HTTP routes, grouped like the API: auth, company, tasking, the sandbox's extras, files."""

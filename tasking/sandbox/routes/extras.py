@@ -1,0 +1,105 @@
+"""What only the sandbox offers, under ``/sandbox/v1`` (never inside ICEYE's standard objects).
+
+The clock, health and constellation routes need no token: they are the demo's controls and public
+data. A task's history needs the owner's token, like the task itself.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tasking.models import format_rfc3339
+from tasking.orbits import to_omm, to_tle_text
+from tasking.sandbox.routes.deps import CompanyDep, SandboxDep
+from tasking.sandbox.tasks import own_task
+
+router = APIRouter(prefix="/sandbox/v1", tags=["sandbox"])
+
+
+class ClockState(BaseModel):
+    now: str = Field(description="simulated time, RFC 3339 UTC")
+    speed: float = Field(description="simulated seconds per real second")
+    nextEvent: str | None = Field(description="when the next scheduled event is due")
+
+
+class SpeedChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    speed: float = Field(description="1 to 10000 × real time")
+
+
+class Advance(BaseModel):
+    """Either ``{"to": "next-event"}`` or ``{"seconds": n}``."""
+
+    model_config = ConfigDict(extra="forbid")
+    to: Literal["next-event"] | None = None
+    seconds: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Advance:
+        if (self.to is None) == (self.seconds is None):
+            raise ValueError('give either "to": "next-event" or "seconds"')
+        return self
+
+
+@router.get("/health", operation_id="health", summary="Liveness and simulated time")
+def health(sandbox: SandboxDep) -> dict[str, Any]:
+    return {"status": "ok", "now": format_rfc3339(sandbox.clock.now())}
+
+
+@router.get(
+    "/clock", operation_id="getClock", summary="Simulation clock", response_model=ClockState
+)
+def get_clock(sandbox: SandboxDep) -> Any:
+    return sandbox.clock_state()
+
+
+@router.put(
+    "/clock", operation_id="setClockSpeed", summary="Set the clock speed", response_model=ClockState
+)
+def set_speed(sandbox: SandboxDep, body: SpeedChange) -> Any:
+    return sandbox.set_speed(body.speed)
+
+
+@router.post(
+    "/clock/advance",
+    operation_id="advanceClock",
+    summary="Jump to the next event or by a number of seconds; due events run",
+    response_model=ClockState,
+)
+def advance(sandbox: SandboxDep, body: Advance) -> Any:
+    return sandbox.advance(seconds=body.seconds, to_next_event=body.to == "next-event")
+
+
+@router.get(
+    "/constellation",
+    operation_id="getConstellation",
+    summary="Orbital elements of the simulated constellation (TLE text or OMM JSON)",
+    response_model=None,
+)
+def constellation(
+    sandbox: SandboxDep, format: Annotated[Literal["tle", "omm"], Query()] = "tle"
+) -> Response:
+    if format == "omm":
+        return JSONResponse(to_omm(sandbox.world.satellites))
+    return PlainTextResponse(to_tle_text(sandbox.world.satellites))
+
+
+@router.get(
+    "/tasks/{taskID}/history",
+    operation_id="getTaskHistory",
+    summary="Everything that happened to a task, in order (token of its company)",
+)
+def history(
+    sandbox: SandboxDep, company: CompanyDep, task_id: Annotated[str, Path(alias="taskID")]
+) -> dict[str, Any]:
+    own_task(sandbox, company, task_id)
+    return {
+        "data": [
+            {"at": format_rfc3339(h.at), "kind": h.kind, "status": h.status, "detail": h.detail}
+            for h in sandbox.store.history(task_id)
+        ]
+    }

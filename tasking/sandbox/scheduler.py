@@ -1,0 +1,249 @@
+"""The task lifecycle on the simulation clock: event-driven and lazy.
+
+Each task carries pending events in the store; ``process_due(now)`` runs every event due up to
+``now`` in time order (ties by creation order), each in its own transaction and *at its own due
+time*, so the outcome depends only on the seed and the clock, not on when requests arrive:
+
+    RECEIVED ──decide (createdAt + latency)──▶ ACTIVE (planned scene) │ REJECTED
+    ACTIVE ──capture (imaging start)──▶ scene locked │ FAILED (failure rate, seeded per task)
+    locked ──fulfil (imaging end + SLA)──▶ FULFILLED, then DONE after the non-SLA delay
+                                           │ DONE directly when no non-SLA product was ordered
+    a COMMERCIAL decision may displace an uncaptured BACKGROUND booking: it is re-planned
+    (its scene changes) or FAILED.
+
+"Straight to DONE" follows ICEYE's lifecycle (iceye-api.md §5.1 step 4: FULFILLED "or straight to
+DONE if there are no additional products"). Every change is also written to the task's history.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from tasking import modes
+from tasking.models import Scene, TimeWindow, format_rfc3339
+from tasking.sandbox.config import SandboxConfig
+from tasking.sandbox.planning import Booking, Refusal, Slot, find_slots
+from tasking.sandbox.store import Event, Store, TaskRecord
+from tasking.sandbox.world import World
+
+DECIDE, CAPTURE, FULFIL, COMPLETE = "decide", "capture", "fulfil", "complete"
+# SPEC: "By default it is SLA_8H" — used only if a task carries no readable SLA.
+_DEFAULT_SLA_HOURS = 8.0
+
+
+def plan_of(slot: Slot) -> dict[str, Any]:
+    """The stored form of a planned scene and the pass behind it."""
+    p = slot.pass_
+    return {
+        "satellite": p.satellite,
+        "zeroDoppler": format_rfc3339(p.time),
+        "start": format_rfc3339(slot.start),
+        "end": format_rfc3339(slot.end),
+        "duration": slot.duration,
+        "incidence": p.incidence,
+        "lookSide": p.look_side,
+        "passDirection": p.pass_direction,
+        "heading": p.heading,
+        "offNadir": p.off_nadir,
+        "slantRangeKm": p.slant_range_km,
+        "subLat": p.sub_lat,
+        "subLon": p.sub_lon,
+        "locked": False,
+    }
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def scene_of(plan: Mapping[str, Any]) -> Scene:
+    """The TaskScene of a plan (incidence is serialised as a string by the model)."""
+    return Scene(
+        imagingTime=TimeWindow(start=parse_time(plan["start"]), end=parse_time(plan["end"])),
+        duration=int(plan["duration"]),
+        lookSide=plan["lookSide"],
+        passDirection=plan["passDirection"],
+        incidenceAngle=float(plan["incidence"]),
+    )
+
+
+def non_sla_types(document: Mapping[str, Any]) -> list[str]:
+    """Ordered product types outside the SLA (SICD, SIDD: "custom / on demand")."""
+    return [t for t in document.get("productTypes") or [] if t not in modes.SLA_PRODUCTS]
+
+
+class Scheduler:
+    """Plans tasks and moves them through their lifecycle as simulated time passes."""
+
+    def __init__(self, store: Store, world: World, config: SandboxConfig) -> None:
+        self._store = store
+        self._world = world
+        self._config = config
+
+    # --- driving -----------------------------------------------------------------------------
+
+    def process_due(self, now: datetime) -> int:
+        """Run every event due at or before ``now``; returns how many ran."""
+        done = 0
+        while True:
+            with self._store.transaction():
+                event = self._store.next_event(until=now)
+                if event is None:
+                    return done
+                self._store.delete_event(event.id)
+                task = self._store.get_task(event.task_id)
+                if task is not None:
+                    self._handle(event, task)
+            done += 1
+
+    def next_event_time(self) -> datetime | None:
+        event = self._store.next_event()
+        return None if event is None else event.due_at
+
+    def submitted(self, task: TaskRecord) -> None:
+        """A new task: its decision is due after the scheduler's latency."""
+        due = task.created_at + timedelta(seconds=self._config.decision_latency_s)
+        self._store.add_event(task.id, DECIDE, due)
+
+    def canceled(self, task: TaskRecord) -> None:
+        """A canceled task gives up its pending events (and so its satellite time)."""
+        self._store.delete_events(task.id)
+
+    def bookings(self, exclude: str | None = None) -> list[Booking]:
+        """Satellite time held by ACTIVE tasks."""
+        found = []
+        for task in self._store.tasks_in_status(["ACTIVE"]):
+            if task.plan is None or task.id == exclude:
+                continue
+            found.append(
+                Booking(
+                    task.id,
+                    task.priority,
+                    task.plan["satellite"],
+                    parse_time(task.plan["start"]),
+                    parse_time(task.plan["end"]),
+                    bool(task.plan.get("locked")),
+                )
+            )
+        return found
+
+    def find(self, task: TaskRecord, at: datetime, limit: int = 1) -> list[Slot] | Refusal:
+        """Slots for a task as the schedule stands at ``at``."""
+        point = task.document["pointOfInterest"]
+        window = task.document["acquisitionWindow"]
+        passes = self._world.passes(
+            float(point["lat"]),
+            float(point["lon"]),
+            parse_time(window["start"]),
+            parse_time(window["end"]),
+        )
+        return find_slots(
+            passes,
+            task.document,
+            priority=task.priority,
+            not_before=at,
+            bookings=self.bookings(exclude=task.id),
+            gap_s=self._config.setup_gap_s,
+            limit=limit,
+        )
+
+    # --- events ------------------------------------------------------------------------------
+
+    def _handle(self, event: Event, task: TaskRecord) -> None:
+        handler = {
+            DECIDE: self._decide,
+            CAPTURE: self._capture,
+            FULFIL: self._fulfil,
+            COMPLETE: self._complete,
+        }.get(event.kind)
+        if handler is not None:
+            handler(task, event.due_at)
+
+    def _decide(self, task: TaskRecord, at: datetime) -> None:
+        if task.status != "RECEIVED":
+            return
+        found = self.find(task, at)
+        if isinstance(found, Refusal):
+            self._transition(task, "REJECTED", at, "rejected", {"reason": found.reason})
+            return
+        slot = found[0]
+        task.plan = plan_of(slot)
+        self._transition(task, "ACTIVE", at, "planned", _plan_detail(task.plan))
+        self._store.add_event(task.id, CAPTURE, slot.start)
+        for victim in slot.displaced:
+            self._displace(victim, at, by=task.id)
+
+    def _displace(self, task_id: str, at: datetime, by: str) -> None:
+        task = self._store.get_task(task_id)
+        if task is None or task.status != "ACTIVE":
+            return
+        self._store.delete_events(task.id)
+        found = self.find(task, at)
+        if isinstance(found, Refusal):
+            task.plan = None
+            reason = f"displaced by COMMERCIAL task {by}; {found.reason}"
+            self._transition(task, "FAILED", at, "failed", {"reason": reason, "displacedBy": by})
+            return
+        previous = task.plan
+        task.plan = plan_of(found[0])
+        task.updated_at = at
+        self._store.update_task(task)
+        self._store.add_history(
+            task.id,
+            at,
+            "replanned",
+            task.status,
+            {"displacedBy": by, "previous": previous, **_plan_detail(task.plan)},
+        )
+        self._store.add_event(task.id, CAPTURE, found[0].start)
+
+    def _capture(self, task: TaskRecord, at: datetime) -> None:
+        if task.status != "ACTIVE" or task.plan is None:
+            return
+        # One generator per task, from the world's seed and the task's creation order, so the
+        # same history replays the same failures.
+        draw = random.Random(f"{self._config.seed}:capture:{task.seq}").random()
+        if draw < self._config.failure_rate:
+            reason = f"capture failed (simulated failure rate {self._config.failure_rate:g})"
+            self._transition(task, "FAILED", at, "failed", {"reason": reason})
+            return
+        task.plan["locked"] = True
+        task.updated_at = at
+        self._store.update_task(task)
+        self._store.add_history(task.id, at, "captured", task.status, _plan_detail(task.plan))
+        hours = modes.sla_hours(str(task.document.get("sla") or "")) or _DEFAULT_SLA_HOURS
+        self._store.add_event(
+            task.id, FULFIL, parse_time(task.plan["end"]) + timedelta(hours=hours)
+        )
+
+    def _fulfil(self, task: TaskRecord, at: datetime) -> None:
+        if task.status != "ACTIVE":
+            return
+        task.fulfilled_at = at
+        pending = non_sla_types(task.document)
+        if pending:
+            self._transition(task, "FULFILLED", at, "fulfilled", {"pending": pending})
+            delay = timedelta(seconds=self._config.non_sla_delay_s)
+            self._store.add_event(task.id, COMPLETE, at + delay)
+        else:
+            self._transition(task, "DONE", at, "done", {})
+
+    def _complete(self, task: TaskRecord, at: datetime) -> None:
+        if task.status == "FULFILLED":
+            self._transition(task, "DONE", at, "done", {})
+
+    def _transition(
+        self, task: TaskRecord, status: str, at: datetime, kind: str, detail: dict[str, Any]
+    ) -> None:
+        task.status = status
+        task.updated_at = at
+        self._store.update_task(task)
+        self._store.add_history(task.id, at, kind, status, detail)
+
+
+def _plan_detail(plan: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("satellite", "start", "end", "incidence", "lookSide", "passDirection")
+    return {k: plan[k] for k in keys}

@@ -1,0 +1,391 @@
+"""The sandbox's state in SQLite: tasks, their full history, pending events, tokens, the world.
+
+Durability (issue 3: "a restart, even after kill -9, loses no task and no status change"): WAL with
+``synchronous=FULL`` makes every COMMIT reach the disk before it returns, and every change the API
+reports is committed before the response is sent. One connection is shared by all threads and
+guarded by a re-entrant lock; ``transaction()`` nests, so a service call and the scheduler's work
+it triggers commit together. Times are stored as fixed-width UTC strings, which sort as times.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS satellites (
+    norad_id INTEGER PRIMARY KEY, name TEXT NOT NULL, line1 TEXT NOT NULL, line2 TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    token_hash TEXT PRIMARY KEY, company_id TEXT NOT NULL, expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tasks (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    company_id TEXT NOT NULL,
+    contract_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    priority TEXT NOT NULL,
+    document TEXT NOT NULL,
+    price INTEGER NOT NULL DEFAULT 0,
+    fee INTEGER NOT NULL DEFAULT 0,
+    plan TEXT,
+    fulfilled_at TEXT
+);
+CREATE INDEX IF NOT EXISTS tasks_by_company ON tasks (company_id, created_at, seq);
+CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    due_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_due ON events (due_at, id);
+CREATE TABLE IF NOT EXISTS history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_by_task ON history (task_id, id);
+"""
+
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def encode_time(value: datetime) -> str:
+    """Fixed-width UTC text, so that SQL string order is time order."""
+    return value.astimezone(UTC).strftime(_TIME_FORMAT)
+
+
+def decode_time(text: str) -> datetime:
+    return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=UTC)
+
+
+@dataclass
+class TaskRecord:
+    """A task as stored: indexed columns plus its wire document and the scheduler's plan."""
+
+    id: str
+    company_id: str
+    contract_id: str
+    created_at: datetime
+    updated_at: datetime
+    status: str
+    priority: str
+    document: dict[str, Any]  # request fields with defaults filled in, wire names
+    price: int = 0  # minor units held while RECEIVED/ACTIVE, spent once FULFILLED/DONE
+    fee: int = 0  # minor units charged by a cancellation
+    plan: dict[str, Any] | None = None  # planned or locked scene, see scheduler.py
+    fulfilled_at: datetime | None = None
+    seq: int = 0
+
+
+@dataclass(frozen=True)
+class Event:
+    """A scheduler event due at a simulated time."""
+
+    id: int
+    task_id: str
+    kind: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One thing that happened to a task: a status change, a (re)plan, a capture."""
+
+    task_id: str
+    at: datetime
+    kind: str
+    status: str
+    detail: dict[str, Any]
+
+
+class Store:
+    """SQLite persistence; every method is thread-safe."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA busy_timeout=10000")
+        with self._lock:
+            self._conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic, durable unit of work; nested calls join the outer transaction."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            else:
+                self._conn.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            cursor = self._conn.execute(sql, params)
+            cursor.row_factory = sqlite3.Row
+            return cursor.fetchall()
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        rows = self._all(sql, params)
+        return rows[0] if rows else None
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        with self.transaction():
+            cursor = self._conn.execute(sql, params)
+            return cursor.lastrowid or 0
+
+    # --- meta --------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if row is None else str(row["value"])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._run(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # --- satellites --------------------------------------------------------------------------
+
+    def satellites(self) -> list[tuple[str, int, str, str]]:
+        rows = self._all("SELECT name, norad_id, line1, line2 FROM satellites ORDER BY norad_id")
+        return [(r["name"], r["norad_id"], r["line1"], r["line2"]) for r in rows]
+
+    def save_satellites(self, rows: Sequence[tuple[str, int, str, str]]) -> None:
+        with self.transaction():
+            for name, norad_id, line1, line2 in rows:
+                self._conn.execute(
+                    "INSERT INTO satellites (norad_id, name, line1, line2) VALUES (?, ?, ?, ?)",
+                    (norad_id, name, line1, line2),
+                )
+
+    # --- tokens ------------------------------------------------------------------------------
+
+    def save_token(self, token_hash: str, company_id: str, expires_at: float) -> None:
+        with self.transaction():
+            # Expired tokens are useless: drop them whenever a new one is issued.
+            self._conn.execute("DELETE FROM tokens WHERE expires_at < ?", (expires_at - 86400,))
+            self._conn.execute(
+                "INSERT INTO tokens (token_hash, company_id, expires_at) VALUES (?, ?, ?)",
+                (token_hash, company_id, expires_at),
+            )
+
+    def token(self, token_hash: str) -> tuple[str, float] | None:
+        row = self._one(
+            "SELECT company_id, expires_at FROM tokens WHERE token_hash = ?", (token_hash,)
+        )
+        return None if row is None else (str(row["company_id"]), float(row["expires_at"]))
+
+    # --- tasks -------------------------------------------------------------------------------
+
+    def insert_task(self, task: TaskRecord) -> None:
+        task.seq = self._run(
+            "INSERT INTO tasks (id, company_id, contract_id, created_at, updated_at, status, "
+            "priority, document, price, fee, plan, fulfilled_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                task.id,
+                task.company_id,
+                task.contract_id,
+                encode_time(task.created_at),
+                encode_time(task.updated_at),
+                task.status,
+                task.priority,
+                json.dumps(task.document),
+                task.price,
+                task.fee,
+                _dump(task.plan),
+                encode_time(task.fulfilled_at) if task.fulfilled_at else None,
+            ),
+        )
+
+    def update_task(self, task: TaskRecord) -> None:
+        """Save the mutable parts of a task: status, times, plan, fee."""
+        self._run(
+            "UPDATE tasks SET updated_at = ?, status = ?, fee = ?, plan = ?, fulfilled_at = ? "
+            "WHERE id = ?",
+            (
+                encode_time(task.updated_at),
+                task.status,
+                task.fee,
+                _dump(task.plan),
+                encode_time(task.fulfilled_at) if task.fulfilled_at else None,
+                task.id,
+            ),
+        )
+
+    def get_task(self, task_id: str) -> TaskRecord | None:
+        row = self._one("SELECT * FROM tasks WHERE id = ?", (task_id,))
+        return None if row is None else _task(row)
+
+    def list_tasks(
+        self,
+        company_id: str,
+        *,
+        limit: int,
+        contract_id: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        below: tuple[datetime, int] | None = None,
+    ) -> list[TaskRecord]:
+        """A company's tasks newest first; ``below`` = (createdAt, seq) of the previous page's end."""
+        where: list[str] = ["company_id = ?"]
+        params: list[Any] = [company_id]
+        if contract_id is not None:
+            where.append("contract_id = ?")
+            params.append(contract_id)
+        if created_after is not None:
+            where.append("created_at > ?")
+            params.append(encode_time(created_after))
+        if created_before is not None:
+            where.append("created_at < ?")
+            params.append(encode_time(created_before))
+        if below is not None:
+            where.append("(created_at < ? OR (created_at = ? AND seq < ?))")
+            params.extend([encode_time(below[0]), encode_time(below[0]), below[1]])
+        rows = self._all(
+            f"SELECT * FROM tasks WHERE {' AND '.join(where)} "
+            "ORDER BY created_at DESC, seq DESC LIMIT ?",
+            [*params, limit],
+        )
+        return [_task(r) for r in rows]
+
+    def tasks_in_status(self, statuses: Sequence[str]) -> list[TaskRecord]:
+        marks = ", ".join("?" for _ in statuses)
+        rows = self._all(f"SELECT * FROM tasks WHERE status IN ({marks}) ORDER BY seq", statuses)
+        return [_task(r) for r in rows]
+
+    def contract_money(self, contract_id: str) -> tuple[int, int]:
+        """(onHold, consolidatedSpent) of a contract, derived from its tasks' statuses.
+
+        Held while RECEIVED/ACTIVE, spent once FULFILLED/DONE, the fee when CANCELED, nothing when
+        REJECTED/FAILED (iceye-api.md §9.10 and §5.3); deriving it keeps the ledger exact.
+        """
+        row = self._one(
+            "SELECT "
+            "COALESCE(SUM(CASE WHEN status IN ('RECEIVED', 'ACTIVE') THEN price END), 0) AS held, "
+            "COALESCE(SUM(CASE WHEN status IN ('FULFILLED', 'DONE') THEN price "
+            "WHEN status = 'CANCELED' THEN fee END), 0) AS spent "
+            "FROM tasks WHERE contract_id = ?",
+            (contract_id,),
+        )
+        assert row is not None
+        return int(row["held"]), int(row["spent"])
+
+    def latest_time(self) -> datetime | None:
+        """The latest simulated time any stored record carries (to resume the clock from)."""
+        row = self._one(
+            "SELECT MAX(t) AS t FROM (SELECT MAX(updated_at) AS t FROM tasks "
+            "UNION ALL SELECT MAX(at) FROM history)"
+        )
+        return decode_time(row["t"]) if row is not None and row["t"] else None
+
+    # --- events ------------------------------------------------------------------------------
+
+    def add_event(self, task_id: str, kind: str, due_at: datetime) -> None:
+        self._run(
+            "INSERT INTO events (task_id, kind, due_at) VALUES (?, ?, ?)",
+            (task_id, kind, encode_time(due_at)),
+        )
+
+    def next_event(self, until: datetime | None = None) -> Event | None:
+        """The earliest pending event (due no later than ``until`` when given)."""
+        if until is None:
+            row = self._one("SELECT * FROM events ORDER BY due_at, id LIMIT 1")
+        else:
+            row = self._one(
+                "SELECT * FROM events WHERE due_at <= ? ORDER BY due_at, id LIMIT 1",
+                (encode_time(until),),
+            )
+        if row is None:
+            return None
+        return Event(row["id"], row["task_id"], row["kind"], decode_time(row["due_at"]))
+
+    def delete_event(self, event_id: int) -> None:
+        self._run("DELETE FROM events WHERE id = ?", (event_id,))
+
+    def delete_events(self, task_id: str) -> None:
+        self._run("DELETE FROM events WHERE task_id = ?", (task_id,))
+
+    def events_of(self, task_id: str) -> list[Event]:
+        rows = self._all("SELECT * FROM events WHERE task_id = ? ORDER BY due_at, id", (task_id,))
+        return [Event(r["id"], r["task_id"], r["kind"], decode_time(r["due_at"])) for r in rows]
+
+    # --- history -----------------------------------------------------------------------------
+
+    def add_history(
+        self, task_id: str, at: datetime, kind: str, status: str, detail: dict[str, Any]
+    ) -> None:
+        self._run(
+            "INSERT INTO history (task_id, at, kind, status, detail) VALUES (?, ?, ?, ?, ?)",
+            (task_id, encode_time(at), kind, status, json.dumps(detail)),
+        )
+
+    def history(self, task_id: str) -> list[HistoryEntry]:
+        rows = self._all("SELECT * FROM history WHERE task_id = ? ORDER BY id", (task_id,))
+        return [
+            HistoryEntry(
+                r["task_id"], decode_time(r["at"]), r["kind"], r["status"], json.loads(r["detail"])
+            )
+            for r in rows
+        ]
+
+
+def _dump(value: dict[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def _task(row: sqlite3.Row) -> TaskRecord:
+    return TaskRecord(
+        id=row["id"],
+        company_id=row["company_id"],
+        contract_id=row["contract_id"],
+        created_at=decode_time(row["created_at"]),
+        updated_at=decode_time(row["updated_at"]),
+        status=row["status"],
+        priority=row["priority"],
+        document=json.loads(row["document"]),
+        price=int(row["price"]),
+        fee=int(row["fee"]),
+        plan=json.loads(row["plan"]) if row["plan"] else None,
+        fulfilled_at=decode_time(row["fulfilled_at"]) if row["fulfilled_at"] else None,
+        seq=int(row["seq"]),
+    )
