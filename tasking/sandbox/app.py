@@ -2,7 +2,8 @@
 
 Routes are grouped like the API they imitate: the token endpoint at the root (the auth base URL),
 ``/api/company/v1``, ``/api/tasking/v2``, and the sandbox's own ``/sandbox/v1`` (clock,
-constellation, health, task history, product files). OpenAPI docs at ``/docs``.
+constellation, health, task history, product files). OpenAPI docs at ``/docs`` and ``/redoc``,
+served from vendored assets so they work offline (``docs.py``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from tasking.sandbox import problems
+from tasking.sandbox import docs, problems
 from tasking.sandbox.config import SandboxConfig
 from tasking.sandbox.core import Sandbox
 from tasking.sandbox.routes import auth, company, extras, files, tasking
@@ -43,9 +44,12 @@ def create_app(config: SandboxConfig) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's pages load from a CDN; docs.install serves offline ones
+        redoc_url=None,
     )
     app.state.sandbox = sandbox
     problems.install(app)
     for router in (auth.router, company.router, tasking.router, extras.router, files.router):
         app.include_router(router)
+    docs.install(app)
     return app
