@@ -1,16 +1,26 @@
 """Fixtures for the browser tests: `streamlit run app.py` on a fresh data directory, and Debian's
-Chromium driven by Playwright with the network closed to everything but the app itself."""
+Chromium driven by Playwright with the network closed to everything but the app itself.
+
+Playwright's sync API runs route handlers only while the test is inside a Playwright call, so a
+handler that saw every request would hold the app's own requests whenever the test does anything
+else. Only requests that leave the app's origin are routed (the URL regex is matched inside the
+browser driver); those are recorded in ``page.blocked_requests`` and aborted. A dead proxy is the
+backstop: Chromium never proxies loopback, so nothing else can reach a network even unrouted.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import httpx
@@ -18,15 +28,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
+# Generous for a shared 2-core machine: every wait is on a condition, so a pass is never slower.
+TIMEOUT_MS = 60_000
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
+    "--disable-dev-shm-usage",
     "--disable-quic",
     "--no-first-run",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Port 9 (discard) is closed: any request that escaped the route would fail at once.
+    "--proxy-server=http://127.0.0.1:9",
 ]
 
 
@@ -36,12 +51,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_until(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+def _wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
-        time.sleep(0.2)  # polling interval of a condition, not a wait for time to pass
+        time.sleep(0.2)  # polling interval of a condition (no browser yet), not a wait for time
     raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
@@ -69,6 +84,8 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "--server.port", str(port),
             "--server.address", "127.0.0.1",
             "--browser.gatherUsageStats", "false",
+            # Other engineers edit this checkout while the test runs: don't watch their files.
+            "--server.fileWatcherType", "none",
         ],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
@@ -91,17 +108,49 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait(timeout=15)
         log.close()
         ARTIFACTS.mkdir(exist_ok=True)
         shutil.copy(log_path, ARTIFACTS / "streamlit.log")
 
 
+@dataclass
+class BrowserLog:
+    """What the browser did beyond the page: kept per test, written out when a test fails."""
+
+    blocked: list[tuple[str, str]] = field(default_factory=list)
+    """(url, url of the frame that asked) of every request refused for leaving the app."""
+    responses: list[tuple[str, int]] = field(default_factory=list)
+    """(url, status) of every response from the app."""
+    console: list[str] = field(default_factory=list)
+    """Console errors and uncaught page errors, with where they came from."""
+
+
+def _outside(origin: str) -> re.Pattern[str]:
+    """Every http(s)/ws(s) URL whose origin is not ``origin`` (e.g. ``http://127.0.0.1:8501``)."""
+    return re.compile(rf"^(?!{re.escape(origin)}(?:[/?#]|$))(?:https?|wss?):")
+
+
+def _frame_url(request: Any) -> str:
+    try:
+        return str(request.frame.url)
+    except Exception:  # service-worker requests have no frame: nothing to report
+        return ""
+
+
 @pytest.fixture()
 def browser_page(chromium_path: str, app_server: str, tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    """A Chromium page whose every request outside the app's own origin is refused and recorded."""
-    from playwright.sync_api import sync_playwright
+    """A Chromium page whose every request outside the app's origin is refused and recorded.
 
-    allowed = urlparse(app_server).netloc
+    ``page.blocked_requests`` lists the refused URLs, ``page.browser_log`` has them with their
+    frames, the app's responses and the console errors. On failure: a screenshot, a Playwright
+    trace (``playwright show-trace``) and the log go to ``test-artifacts/``.
+    """
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    origin = f"http://{urlparse(app_server).netloc}"
+    log = BrowserLog()
     blocked: list[str] = []
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
@@ -111,26 +160,60 @@ def browser_page(chromium_path: str, app_server: str, tmp_path: Path, request: p
             headless=True,
             viewport={"width": 1366, "height": 900},
             accept_downloads=True,
+            downloads_path=str(tmp_path / "downloads"),
         )
+        context.set_default_timeout(TIMEOUT_MS)
+        context.tracing.start(screenshots=True, snapshots=True)
 
-        def gate(route):  # type: ignore[no-untyped-def]
-            netloc = urlparse(route.request.url).netloc
-            if route.request.url.startswith(("data:", "blob:", "about:")) or netloc == allowed:
-                route.continue_()
-            else:
-                blocked.append(route.request.url)
-                route.abort()
+        def refuse(route):  # type: ignore[no-untyped-def]
+            blocked.append(route.request.url)
+            log.blocked.append((route.request.url, _frame_url(route.request)))
+            route.abort("blockedbyclient")
 
-        context.route("**/*", gate)
+        def watch(page):  # type: ignore[no-untyped-def]
+            page.on(
+                "response",
+                lambda r: log.responses.append((r.url, r.status)) if r.url.startswith(origin) else None,
+            )
+            page.on(
+                "console",
+                lambda m: log.console.append(f"{m.type}: {m.text} ({m.location.get('url', '')})")
+                if m.type == "error"
+                else None,
+            )
+            page.on("pageerror", lambda e: log.console.append(f"pageerror: {e}"))
+
+        context.route(_outside(origin), refuse)
+        context.on("page", watch)
         page = context.pages[0] if context.pages else context.new_page()
+        watch(page)
         page.blocked_requests = blocked  # type: ignore[attr-defined]
+        page.browser_log = log  # type: ignore[attr-defined]
         try:
             yield page
         finally:
-            failed = getattr(request.node, "rep_call", None)
-            if failed is not None and failed.failed:
+            report = getattr(request.node, "rep_call", None)
+            if report is not None and report.failed:
                 ARTIFACTS.mkdir(exist_ok=True)
-                page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-failure.png"), full_page=True)
+                stem = ARTIFACTS / request.node.name
+                for index, open_page in enumerate(context.pages):
+                    suffix = "" if index == 0 else f"-{index}"
+                    try:
+                        open_page.screenshot(path=f"{stem}-failure{suffix}.png", full_page=True)
+                    except Exception as error:  # a crashed page must not hide the real failure
+                        print(f"no failure screenshot of page {index}: {error}")
+                context.tracing.stop(path=f"{stem}-trace.zip")
+                Path(f"{stem}-browser.log").write_text(
+                    "\n".join(
+                        [f"url: {p.url}" for p in context.pages]
+                        + [f"blocked: {url} (from {frame})" for url, frame in log.blocked]
+                        + log.console
+                        + [f"{status} {url}" for url, status in log.responses if status >= 400]
+                    )
+                    + "\n"
+                )
+            else:
+                context.tracing.stop()
             context.close()
 
 
