@@ -146,6 +146,10 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
+KEEPALIVE_S = 60.0
+"""Idle connections stay open this long: longer than the Monitor's 5 s refresh interval."""
+
+
 class TaskingClient:
     """ICEYE Company v1 + Tasking v2 operations; thread-safe, share one per process."""
 
@@ -178,6 +182,8 @@ class TaskingClient:
                 timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
                 transport=transport,
                 headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
+                # Keep the connection across the Monitor's 5 s polls (httpx drops idle ones after 5 s).
+                limits=httpx.Limits(keepalive_expiry=KEEPALIVE_S),
             )
         hooks = http.event_hooks
         http.event_hooks = {**hooks, "request": [*hooks.get("request", []), self._count]}

@@ -15,6 +15,7 @@ import uvicorn
 from tasking.sandbox.app import create_app
 from tasking.sandbox.config import MAX_SPEED, MIN_SPEED, SandboxConfig
 from tasking.sandbox.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from tasking.sandbox.server import KEEP_ALIVE_S
 
 
 def _speed(text: str) -> float:
@@ -75,7 +76,13 @@ def main(argv: list[str] | None = None) -> None:
         f"client secret {DEMO_CLIENT_SECRET}  — other companies: tasking/sandbox/README.md",
         flush=True,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower())
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level.lower(),
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
 
 
 if __name__ == "__main__":

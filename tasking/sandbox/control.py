@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from tasking.client import KEEPALIVE_S
 from tasking.errors import RequestTimeout, TaskingError, TransportError, error_from_response
 from tasking.models import to_utc
 
@@ -45,7 +46,9 @@ class SandboxControl:
 
     def __init__(self, root_url: str, http: httpx.Client | None = None) -> None:
         self._root = root_url.rstrip("/")
-        self._http = http or httpx.Client(timeout=_TIMEOUT_S)
+        self._http = http or httpx.Client(
+            timeout=_TIMEOUT_S, limits=httpx.Limits(keepalive_expiry=KEEPALIVE_S)
+        )
         self._owns_http = http is None
 
     def close(self) -> None:

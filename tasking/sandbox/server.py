@@ -46,6 +46,10 @@ class SandboxHandle:
         self._thread.join(timeout)
 
 
+KEEP_ALIVE_S = 75
+"""Seconds an idle client connection is kept (uvicorn's default, 5 s, equals the poll interval)."""
+
+
 def start_in_background(
     data_dir: Path,
     *,
@@ -61,7 +65,15 @@ def start_in_background(
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=bound_port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app,
+            host=host,
+            port=bound_port,
+            log_level="warning",
+            lifespan="on",
+            # Longer than the Monitor's 5 s polls, so one connection serves a whole lifecycle.
+            timeout_keep_alive=KEEP_ALIVE_S,
+        )
     )
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="iceye-sandbox", daemon=True
