@@ -1,0 +1,50 @@
+"""Step 1 — Contracts: the user's contracts as cards; choosing one leads to New task."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import state
+from ui.backend import get_backend
+from ui.contract_view import Budget, budget_of, contract_card
+from ui.errors import attempt
+
+BUDGETS = "contract_budgets"
+
+backend = get_backend()
+st.title("Contracts")
+st.caption(
+    "A contract is your menu: the imaging modes, priorities, SLAs and exclusivity you may order. "
+    "Every option of a new task comes from the contract you choose here."
+)
+
+contracts = state.contracts(backend)
+if contracts is None:
+    st.stop()
+if st.button("Reload contracts", icon=":material/refresh:"):
+    state.forget_contracts()
+    st.session_state.pop(BUDGETS, None)
+    st.rerun()
+if not contracts:
+    st.info("This account has no contracts: ask ICEYE to set one up.", icon=":material/info:")
+    st.stop()
+
+now = attempt("read the backend's clock", backend.now)
+if now is None:
+    st.stop()
+
+# Budgets are read once per session (one request per contract), like the contracts themselves.
+budgets: dict[str, Budget] = st.session_state.setdefault(BUDGETS, {})
+for contract in contracts:
+    if contract.id not in budgets:
+        budgets[contract.id] = budget_of(backend.client, contract.id)
+
+chosen = st.session_state.get(state.CONTRACT_ID)
+columns = st.columns(2, gap="medium")
+for index, contract in enumerate(contracts):
+    with columns[index % 2]:
+        if contract_card(
+            contract, now, chosen=contract.id == chosen, budget=budgets.get(contract.id)
+        ):
+            state.choose_contract(contract.id)
+            st.switch_page(state.PAGE_NEW_TASK)

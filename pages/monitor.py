@@ -1,0 +1,170 @@
+"""Step 3 — Monitor: one task, refreshed every 5 s without reloading the page until its status is
+final; timeline, details, scene planned vs actual, the point on a map, products, cancel.
+``?task=<id>`` opens a task directly and survives a reload."""
+
+from __future__ import annotations
+
+import contextlib
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from tasking import monitoring
+from tasking.errors import TaskingError
+from ui import scene_map, state
+from ui.backend import Backend, get_backend
+from ui.elements import Constellation, Unavailable, constellation
+from ui.errors import attempt, show_error
+from ui.format import plain, short_id, when
+from ui.maps import base_map, poi_feature_group
+from ui.monitor_view import (
+    CANCELLING,
+    cancel_dialog,
+    close_cancel,
+    details_rows,
+    open_cancel,
+    show_products,
+    show_scene,
+    show_timeline,
+)
+from ui.order import markdown_table
+from ui.task_form import open_clone
+from ui.watch import Watch, refresh
+
+WATCHES = "mon_watches"
+
+
+def watch_for(task_id: str) -> Watch:
+    watches: dict[str, Watch] = st.session_state.setdefault(WATCHES, {})
+    if task_id not in watches:
+        watches[task_id] = Watch(task_id)
+    return watches[task_id]
+
+
+def task_picker(backend: Backend) -> None:
+    st.info("Choose a task to monitor, or open one from All tasks.", icon=":material/info:")
+    known = attempt("read the local task history", backend.history.known_tasks, 50) or []
+    if known:
+        labels = {
+            t.id: f"{t.reference or short_id(t.id)} · {t.status} · created {when(t.createdAt)}"
+            for t in known
+        }
+        chosen = st.selectbox(
+            "Tasks seen by this app", list(labels), format_func=labels.__getitem__, index=None
+        )
+        if chosen and st.button("Monitor this task", type="primary"):
+            state.open_task(chosen)
+    typed = st.text_input("…or a task ID", key="mon_typed_id", placeholder="UUID of the task")
+    if typed.strip() and st.button("Open", key="mon_open_typed"):
+        state.open_task(typed.strip())
+
+
+def contract_name(contract_id: str) -> str | None:
+    loaded = st.session_state.get(state.CONTRACTS) or []
+    match = next((c for c in loaded if c.id == contract_id), None)
+    return match.name if match else None
+
+
+backend = get_backend()
+st.title("Monitor")
+# Once per session, for the contract's name in the details (no request after that).
+if state.CONTRACTS not in st.session_state:
+    with contextlib.suppress(TaskingError):
+        st.session_state[state.CONTRACTS] = list(backend.client.iter_contracts())
+task_id = state.current_task_id()
+if not task_id:
+    task_picker(backend)
+    st.stop()
+
+watch = watch_for(task_id)
+# The refresh timer exists only while the status can still change (decided before the fragment
+# is defined: st.fragment's start/stop pattern, reference/streamlit-notes.md B3).
+run_every = None if watch.final else monitoring.POLL_INTERVAL_S
+
+
+@st.fragment(run_every=run_every)
+def live_panel() -> None:
+    was_final = watch.final
+    refresh(watch, backend.client, backend.history, backend.clock)
+    for action, error in watch.errors:
+        show_error(error, action, retry_key=f"mon_retry:{action}")
+    task = watch.task
+    if task is None:
+        return
+    if watch.final and not was_final:
+        # Final status: a full rerun redefines the fragment without its timer.
+        st.rerun()
+
+    heading, status_col = st.columns([3, 1])
+    heading.subheader(plain(task.reference or f"Task {short_id(task.id)}"), anchor=False)
+    stage = monitoring.stage_of(task.status)
+    status_col.badge(
+        task.status,
+        icon=":material/check:" if stage.ok else ":material/close:",
+        color="blue" if not stage.is_end else ("green" if stage.ok else "red"),
+    )
+    updated = when(watch.refreshed_at, seconds=True) if watch.refreshed_at else "—"
+    if watch.final:
+        st.caption(f"Updated {updated} (backend time). Final status: no more refreshes.")
+    else:
+        st.caption(
+            f"Updated {updated} (backend time) · refreshes every "
+            f"{monitoring.POLL_INTERVAL_S:g} s until the status is final."
+        )
+    show_timeline(task, backend.history.first_seen(task.id), watch.actual)
+
+    cancellable = monitoring.can_cancel(task.status)
+    with st.container(horizontal=True):
+        if st.button("Clone into a new task", icon=":material/content_copy:", key="mon_clone"):
+            open_clone(task)
+        if cancellable:
+            st.button(
+                "Cancel task…",
+                icon=":material/cancel:",
+                key="mon_cancel",
+                on_click=open_cancel,
+                args=(task.id,),
+            )
+    if st.session_state.get(CANCELLING) == task.id:
+        now = attempt("read the backend's clock", backend.now) if cancellable else None
+        if now is not None:
+            cancel_dialog(backend.client, backend.history, backend.clock, task, now)
+        else:
+            close_cancel()
+
+    left, right = st.columns([1, 1], gap="large")
+    with left:
+        st.markdown("#### Scene: planned vs actual")
+        show_scene(watch)
+        st.markdown("#### Products")
+        show_products(watch, backend.client)
+    with right:
+        point = task.pointOfInterest
+        layers = [poi_feature_group(point.lat, point.lon, task.reference or "Point of interest")]
+        elements = constellation(backend)
+        scene = watch.actual or watch.planned
+        geo = None
+        if scene is not None and isinstance(elements, Constellation):
+            geo = scene_map.geometry(elements, task, scene, actual=watch.actual is not None)
+        if geo is not None:
+            layers.insert(0, scene_map.layer(geo, watch.quicklook, task.id))
+        st_folium(
+            base_map(),
+            key="monitor_map",
+            returned_objects=[],
+            feature_group_to_add=layers,
+            center=(point.lat, point.lon),
+            zoom=scene_map.zoom_for(task),
+            height=380,
+            use_container_width=True,
+        )
+        st.caption(scene_map.caption(geo, scene is not None, isinstance(elements, Unavailable)))
+        with st.expander("Task details", expanded=True):
+            st.markdown(
+                markdown_table(
+                    details_rows(task, contract_name(task.contractID)), ("Field", "Value")
+                )
+            )
+
+
+live_panel()

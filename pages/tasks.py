@@ -1,0 +1,156 @@
+"""All tasks: every task of the user's contracts, with filters, search, sorting and "Load more";
+selecting a row opens it in the Monitor."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from tasking.export import tasks_to_csv, tasks_to_geojson
+from tasking.models import TaskStatus
+from ui import state
+from ui.backend import Backend, get_backend
+from ui.errors import attempt
+from ui.format import short_id
+from ui.task_form import open_clone
+from ui.task_map import task_map
+from ui.task_table import PAGE_SIZE, SORTS, Query, TaskList, created_range, frame, select
+
+LIST = "tl_list"
+ALL = ""
+
+
+def load_page(backend: Backend, task_list: TaskList) -> None:
+    query = task_list.query
+    page = attempt(
+        "list the tasks",
+        backend.client.list_tasks,
+        contract_id=query.contract_id,
+        created_after=query.created_after,
+        created_before=query.created_before,
+        limit=PAGE_SIZE,
+        cursor=task_list.cursor,
+    )
+    if page is not None:
+        task_list.add_page(page.data, page.next_cursor)
+        # The local history keeps every task the app has seen (issue 5, "A workspace of tasks").
+        backend.history.record_all(page.data)
+
+
+backend = get_backend()
+st.title("All tasks")
+
+contracts = state.contracts(backend) or []
+names = {ALL: "All contracts", **{c.id: c.name or c.id for c in contracts}}
+filters = st.columns([2, 2, 2, 1.3])
+filters[0].selectbox(
+    "Contract",
+    list(names),
+    key="tl_contract",
+    format_func=names.__getitem__,
+    persist_state="session",
+)
+filters[1].multiselect(
+    "Status",
+    [s.value for s in TaskStatus],
+    key="tl_status",
+    placeholder="Any status",
+    persist_state="session",
+)
+filters[2].text_input(
+    "Search", key="tl_search", placeholder="Task ID or reference", persist_state="session"
+)
+filters[3].selectbox("Sort", list(SORTS), key="tl_sort", persist_state="session")
+
+dates = st.columns([2, 2, 4])
+dates[0].date_input("Created from", value=None, key="tl_from", persist_state="session")
+dates[1].date_input("Created until", value=None, key="tl_until", persist_state="session")
+created_after, created_before = created_range(
+    st.session_state.get("tl_from"), st.session_state.get("tl_until")
+)
+query = Query(
+    contract_id=st.session_state.get("tl_contract") or None,
+    created_after=created_after,
+    created_before=created_before,
+)
+task_list: TaskList | None = st.session_state.get(LIST)
+reload = st.button("Refresh", icon=":material/refresh:", help="Load the list again from the start.")
+if task_list is None or task_list.query != query or reload:
+    task_list = TaskList(query)
+    st.session_state[LIST] = task_list
+    load_page(backend, task_list)
+
+shown = select(
+    task_list.tasks,
+    st.session_state.get("tl_status") or [],
+    st.session_state.get("tl_search") or "",
+    st.session_state.get("tl_sort") or "Newest first",
+)
+more = "" if task_list.complete else " (more on the server: Load more)"
+st.caption(
+    f"{len(shown)} of {len(task_list.tasks)} loaded tasks match{more}. Select a row to open it."
+)
+
+table = frame(shown)
+event = st.dataframe(
+    table,
+    key="tl_table",
+    on_select="rerun",
+    selection_mode="single-row",
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "Created": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
+        "Window": st.column_config.TextColumn("Window (UTC)"),
+        "Task ID": st.column_config.TextColumn("Task ID", width="small"),
+    },
+)
+rows = event.selection.rows if event is not None else []
+if rows:
+    state.open_task(str(table.iloc[rows[0]]["Task ID"]))
+
+if task_list.cursor and st.button("Load more", icon=":material/expand_more:"):
+    load_page(backend, task_list)
+    st.rerun()
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.markdown("#### On the map")
+    task_map(shown)
+with right:
+    st.markdown("#### Export")
+    st.caption(f"The {len(shown)} tasks shown in the table, as filtered and sorted.")
+    st.download_button(
+        "Download CSV",
+        data=tasks_to_csv(shown).encode("utf-8-sig"),  # the BOM lets Excel read UTF-8
+        file_name="tasks.csv",
+        mime="text/csv",
+        icon=":material/table_view:",
+        on_click="ignore",
+        disabled=not shown,
+    )
+    st.download_button(
+        "Download GeoJSON",
+        data=json.dumps(tasks_to_geojson(shown), indent=2, ensure_ascii=False),
+        file_name="tasks.geojson",
+        mime="application/geo+json",
+        icon=":material/map:",
+        on_click="ignore",
+        disabled=not shown,
+    )
+    st.markdown("#### Clone")
+    labels = {
+        t.id: f"{t.reference or short_id(t.id)} · {t.imagingMode} · {t.status}" for t in shown
+    }
+    chosen = st.selectbox(
+        "Task to clone",
+        list(labels),
+        index=None,
+        format_func=labels.__getitem__,
+        key="tl_clone",
+        placeholder="Choose a task",
+        help="Opens New task with its parameters and a fresh acquisition window.",
+    )
+    if st.button("Clone into a new task", icon=":material/content_copy:", disabled=chosen is None):
+        open_clone(next(t for t in shown if t.id == chosen))

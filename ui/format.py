@@ -1,0 +1,89 @@
+"""Plain-text formatting shared by the pages: times, windows, money, option lists.
+
+Every time the app shows is UTC (ICEYE's API speaks UTC only, iceye-api.md §1), written the same way
+everywhere so that a window, a scene time and the simulation clock can be compared at a glance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from tasking.models import TimeWindow, to_utc
+
+
+def when(value: datetime | None, *, seconds: bool = False) -> str:
+    """``2026-05-02 14:00 UTC`` (or ``—`` when unknown)."""
+    if value is None:
+        return "—"
+    spec = "%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC"
+    return to_utc(value).strftime(spec)
+
+
+def window(value: TimeWindow | None) -> str:
+    """``2026-05-02 14:00 → 2026-05-04 14:00 UTC``."""
+    if value is None:
+        return "—"
+    start, end = to_utc(value.start), to_utc(value.end)
+    return f"{start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} UTC"
+
+
+def duration(delta: timedelta) -> str:
+    """A short human duration: ``3 d 4 h``, ``5 h 12 min``, ``42 s``; negative values get ``-``."""
+    total = int(delta.total_seconds())
+    sign = "-" if total < 0 else ""
+    total = abs(total)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{sign}{days} d {hours} h"
+    if hours:
+        return f"{sign}{hours} h {minutes} min"
+    if minutes:
+        return f"{sign}{minutes} min"
+    return f"{sign}{secs} s"
+
+
+def money(amount_minor: int | None, currency: str) -> str:
+    """Minor units (ICEYE amounts are in cents, iceye-api.md §3.2) as ``USD 1,234.56``."""
+    if amount_minor is None:
+        return "—"
+    return f"{currency} {amount_minor / 100:,.2f}"
+
+
+def listing(values: Iterable[str] | None, empty: str = "—") -> str:
+    items = list(values or [])
+    return ", ".join(items) if items else empty
+
+
+def short_id(task_id: str) -> str:
+    """The first block of a UUID: enough to tell tasks apart on screen."""
+    return task_id.split("-", 1)[0]
+
+
+def utc_naive(value: datetime) -> datetime:
+    """A UTC wall time without tzinfo, the form Streamlit's datetime widgets hold."""
+    return to_utc(value).replace(tzinfo=None)
+
+
+def from_widget(value: datetime | None) -> datetime | None:
+    """A datetime widget's naive value, read as UTC (the labels say UTC)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_MARKDOWN_SPECIAL = "\\`*_{}[]()<>#+-.!|~$"
+
+
+def code(text: str) -> str:
+    """Text as inline code (backslash escapes do not work inside code spans: drop backticks)."""
+    return "`" + text.replace("`", "'") + "`"
+
+
+def plain(text: str) -> str:
+    """Text from outside (server messages, user input) made inert for ``st.markdown``: every
+    Markdown control character is backslash-escaped, and HTML is escaped as well."""
+    escaped = "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in text)
+    return escaped.replace("\n", "  \n")

@@ -1,0 +1,285 @@
+"""How the Monitor draws a task: timeline, details, scene planned vs actual, products, cancel."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import partial
+
+import streamlit as st
+
+from tasking import modes, monitoring
+from tasking.client import TaskingClient
+from tasking.errors import TaskingError
+from tasking.history import TaskHistory
+from tasking.models import Scene, Task, TaskStatus
+from ui.errors import show_error
+from ui.format import code, duration, listing, plain, when, window
+from ui.watch import Clock, ProductView, Watch, fresh_asset, reached_stage
+
+# The status each timeline stage stands for (ICEYE's demo TaskTimeline: RECEIVED → Received,
+# ACTIVE → Scheduled, FULFILLED → Captured, DONE → Complete).
+STAGE_STATUS = (TaskStatus.RECEIVED, TaskStatus.ACTIVE, TaskStatus.FULFILLED, TaskStatus.DONE)
+
+_TIMELINE_CSS = """
+<style>
+.tl {display:flex; align-items:flex-start; gap:0; margin:0.25rem 0 1rem 0;}
+.tl-step {flex:0 0 auto; width:9.5rem; text-align:center;}
+.tl-dot {width:1.9rem; height:1.9rem; line-height:1.9rem; border-radius:50%; margin:0 auto;
+  background:#d5dde5; color:#5b6b78; font-weight:700;}
+.tl-step.done .tl-dot {background:#0b6bcb; color:#fff;}
+.tl-step.current .tl-dot {background:#0b6bcb; color:#fff; box-shadow:0 0 0 4px #9cc7f2;}
+.tl-step.end .tl-dot {background:#c62828; color:#fff;}
+.tl-label {font-weight:600; margin-top:0.3rem;}
+.tl-time {font-size:0.8rem; color:#5b6b78;}
+.tl-bar {flex:1 1 auto; height:4px; background:#d5dde5; margin-top:0.85rem; border-radius:2px;}
+.tl-bar.done {background:#0b6bcb;}
+</style>
+"""
+
+
+CAPTURED_STAGE = 2
+
+
+def timeline_html(
+    status: str, first_seen: dict[str, datetime], imaged_at: datetime | None = None
+) -> str:
+    """Received → Scheduled → Captured → Complete with the time each stage was first seen; an
+    unhappy ending (rejected, canceled, failed) is drawn after the last stage reached. A capture
+    the app did not see as a status (FULFILLED and DONE at once) shows the scene's imaging time."""
+    stage = monitoring.stage_of(status)
+    reached = stage.index if stage.index >= 0 else reached_stage(first_seen)
+    parts: list[str] = []
+    for index, (label, stage_status) in enumerate(
+        zip(monitoring.STAGES, STAGE_STATUS, strict=True)
+    ):
+        if index > 0:
+            parts.append(f'<div class="tl-bar{" done" if index <= reached else ""}"></div>')
+        seen = first_seen.get(stage_status)
+        if index < reached or (index == reached and stage.is_end):
+            css, mark = "done", "✓"
+        elif index == reached:
+            css, mark = "current", str(index + 1)
+        else:
+            css, mark = "", str(index + 1)
+        if seen:
+            time = f"seen {when(seen)}"
+        elif index > reached:
+            time = "—"
+        elif index == CAPTURED_STAGE and imaged_at is not None:
+            time = f"imaged {when(imaged_at)}"
+        else:
+            # Passed between two refreshes, or before this app first saw the task.
+            time = "not observed"
+        parts.append(
+            f'<div class="tl-step {css}"><div class="tl-dot">{mark}</div>'
+            f'<div class="tl-label">{html.escape(label)}</div>'
+            f'<div class="tl-time">{html.escape(time)}</div></div>'
+        )
+    if not stage.ok:
+        seen = first_seen.get(status)
+        parts.append('<div class="tl-bar"></div>')
+        parts.append(
+            '<div class="tl-step end"><div class="tl-dot">✕</div>'
+            f'<div class="tl-label">{html.escape(stage.label)}</div>'
+            f'<div class="tl-time">{html.escape(f"seen {when(seen)}" if seen else "—")}</div>'
+            "</div>"
+        )
+    return _TIMELINE_CSS + '<div class="tl">' + "".join(parts) + "</div>"
+
+
+def show_timeline(task: Task, first_seen: dict[str, datetime], actual: Scene | None) -> None:
+    imaged_at = actual.imagingTime.end if actual is not None else None
+    st.markdown(timeline_html(task.status, first_seen, imaged_at), unsafe_allow_html=True)
+
+
+def _incidence(task: Task) -> str:
+    angle = task.incidenceAngle
+    if angle is None:
+        return "—"
+    if angle.min == angle.max and isinstance(angle.min, str):
+        return angle.min
+    return f"{angle.min}–{angle.max}°"
+
+
+def details_rows(task: Task, contract_name: str | None) -> list[tuple[str, str]]:
+    info = modes.mode_info(task.imagingMode)
+    delivery = (
+        duration_text(task.productsAvailableInSeconds)
+        if task.productsAvailableInSeconds is not None
+        else "—"
+    )
+    return [
+        ("Task ID", task.id),
+        ("Reference", task.reference or "—"),
+        ("Contract", contract_name or task.contractID),
+        ("Point of interest", f"{task.pointOfInterest.lat:.6f}, {task.pointOfInterest.lon:.6f}"),
+        ("Acquisition window", window(task.acquisitionWindow)),
+        ("Imaging mode", f"{info.label} ({task.imagingMode})"),
+        ("Priority", task.priority or "—"),
+        ("Delivery SLA", task.sla or "—"),
+        ("Products available", delivery),
+        ("Exclusivity", task.exclusivity or "—"),
+        ("EULA", task.eula or "—"),
+        ("Incidence angle", _incidence(task)),
+        ("Look side", task.lookSide or "—"),
+        ("Pass direction", task.passDirection or "—"),
+        ("Product types", listing(task.productTypes)),
+        ("Derivative products", listing(task.derivativeProductTypes)),
+        (
+            "Imaging duration",
+            f"{task.imagingDuration} s" if task.imagingDuration else "mode default",
+        ),
+        ("Created", when(task.createdAt, seconds=True)),
+        ("Updated", when(task.updatedAt, seconds=True)),
+        ("Fulfilled", when(task.fulfilledAt, seconds=True)),
+    ]
+
+
+def duration_text(seconds: int) -> str:
+    return f"{duration(timedelta(seconds=seconds))} after imaging"
+
+
+def _scene_values(scene: Scene | None) -> list[str]:
+    if scene is None:
+        return ["—"] * 7
+    return [
+        when(scene.imagingTime.start, seconds=True),
+        when(scene.imagingTime.end, seconds=True),
+        f"{scene.duration} s",
+        f"{scene.incidenceAngle:.1f}°" if scene.incidenceAngle is not None else "—",
+        scene.lookSide or "—",
+        scene.passDirection or "—",
+        f"{scene.azimuth:.1f}°" if scene.azimuth is not None else "—",
+    ]
+
+
+SCENE_FIELDS = (
+    "Imaging start",
+    "Imaging end",
+    "Duration",
+    "Incidence angle",
+    "Look side",
+    "Pass direction",
+    "Azimuth",
+)
+
+
+def show_scene(watch: Watch) -> None:
+    """The scene as planned while ACTIVE and as captured once FULFILLED/DONE, side by side."""
+    if watch.planned is None and watch.actual is None:
+        if watch.status in (TaskStatus.RECEIVED, None):
+            st.caption("No scene yet: ICEYE plans one when the task is scheduled (ACTIVE).")
+        else:
+            st.caption("No scene for this task.")
+        return
+    planned, actual = _scene_values(watch.planned), _scene_values(watch.actual)
+    lines = ["| | Planned | Actual |", "|---|---|---|"]
+    for name, p, a in zip(SCENE_FIELDS, planned, actual, strict=True):
+        lines.append(f"| **{plain(name)}** | {plain(p)} | {plain(a)} |")
+    st.markdown("\n".join(lines))
+    if watch.planned is not None and watch.actual is None:
+        st.caption("Planned: ICEYE may still re-plan it until the capture.")
+    elif watch.planned is None:
+        st.caption("Planned values were not seen by this session (the task was already captured).")
+
+
+_EXTENSIONS = {
+    "image/png": "png",
+    "application/json": "json",
+    "application/geo+json": "geojson",
+    "application/xml": "xml",
+    "application/vnd.google-earth.kml+xml": "kml",
+}
+
+
+def file_name(product: ProductView, asset_key: str, media_type: str) -> str:
+    base = media_type.split(";", 1)[0].strip()
+    ext = "tif" if base == "image/tiff" else _EXTENSIONS.get(base, "bin")
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in product.id)
+    return f"{safe}-{asset_key}.{ext}"
+
+
+def _loader(
+    client: TaskingClient, task_id: str, product: ProductView, asset_key: str
+) -> Callable[[], bytes]:
+    # Runs when the button is pressed (Streamlit's deferred download), so the link is fresh.
+    return partial(fresh_asset, client, task_id, product.product_type, product.id, asset_key)
+
+
+def show_products(watch: Watch, client: TaskingClient) -> None:
+    if not watch.products:
+        if watch.status in (TaskStatus.FULFILLED, TaskStatus.DONE):
+            st.caption("No products listed yet.")
+        else:
+            st.caption("Products appear when the task is FULFILLED (SLA products) or DONE (all).")
+        return
+    if watch.quicklook is not None:
+        st.image(
+            watch.quicklook,
+            caption=f"Quicklook ({watch.quicklook_title or 'product'})",
+            width=420,
+        )
+    for product in watch.products:
+        with st.container(border=True):
+            st.markdown(f"**{plain(product.product_type)}** · {code(product.id)}")
+            if product.created:
+                st.caption(f"Created {when(product.created)}")
+            with st.container(horizontal=True, wrap=True):
+                for asset in product.assets:
+                    st.download_button(
+                        asset.title,
+                        data=_loader(client, watch.task_id, product, asset.key),
+                        file_name=file_name(product, asset.key, asset.media_type),
+                        mime=asset.media_type,
+                        key=f"dl:{product.id}:{asset.key}",
+                        icon=":material/download:",
+                        on_click="ignore",
+                        help="Fetches a fresh signed link when pressed (links expire after 1 h).",
+                    )
+
+
+CANCELLING = "mon_cancelling"
+"""Task id whose cancellation is being confirmed (the page calls the dialog while it is set)."""
+
+
+def open_cancel(task_id: str) -> None:
+    st.session_state[CANCELLING] = task_id
+
+
+def close_cancel() -> None:
+    st.session_state.pop(CANCELLING, None)
+
+
+@st.dialog("Cancel this task?", on_dismiss=close_cancel)
+def cancel_dialog(
+    client: TaskingClient, history: TaskHistory, clock: Clock, task: Task, now: datetime
+) -> None:
+    fee = monitoring.cancellation_fee(now, task.acquisitionWindow.start)
+    ahead = task.acquisitionWindow.start - now
+    when_text = (
+        f"{duration(ahead)} before the window start"
+        if ahead.total_seconds() > 0
+        else "after the window start"
+    )
+    st.markdown(
+        f"Fee for cancelling now ({plain(when(now))}, {plain(when_text)}): "
+        f"**{plain(fee.label)}** (ICEYE product specification §3.6)."
+    )
+    st.caption("A cancelled task cannot be resumed: order a new one instead.")
+    left, right = st.columns(2)
+    if left.button("Cancel the task", type="primary", key="mon_cancel_confirm"):
+        try:
+            cancelled = client.cancel_task(task.id)
+        except TaskingError as error:
+            show_error(error, "cancel the task")
+            return
+        history.record(cancelled)
+        with contextlib.suppress(TaskingError):
+            clock.refresh()  # the cancellation removed events: the sidebar shows the next one
+        close_cancel()
+        st.rerun()
+    if right.button("Keep the task", key="mon_cancel_keep", on_click=close_cancel):
+        st.rerun()

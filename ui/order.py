@@ -1,0 +1,183 @@
+"""What an order says, in the user's terms: the summary shown before creating, the cancellation
+policy, and the feasibility verdict."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import streamlit as st
+
+from tasking import modes, monitoring
+from tasking.client import TaskingClient
+from tasking.errors import NotFound, TaskingError
+from tasking.models import Contract, FeasibilityResponse, OptionGroup, TaskRequest, to_utc
+from ui.errors import show_error
+from ui.format import duration, listing, money, plain, when
+
+
+def _with_default(value: str | None, group: OptionGroup, fallback: str) -> str:
+    if value is not None:
+        return value
+    default = group.resolved_default()
+    return f"{default} (contract default)" if default else fallback
+
+
+def _incidence(request: TaskRequest) -> str:
+    angle = request.incidenceAngle
+    info = modes.mode_info(request.imagingMode)
+    if angle is None:
+        return "not set: ICEYE's default 10–45°"
+    if angle.min == "PERFORMANT" and angle.max == "PERFORMANT":
+        low, high = info.performant
+        return f"PERFORMANT ({low}–{high}° for {info.label})"
+    if angle.min == "FULL_RANGE" and angle.max == "FULL_RANGE":
+        return "FULL_RANGE (10–45°)"
+    return f"{angle.min}–{angle.max}°"
+
+
+def summary_rows(request: TaskRequest, contract: Contract) -> list[tuple[str, str]]:
+    """Every field of the order, with what ICEYE will apply for the ones left unset."""
+    window = request.acquisitionWindow
+    info = modes.mode_info(request.imagingMode)
+    point = request.pointOfInterest
+    return [
+        ("Contract", f"{contract.name or contract.id} ({contract.id})"),
+        ("Point of interest", f"{point.lat:.6f}, {point.lon:.6f}"),
+        (
+            "Acquisition window",
+            f"{when(window.start)} → {when(window.end)} ({duration(window.end - window.start)})",
+        ),
+        ("Imaging mode", f"{info.label} ({request.imagingMode})"),
+        (
+            "Priority",
+            _with_default(
+                request.priority.value if request.priority else None, contract.priority, "—"
+            ),
+        ),
+        ("Delivery SLA", _with_default(request.sla, contract.sla, "ICEYE's default")),
+        (
+            "Exclusivity",
+            _with_default(request.exclusivity, contract.exclusivity, "ICEYE's default"),
+        ),
+        ("EULA", _with_default(request.eula, contract.eula, "ICEYE's default")),
+        ("Incidence angle", _incidence(request)),
+        ("Look side", request.lookSide or "ANY (not set)"),
+        ("Pass direction", request.passDirection or "ANY (not set)"),
+        ("Product types", listing(request.productTypes, "ICEYE's default for the mode")),
+        ("Derivative products", listing(request.derivativeProductTypes, "none")),
+        (
+            "Imaging duration",
+            f"{request.imagingDuration} s"
+            if request.imagingDuration
+            else f"mode default ({info.nominal_duration_s} s)",
+        ),
+        ("Reference", request.reference or "—"),
+    ]
+
+
+def markdown_table(rows: list[tuple[str, str]], header: tuple[str, str] = ("", "")) -> str:
+    lines = [f"| {plain(header[0])} | {plain(header[1])} |", "|---|---|"]
+    lines += [f"| **{plain(name)}** | {plain(value)} |" for name, value in rows]
+    return "\n".join(lines)
+
+
+def cancellation_policy(window_start: datetime, now: datetime) -> str:
+    """The fee tiers (ICEYE product specification §3.6) as times for this window, in Markdown."""
+    start = to_utc(window_start)
+    rows = []
+    previous: datetime | None = None
+    for ahead, tier in monitoring.FEE_TIERS:
+        until = start - ahead
+        span = f"until {when(until)}" if previous is None else f"{when(previous)} – {when(until)}"
+        rows.append((span, tier.label))
+        previous = until
+    rows.append((f"after {when(previous)}" if previous else "any time", monitoring.FULL_FEE.label))
+    immediate = monitoring.cancellation_fee(now, start)
+    text = [
+        "A task can be cancelled while it is RECEIVED or ACTIVE (before imaging). The fee depends "
+        "on how long before the window start you cancel:",
+        "",
+        markdown_table(rows, ("Cancelled", "Fee")),
+        "",
+        f"Fee for cancelling right after ordering: **{plain(immediate.label)}**.",
+    ]
+    if immediate.percent == 100:
+        text.append(
+            "With this window the order cannot be cancelled free of charge: it starts in less "
+            f"than {int(monitoring.FEE_TIERS[-1][0] / timedelta(hours=1))} h."
+        )
+    return "\n".join(text)
+
+
+def show_feasibility(result: FeasibilityResponse, *, stale: bool) -> None:
+    """A clear verdict for the single request the page checks."""
+    item = result.feasibility[0] if result.feasibility else None
+    if item is None:
+        st.warning("The feasibility check returned no verdict.", icon=":material/help:")
+        return
+    suffix = " (the options changed since: check again)" if stale else ""
+    if item.feasible:
+        st.success(
+            "**Feasible**: the constellation can image this point within the window."
+            + plain(suffix),
+            icon=":material/check_circle:",
+        )
+        if item.opportunities:
+            rows = [
+                (
+                    when(o.imagingStartTime),
+                    f"{o.incidenceAngle:.1f}°" if o.incidenceAngle is not None else "—",
+                    o.lookSide or "—",
+                    o.passDirection or "—",
+                )
+                for o in item.opportunities
+            ]
+            lines = ["| Opportunity | Incidence | Look side | Pass |", "|---|---|---|---|"]
+            lines += [f"| {' | '.join(plain(c) for c in row)} |" for row in rows]
+            st.markdown("\n".join(lines))
+    else:
+        reason = f": {plain(item.reason)}" if item.reason else ""
+        st.warning(
+            f"**Not feasible** ({plain(item.verdict)}){reason}{plain(suffix)}  \n"
+            "Try a longer window, a wider incidence range, or ANY look side and pass direction.",
+            icon=":material/block:",
+        )
+
+
+def price_and_budget(client: TaskingClient, request: TaskRequest, contract: Contract) -> bool:
+    """The order's price (getPrice) and the contract's funds (getSummary) where the contract has
+    pricing; False when the funds are known to be short (the order would be refused with
+    ERR_INSUFFICIENT_FUNDS, iceye-api.md §3.2)."""
+    try:
+        budget = client.get_contract_summary(contract.id)
+        price = client.get_price(request, contract)
+    except NotFound:
+        st.info(
+            "This contract has no pricing: no price or budget applies to this order.",
+            icon=":material/money_off:",
+        )
+        return True
+    except TaskingError as error:
+        show_error(error, "get the price of this order", retry_key="nt_retry_price")
+        return True  # the API checks the budget again when the task is created
+    available = budget.available
+    left, middle, right = st.columns(3)
+    left.metric("Price of this order", money(price.amount, price.currency))
+    if available is None:
+        middle.metric("Available funds", "no spend limit")
+        return True
+    middle.metric("Available funds", money(available, budget.currency))
+    right.metric("Spend limit", money(budget.spendLimit, budget.currency))
+    st.caption(
+        f"Spent {money(budget.consolidatedSpent, budget.currency)}, on hold for active tasks "
+        f"{money(budget.onHold, budget.currency)}."
+    )
+    if price.currency == budget.currency and price.amount > available:
+        st.error(
+            f"**Funds are short**: this order costs {plain(money(price.amount, price.currency))} "
+            f"but the contract has {plain(money(available, budget.currency))} available. Choose "
+            "cheaper options (priority, SLA, exclusivity, imaging mode) or another contract.",
+            icon=":material/block:",
+        )
+        return False
+    return True

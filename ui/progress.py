@@ -1,0 +1,54 @@
+"""The three-step progress shown above every page: contract → task → monitor (ICEYE's demo, "The
+demo uses a 3-step interface that mirrors the API workflow"). Each step links to its page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+from streamlit.navigation.page import StreamlitPage
+
+from tasking.models import Contract
+from ui import state
+from ui.format import short_id
+
+DONE = ":material/check_circle:"
+CURRENT = ":material/radio_button_checked:"
+TODO = ":material/radio_button_unchecked:"
+
+
+@dataclass(frozen=True)
+class Steps:
+    contracts: StreamlitPage
+    new_task: StreamlitPage
+    monitor: StreamlitPage
+
+
+def _contract_name() -> str | None:
+    chosen = st.session_state.get(state.CONTRACT_ID)
+    if not chosen:
+        return None
+    loaded: list[Contract] = st.session_state.get(state.CONTRACTS, [])
+    match = next((c for c in loaded if c.id == chosen), None)
+    return (match.name or match.id) if match else short_id(chosen)
+
+
+def render_progress(steps: Steps, current: StreamlitPage) -> None:
+    contract = _contract_name()
+    task_id: str | None = st.session_state.get(state.TASK_ID)
+    labels = [
+        (
+            steps.contracts,
+            f"1 · Contract: {contract}" if contract else "1 · Choose a contract",
+            bool(contract),
+        ),
+        (steps.new_task, "2 · Describe the task", bool(task_id)),
+        (steps.monitor, f"3 · Monitor {short_id(task_id)}" if task_id else "3 · Monitor", False),
+    ]
+    columns = st.columns(len(labels), gap="small")
+    for column, (page, label, done) in zip(columns, labels, strict=True):
+        is_current = page.url_path == current.url_path
+        icon = CURRENT if is_current else DONE if done else TODO
+        params = {state.TASK_PARAM: task_id} if page is steps.monitor and task_id else None
+        with column:
+            st.page_link(page, label=label, icon=icon, query_params=params, width="stretch")

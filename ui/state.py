@@ -1,0 +1,79 @@
+"""Session state shared by the pages: the chosen contract, the task being monitored, the contracts.
+
+Keys live here so that pages (and tests, which seed them) agree on their names. Widget values that
+must survive a page switch use ``persist_state="session"`` (Streamlit ≥ 1.6x) instead of copies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from tasking.models import Contract
+from ui.backend import Backend
+from ui.errors import attempt
+
+# Page files, as registered with st.navigation in app.py (paths relative to app.py).
+PAGE_CONTRACTS = "pages/contracts.py"
+PAGE_NEW_TASK = "pages/new_task.py"
+PAGE_MONITOR = "pages/monitor.py"
+PAGE_TASKS = "pages/tasks.py"
+
+CONTRACT_ID = "contract_id"
+"""The contract chosen on the Contracts page (step 1)."""
+TASK_ID = "task_id"
+"""The task on the Monitor page (step 3); mirrored into the URL as ``?task=<id>``."""
+TASK_PARAM = "task"
+CONTRACTS = "contracts"
+"""The user's contracts, loaded once per session (ICEYE's demo: "GET Contracts … once")."""
+
+
+def contracts(backend: Backend) -> list[Contract] | None:
+    """The user's contracts (None after an error, which is shown with Retry)."""
+    if CONTRACTS not in st.session_state:
+        loaded = attempt("load your contracts", lambda: list(backend.client.iter_contracts()))
+        if loaded is None:
+            return None
+        st.session_state[CONTRACTS] = loaded
+    value: list[Contract] = st.session_state[CONTRACTS]
+    return value
+
+
+def forget_contracts() -> None:
+    st.session_state.pop(CONTRACTS, None)
+
+
+def chosen_contract(available: list[Contract]) -> Contract | None:
+    wanted = st.session_state.get(CONTRACT_ID)
+    return next((c for c in available if c.id == wanted), None)
+
+
+def choose_contract(contract_id: str) -> None:
+    st.session_state[CONTRACT_ID] = contract_id
+
+
+def current_task_id() -> str | None:
+    """The monitored task: ``?task=`` in the URL wins (deep links), else the session's."""
+    from_url = st.query_params.get(TASK_PARAM)
+    if from_url:
+        st.session_state[TASK_ID] = from_url.strip()
+    task_id: str | None = st.session_state.get(TASK_ID)
+    if task_id and st.query_params.get(TASK_PARAM) != task_id:
+        # Mirror into the URL so that a reload or a shared link opens the same task.
+        st.query_params[TASK_PARAM] = task_id
+    return task_id
+
+
+def open_task(task_id: str) -> None:
+    """Switch to the Monitor on a task (query params are cleared between pages, so pass it)."""
+    st.session_state[TASK_ID] = task_id
+    st.switch_page(PAGE_MONITOR, query_params={TASK_PARAM: task_id})
+
+
+def ensure(key: str, default: Any, options: list[Any] | None = None) -> None:
+    """Give a widget's key its default, unless it holds a value that is still one of ``options``."""
+    if key not in st.session_state or (
+        options is not None and st.session_state[key] not in options
+    ):
+        st.session_state[key] = default

@@ -1,0 +1,148 @@
+"""All tasks: the loaded list (cursor pagination), client-side filters, sorting and the table rows.
+
+The API filters by contract and creation date (getTasks ``contractID``, ``createdAfter``,
+``createdBefore``) and pages with a cursor; status and text search are applied here to what has
+been loaded (the API has no such filters), and the page says how many tasks that covers.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+import pandas as pd
+
+from tasking.models import Task, to_utc
+from ui.format import listing
+
+PAGE_SIZE = 50
+"""Tasks per request (getTasks accepts 1..100, iceye-api.md §1.1)."""
+
+SORTS: dict[str, tuple[str, bool]] = {
+    "Newest first": ("created", False),
+    "Oldest first": ("created", True),
+    "Window start": ("window_start", True),
+    "Status": ("status", True),
+    "Reference": ("reference", True),
+}
+
+COLUMNS = (
+    "Reference",
+    "Mode",
+    "Window",
+    "Status",
+    "Created",
+    "SLA",
+    "Product types",
+    "Task ID",
+)
+
+
+@dataclass(frozen=True)
+class Query:
+    """The server-side filters; a new query starts the list again from its first page."""
+
+    contract_id: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+@dataclass
+class TaskList:
+    query: Query
+    tasks: list[Task] = field(default_factory=list)
+    cursor: str | None = None
+    loaded_pages: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.loaded_pages > 0 and self.cursor is None
+
+    def add_page(self, tasks: Iterable[Task], cursor: str | None) -> None:
+        known = {t.id for t in self.tasks}
+        self.tasks.extend(t for t in tasks if t.id not in known)
+        self.cursor = cursor or None
+        self.loaded_pages += 1
+
+
+def matches(task: Task, statuses: Sequence[str], search: str) -> bool:
+    """Status among ``statuses`` (all when empty) and ``search`` in the id or the reference."""
+    if statuses and task.status not in statuses:
+        return False
+    needle = search.strip().casefold()
+    if not needle:
+        return True
+    return needle in task.id.casefold() or needle in (task.reference or "").casefold()
+
+
+def _sort_value(task: Task, key: str) -> object:
+    if key == "created":
+        return to_utc(task.createdAt)
+    if key == "window_start":
+        return to_utc(task.acquisitionWindow.start)
+    if key == "status":
+        return task.status
+    return (task.reference or "").casefold()
+
+
+def select(tasks: Sequence[Task], statuses: Sequence[str], search: str, sort: str) -> list[Task]:
+    key, ascending = SORTS.get(sort, SORTS["Newest first"])
+    chosen = [t for t in tasks if matches(t, statuses, search)]
+    return sorted(chosen, key=lambda t: _sort_value(t, key), reverse=not ascending)  # type: ignore[arg-type,return-value]
+
+
+def frame(tasks: Sequence[Task]) -> pd.DataFrame:
+    """One row per task with the columns of issue 4 (and the id, to open it)."""
+    rows = [
+        {
+            "Reference": task.reference or "",
+            "Mode": task.imagingMode,
+            "Window": (
+                f"{to_utc(task.acquisitionWindow.start):%Y-%m-%d %H:%M} → "
+                f"{to_utc(task.acquisitionWindow.end):%Y-%m-%d %H:%M}"
+            ),
+            "Status": task.status,
+            "Created": to_utc(task.createdAt).replace(tzinfo=None),
+            "SLA": task.sla or "",
+            "Product types": listing(task.productTypes, ""),
+            "Task ID": task.id,
+        }
+        for task in tasks
+    ]
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+# Status colours for the map (blue in progress, green delivered, red/brown/orange ended badly).
+STATUS_COLOURS = {
+    "RECEIVED": "#8a99a8",
+    "ACTIVE": "#0b6bcb",
+    "FULFILLED": "#14866d",
+    "DONE": "#2e7d32",
+    "REJECTED": "#c62828",
+    "CANCELED": "#795548",
+    "FAILED": "#e65100",
+}
+OTHER_COLOUR = "#5b6b78"
+# A map with more markers than this is unreadable and slow to send; the table has them all.
+MAX_MARKERS = 500
+
+
+def created_range(
+    after: date | None, until: date | None
+) -> tuple[datetime | None, datetime | None]:
+    """Dates from the filter as the API's ``createdAfter``/``createdBefore`` (UTC, ``until``
+    inclusive: the day after it at midnight)."""
+    start = datetime.combine(after, time.min, tzinfo=UTC) if after else None
+    end = datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC) if until else None
+    return start, end
+
+
+def legend_html() -> str:
+    items = "".join(
+        f'<span style="margin-right:0.9rem"><span style="color:{colour}">●</span> '
+        f"{html.escape(status.title())}</span>"
+        for status, colour in STATUS_COLOURS.items()
+    )
+    return f'<div style="font-size:0.85rem">{items}</div>'
