@@ -9,8 +9,6 @@ from ui.backend import get_backend
 from ui.contract_view import Budget, budget_of, contract_card
 from ui.errors import attempt
 
-BUDGETS = "contract_budgets"
-
 backend = get_backend()
 st.title("Contracts")
 st.caption(
@@ -23,7 +21,7 @@ if contracts is None:
     st.stop()
 if st.button("Reload contracts", icon=":material/refresh:"):
     state.forget_contracts()
-    st.session_state.pop(BUDGETS, None)
+    st.session_state.pop(state.BUDGETS, None)
     st.rerun()
 if not contracts:
     st.info("This account has no contracts: ask ICEYE to set one up.", icon=":material/info:")
@@ -34,7 +32,7 @@ if now is None:
     st.stop()
 
 # Budgets are read once per session (one request per contract), like the contracts themselves.
-budgets: dict[str, Budget] = st.session_state.setdefault(BUDGETS, {})
+budgets: dict[str, Budget] = st.session_state.setdefault(state.BUDGETS, {})
 for contract in contracts:
     if contract.id not in budgets:
         budgets[contract.id] = budget_of(backend.client, contract.id)

@@ -90,6 +90,7 @@ def confirm_order(backend: Backend, contract: Contract) -> None:
             backend.history.record(task)
             refresh_clock(backend)
             st.session_state.pop(FEASIBILITY, None)
+            st.session_state.pop(state.BUDGETS, None)  # the order put money on hold
             close_confirmation()
             state.open_task(task.id)
     if right.button("Back to the form", key="nt_back", on_click=close_confirmation):

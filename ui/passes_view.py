@@ -188,6 +188,9 @@ def chart_spec(
         )
     )
     spec: dict[str, Any] = alt.layer(band, points).properties(height=240).to_dict()
+    # Altair names a data-less chart's dataset "empty"; without it the points layer takes the
+    # data Streamlit attaches at the top level on every rerun.
+    spec["layer"][1].pop("data", None)
     return spec
 
 

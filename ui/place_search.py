@@ -19,7 +19,7 @@ COORDS = "nt_coords"
 COORDS_ERROR = "nt_coords_error"
 MATCHES = 8
 # A country is seen whole at a lower zoom than a city.
-COUNTRY_ZOOM = 5
+COUNTRY_ZOOM = 4
 
 
 def set_point(lat: float, lon: float, zoom: int = form.POINT_ZOOM) -> None:

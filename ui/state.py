@@ -25,6 +25,8 @@ CONTRACT_ID = "contract_id"
 TASK_ID = "task_id"
 """The task on the Monitor page (step 3); mirrored into the URL as ``?task=<id>``."""
 TASK_PARAM = "task"
+BUDGETS = "contract_budgets"
+"""Budgets of the contracts (read once per session; forgotten when an order changes them)."""
 CONTRACTS = "contracts"
 """The user's contracts, loaded once per session (ICEYE's demo: "GET Contracts … once")."""
 

@@ -48,8 +48,9 @@ DRAFT_CONTRACT = "nt_draft_contract"
 FEASIBILITY = "nt_feasibility"
 CENTER = "nt_center"
 ZOOM = "nt_zoom"
-# Zoom used when the map centres on a typed or searched point: a city and its surroundings.
-POINT_ZOOM = 8
+# Zoom used when the map centres on a typed or searched point: the region around it, where the
+# ground tracks of the predicted passes run (a satellite images from up to ~600 km to the side).
+POINT_ZOOM = 5
 
 INCIDENCE_ANY = "any"
 INCIDENCE_RANGE = "range"

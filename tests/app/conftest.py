@@ -46,6 +46,19 @@ def clear_caches() -> Iterator[None]:
     st.cache_resource.clear()
 
 
+@pytest.fixture(autouse=True)
+def no_page_ever_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every AppTest run in this package fails the test if the page showed an exception."""
+    original = AppTest.run
+
+    def run(self: AppTest, *, timeout: float | None = None) -> AppTest:
+        result = original(self, timeout=timeout)
+        assert not result.exception, [e.value for e in result.exception]
+        return result
+
+    monkeypatch.setattr(AppTest, "run", run)
+
+
 @pytest.fixture
 def app_env(
     sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path

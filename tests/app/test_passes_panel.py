@@ -44,6 +44,7 @@ def test_passes_are_summarised_and_charted_for_the_point_and_window(
     (chart,) = charts(at)
     spec = chart.proto.spec  # type: ignore[attr-defined]
     assert "Time (UTC)" in spec and "Incidence angle" in spec and '"reason"' in spec
+    assert '"empty"' not in spec  # the points layer takes the data sent with the chart
 
 
 def test_changing_an_option_relabels_the_passes_with_the_option_that_excludes_them(
