@@ -15,8 +15,10 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 from sgp4 import io as sgp4_io
 from sgp4 import omm
@@ -25,7 +27,7 @@ from sgp4.conveniences import sat_epoch_datetime
 from sgp4.earth_gravity import wgs72
 from sgp4.exporter import export_omm, export_tle
 
-from tasking.errors import InputError
+from tasking.errors import InputError, TransportError, error_from_response
 
 __all__ = [
     "Satellite",
@@ -346,3 +348,39 @@ def _aware_utc(t: datetime, what: str) -> datetime:
             rule="aware-datetime",
         )
     return t.astimezone(UTC)
+
+
+MAX_TLE_BYTES = 5_000_000
+"""A public TLE file is a few hundred kB at most; anything larger is not what was meant."""
+
+
+def read_tle_source(source: str, timeout_s: float = 30.0) -> str:
+    """The text of a TLE file path or http(s) URL (``ICEYE_TLE_SOURCE`` in live mode).
+
+    Failures are ``TaskingError``s naming the source: ``TransportError`` when a URL does not answer,
+    the API error tree for an HTTP error status, ``InputError`` for an unreadable file or a body too
+    large to be a TLE file.
+    """
+    if source.startswith(("http://", "https://")):
+        try:
+            with httpx.Client(timeout=timeout_s, follow_redirects=True) as http:
+                response = http.get(source)
+        except httpx.TransportError as error:
+            raise TransportError(f"{source} did not answer: {error}") from error
+        if response.is_error:
+            raise error_from_response(response)
+        if len(response.content) > MAX_TLE_BYTES:
+            raise InputError(
+                f"{source} sent more than {MAX_TLE_BYTES} bytes: not a TLE file",
+                field="tle_source",
+                rule="tle-size",
+            )
+        return response.text
+    try:
+        return Path(source).expanduser().read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(
+            f"{source} could not be read as a TLE file: {error}",
+            field="tle_source",
+            rule="tle-source",
+        ) from error

@@ -221,3 +221,37 @@ def test_generation_rejects_naive_epochs_and_impossible_counts() -> None:
         generate_constellation(count=0, epoch=EPOCH)
     with pytest.raises(InputError, match="5 digits"):
         generate_constellation(count=10_000, epoch=EPOCH + timedelta(days=1))
+
+
+def test_read_tle_source_reads_a_file_and_names_an_unreadable_one(tmp_path):
+    from tasking.errors import InputError
+    from tasking.orbits import read_tle_source
+
+    path = tmp_path / "elements.tle"
+    path.write_text("ISS\nline1\nline2\n", encoding="utf-8")
+    assert read_tle_source(str(path)) == "ISS\nline1\nline2\n"
+    with pytest.raises(InputError) as refused:
+        read_tle_source(str(tmp_path / "missing.tle"))
+    assert "missing.tle" in refused.value.message
+
+
+def test_read_tle_source_fetches_a_url_and_maps_http_errors():
+    import httpx
+    import respx
+
+    from tasking.errors import NotFound, TransportError
+    from tasking.orbits import read_tle_source
+
+    with respx.mock:
+        respx.get("https://elements.example/iceye.tle").mock(
+            return_value=httpx.Response(200, text="SAT\n1 ...\n2 ...\n")
+        )
+        respx.get("https://elements.example/gone.tle").mock(return_value=httpx.Response(404))
+        respx.get("https://elements.example/down.tle").mock(
+            side_effect=httpx.ConnectError("refused")
+        )
+        assert read_tle_source("https://elements.example/iceye.tle").startswith("SAT")
+        with pytest.raises(NotFound):
+            read_tle_source("https://elements.example/gone.tle")
+        with pytest.raises(TransportError):
+            read_tle_source("https://elements.example/down.tle")

@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
-import httpx
 import streamlit as st
 
 from tasking.errors import TaskingError
-from tasking.orbits import Satellite, parse_tle_text
+from tasking.orbits import Satellite, parse_tle_text, read_tle_source
 from ui.backend import Backend
 
-# A public TLE file is a few hundred kB at most; anything larger is not what was meant.
-MAX_TLE_BYTES = 5_000_000
 HOW_TO = (
     "The pass preview needs orbital elements. In live mode, set ICEYE_TLE_SOURCE to a TLE file "
     "(3-line or 2-line sets) or to a URL serving one, e.g. a CelesTrak query for ICEYE "
@@ -54,17 +50,6 @@ def _parse(text: str, source: str) -> Constellation | Unavailable:
     return Constellation(tuple(satellites), source, digest)
 
 
-def _read_source(source: str, timeout_s: float) -> str:
-    if source.startswith(("http://", "https://")):
-        with httpx.Client(timeout=timeout_s, follow_redirects=True) as http:
-            response = http.get(source)
-            response.raise_for_status()
-            if len(response.content) > MAX_TLE_BYTES:
-                raise ValueError(f"more than {MAX_TLE_BYTES} bytes")
-            return response.text
-    return Path(source).expanduser().read_text(encoding="utf-8")
-
-
 @st.cache_resource(show_spinner="Reading the orbital elements…", ttl="6h")
 def _load(key: str, _backend: Backend) -> Constellation | Unavailable:
     # ``key`` (backend host + source) keys the cache; failures are returned, not raised, so
@@ -79,10 +64,9 @@ def _load(key: str, _backend: Backend) -> Constellation | Unavailable:
     if not source:
         return Unavailable(HOW_TO)
     try:
-        text = _read_source(source, _backend.settings.timeout_s)
-    except (OSError, httpx.HTTPError, ValueError, UnicodeDecodeError) as error:
-        # The edge of the app: a file or URL the user configured.
-        return Unavailable(f"ICEYE_TLE_SOURCE ({source}) could not be read: {error}. {HOW_TO}")
+        text = read_tle_source(source, _backend.settings.timeout_s)
+    except TaskingError as error:
+        return Unavailable(f"ICEYE_TLE_SOURCE could not be read: {error.message}. {HOW_TO}")
     return _parse(text, source)
 
 
