@@ -42,7 +42,6 @@ from tasking.errors import (
     ServerError,
     TaskingError,
     TransportError,
-    Violation,
     error_from_response,
 )
 from tasking.models import (
@@ -326,10 +325,7 @@ class TaskingClient:
         """getPrice: ``GET /tasking/v2/price``. Every query field is required by the API: the
         request must carry exclusivity, priority, sla and eula, unless ``contract`` is given to
         resolve the ones it leaves unset from the contract's defaults."""
-        if contract is not None:
-            params = rules.price_query(request, contract)
-        else:
-            params = _price_params(request)
+        params = rules.price_query(request, contract)
         return self._get(f"{TASKING}/price", Price, params)
 
     def check_feasibility(self, requests: Sequence[TaskRequest]) -> FeasibilityResponse:
@@ -598,35 +594,6 @@ def _iterate(fetch: Callable[[str | None], Page[T]]) -> Iterator[T]:
         if cursor is None or cursor in seen:
             return
         seen.add(cursor)
-
-
-def _price_params(request: TaskRequest) -> dict[str, str]:
-    values = {
-        "exclusivity": request.exclusivity,
-        "priority": request.priority.value if request.priority else None,
-        "sla": request.sla,
-        "eula": request.eula,
-    }
-    missing = [name for name, value in values.items() if not value]
-    if missing:
-        raise InputError(
-            [
-                Violation(
-                    name,
-                    rules.RULE_PRICE_FIELDS,
-                    f"A price needs {name}: set it, or pass the contract to use its default "
-                    f"({rules.RULE_PRICE_FIELDS} rule).",
-                )
-                for name in missing
-            ]
-        )
-    return {
-        "contractID": request.contractID,
-        "imagingMode": request.imagingMode,
-        "pointOfInterest[lat]": repr(request.pointOfInterest.lat),
-        "pointOfInterest[lon]": repr(request.pointOfInterest.lon),
-        **{name: str(value) for name, value in values.items()},
-    }
 
 
 def _same_task(task: Task, request: TaskRequest) -> bool:

@@ -511,20 +511,26 @@ def check_batch(requests: Sequence[TaskRequest], contracts: dict[str, Contract])
     return []
 
 
-def price_query(request: TaskRequest, contract: Contract) -> dict[str, str]:
+def price_query(request: TaskRequest, contract: Contract | None = None) -> dict[str, str]:
     """Query of ``GET /tasking/v2/price``: all of its fields are required (SPEC getPrice), so any
-    the request leaves unset come from the contract's defaults. Raises InputError when neither
-    the request nor the contract decides one."""
-    resolved = {
-        "exclusivity": request.exclusivity
-        or contract.exclusivity.resolved_default()
-        or EXCLUSIVITY_FALLBACK,
-        "priority": effective_priority(
-            request.priority.value if request.priority else None, contract
-        ),
-        "sla": request.sla or contract.sla.resolved_default(),
-        "eula": request.eula or contract.eula.resolved_default(),
+    the request leaves unset come from the contract's defaults (when a contract is given). Raises
+    InputError when neither the request nor the contract decides one."""
+    priority = request.priority.value if request.priority else None
+    resolved: dict[str, str | None] = {
+        "exclusivity": request.exclusivity,
+        "priority": priority,
+        "sla": request.sla,
+        "eula": request.eula,
     }
+    if contract is not None:
+        resolved = {
+            "exclusivity": request.exclusivity
+            or contract.exclusivity.resolved_default()
+            or EXCLUSIVITY_FALLBACK,
+            "priority": effective_priority(priority, contract),
+            "sla": request.sla or contract.sla.resolved_default(),
+            "eula": request.eula or contract.eula.resolved_default(),
+        }
     missing = [name for name, value in resolved.items() if not value]
     if missing:
         raise InputError(
@@ -532,7 +538,7 @@ def price_query(request: TaskRequest, contract: Contract) -> dict[str, str]:
                 Violation(
                     name,
                     RULE_PRICE_FIELDS,
-                    f"A price needs {name}: choose one, the contract has no default "
+                    f"A price needs {name}: choose one (no contract default applies) "
                     f"({RULE_PRICE_FIELDS} rule).",
                 )
                 for name in missing

@@ -68,50 +68,87 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`streamlit run app.py` on a free port, sandbox mode, a fresh data directory."""
-    data_dir = tmp_path_factory.mktemp("app-data")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ICEYE_")}
-    env["ICEYE_DATA_DIR"] = str(data_dir)
-    log_path = data_dir / "streamlit.log"
-    log = log_path.open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", "app.py",
-            "--server.headless", "true",
-            "--server.port", str(port),
-            "--server.address", "127.0.0.1",
-            "--browser.gatherUsageStats", "false",
-            # Other engineers edit this checkout while the test runs: don't watch their files.
-            "--server.fileWatcherType", "none",
-        ],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+class StreamlitApp:
+    """`streamlit run app.py` as a user starts it: sandbox mode (no ICEYE_* credentials), data in
+    ``data_dir``, on ``port``. ``restart()`` keeps both, as an operator's restart would."""
 
-    def healthy() -> bool:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{log_path.read_text()}")
-        try:
-            return httpx.get(f"{url}/_stcore/health", timeout=2).text == "ok"
-        except httpx.HTTPError:
-            return False
+    def __init__(self, data_dir: Path, port: int) -> None:
+        self.data_dir = data_dir
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_path = data_dir / "streamlit.log"
+        self._port = port
+        self._proc: subprocess.Popen[bytes] | None = None
 
-    try:
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ICEYE_")}
+        env["ICEYE_DATA_DIR"] = str(self.data_dir)
+        with self.log_path.open("a") as log:
+            self._proc = subprocess.Popen(
+                [
+                    sys.executable, "-m", "streamlit", "run", "app.py",
+                    "--server.headless", "true",
+                    "--server.port", str(self._port),
+                    "--server.address", "127.0.0.1",
+                    "--browser.gatherUsageStats", "false",
+                    # Others edit this checkout while the test runs: don't watch their files.
+                    "--server.fileWatcherType", "none",
+                ],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        proc = self._proc
+
+        def healthy() -> bool:
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited early:\n{self.log_path.read_text()}")
+            try:
+                return httpx.get(f"{self.url}/_stcore/health", timeout=2).text == "ok"
+            except httpx.HTTPError:
+                return False
+
         _wait_until(healthy, 60, "the app's health check")
-        yield url
-    finally:
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
         proc.terminate()
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=15)
-        log.close()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@pytest.fixture(scope="session")
+def streamlit_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamlitApp]:
+    """The app on a free port with a fresh data directory, for the whole session."""
+    app = StreamlitApp(tmp_path_factory.mktemp("app-data"), _free_port())
+    try:
+        app.start()
+        yield app
+    finally:
+        app.stop()
         ARTIFACTS.mkdir(exist_ok=True)
-        shutil.copy(log_path, ARTIFACTS / "streamlit.log")
+        if app.log_path.exists():
+            shutil.copy(app.log_path, ARTIFACTS / "streamlit.log")
+
+
+@pytest.fixture(scope="session")
+def app_server(streamlit_app: StreamlitApp) -> str:
+    """The app's base URL, e.g. ``http://127.0.0.1:8501``."""
+    return streamlit_app.url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fresh_artifacts() -> None:
+    """Artifacts of an earlier run would pass for this one's: remove the ones these tests write."""
+    for pattern in ("journey-*.png", "*-failure*.png", "*-trace.zip", "*-browser.log"):
+        for old in ARTIFACTS.glob(pattern):
+            old.unlink()
 
 
 @dataclass
