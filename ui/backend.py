@@ -222,6 +222,9 @@ def build_backend(settings: Settings) -> Backend:
         client_id=seed.DEMO_CLIENT_ID,
         client_secret=seed.DEMO_CLIENT_SECRET,
         auth_url=root,
+        # The sandbox stamps tasks in simulated time: a safe create looks for a task it may have
+        # made "since just before the attempt" on that clock, not the machine's.
+        clock=_history_clock(sim_clock),
     )
     return Backend(
         mode="sandbox",

@@ -20,11 +20,20 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlparse
 
 import httpx
 import pytest
+from playwright.sync_api import (
+    ConsoleMessage,
+    Error,
+    Page,
+    Request,
+    Response,
+    Route,
+    expect,
+    sync_playwright,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -168,23 +177,23 @@ def _outside(origin: str) -> re.Pattern[str]:
     return re.compile(rf"^(?!{re.escape(origin)}(?:[/?#]|$))(?:https?|wss?):")
 
 
-def _frame_url(request: Any) -> str:
+def _frame_url(request: Request) -> str:
     try:
-        return str(request.frame.url)
-    except Exception:  # service-worker requests have no frame: nothing to report
+        return request.frame.url
+    except Error:  # a service worker's request has no frame: nothing to report
         return ""
 
 
 @pytest.fixture()
-def browser_page(chromium_path: str, app_server: str, tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+def browser_page(
+    chromium_path: str, app_server: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Page]:
     """A Chromium page whose every request outside the app's origin is refused and recorded.
 
     ``page.blocked_requests`` lists the refused URLs, ``page.browser_log`` has them with their
     frames, the app's responses and the console errors. On failure: a screenshot, a Playwright
     trace (``playwright show-trace``) and the log go to ``test-artifacts/``.
     """
-    from playwright.sync_api import expect, sync_playwright
-
     expect.set_options(timeout=TIMEOUT_MS)
     origin = f"http://{urlparse(app_server).netloc}"
     log = BrowserLog()
@@ -202,23 +211,23 @@ def browser_page(chromium_path: str, app_server: str, tmp_path: Path, request: p
         context.set_default_timeout(TIMEOUT_MS)
         context.tracing.start(screenshots=True, snapshots=True)
 
-        def refuse(route):  # type: ignore[no-untyped-def]
+        def refuse(route: Route) -> None:
             blocked.append(route.request.url)
             log.blocked.append((route.request.url, _frame_url(route.request)))
             route.abort("blockedbyclient")
 
-        def watch(page):  # type: ignore[no-untyped-def]
-            page.on(
-                "response",
-                lambda r: log.responses.append((r.url, r.status)) if r.url.startswith(origin) else None,
-            )
-            page.on(
-                "console",
-                lambda m: log.console.append(f"{m.type}: {m.text} ({m.location.get('url', '')})")
-                if m.type == "error"
-                else None,
-            )
-            page.on("pageerror", lambda e: log.console.append(f"pageerror: {e}"))
+        def on_response(response: Response) -> None:
+            if response.url.startswith(origin):
+                log.responses.append((response.url, response.status))
+
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                log.console.append(f"error: {message.text} ({message.location.get('url', '')})")
+
+        def watch(page: Page) -> None:
+            page.on("response", on_response)
+            page.on("console", on_console)
+            page.on("pageerror", lambda error: log.console.append(f"pageerror: {error}"))
 
         context.route(_outside(origin), refuse)
         context.on("page", watch)
@@ -237,7 +246,7 @@ def browser_page(chromium_path: str, app_server: str, tmp_path: Path, request: p
                     suffix = "" if index == 0 else f"-{index}"
                     try:
                         open_page.screenshot(path=f"{stem}-failure{suffix}.png", full_page=True)
-                    except Exception as error:  # a crashed page must not hide the real failure
+                    except Error as error:  # a crashed page must not hide the real failure
                         print(f"no failure screenshot of page {index}: {error}")
                 context.tracing.stop(path=f"{stem}-trace.zip")
                 Path(f"{stem}-browser.log").write_text(
@@ -255,7 +264,8 @@ def browser_page(chromium_path: str, app_server: str, tmp_path: Path, request: p
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    # Keeps each phase's report on the test item, so that fixtures know whether the test failed.
     outcome = yield
-    rep = outcome.get_result()
-    setattr(item, f"rep_{rep.when}", rep)
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, f"rep_{report.when}", report)
