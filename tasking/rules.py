@@ -7,8 +7,10 @@ run on both, because ``check_request`` converts the wire request to a draft firs
 
 Sources: ``reference/iceye-api.md`` §6.1 (compiled rules), §4.1 (derivatives), ``seeds/`` (feasibility
 page: window rules, incidence presets), ICEYE Product Specification 6.0.5 Table 3-2 (lead times).
-SLA/priority pairing (PSPEC: 3 h / 8 h for COMMERCIAL, 24 h for BACKGROUND) is deliberately left to the
-contract's allowed lists: SLA literals differ between sources and contracts, so none is hard-coded.
+SLA pairings (PSPEC tasking.md §3.7.3 and Table 3-2, compiled in ``reference/iceye-fleet-modes.md``
+§3.1–3.2) are checked on the hours an SLA literal promises (``modes.sla_hours``), never on the literals
+themselves: they differ between sources and contracts. An SLA whose hours cannot be read gets no
+pairing rule (the contract's allowed list still applies).
 """
 
 from __future__ import annotations
@@ -66,6 +68,13 @@ EXCLUSIVITIES: Final = ("PRIVATE", "PUBLIC")
 DERIVATIVE_REQUIRES: Final = "GRD"
 # Feasibility page: "If not provided, defaults to the contract's default exclusivity, or PRIVATE".
 EXCLUSIVITY_FALLBACK: Final = "PRIVATE"
+# PSPEC tasking.md §3.7.3 (iceye-fleet-modes.md §3.1–3.2): "24 h (Background only)", 3 h and 8 h are
+# Commercial only. So BACKGROUND needs an SLA of at least 24 h; COMMERCIAL may still take a 24 h SLA
+# (ICEYE's tutorial contract offers COMMERCIAL with SLA_24H+).
+BACKGROUND_MIN_SLA_HOURS: Final = 24.0
+# Same section: the 3 h SLA is "not available for Dwell Precise" (any SLA of 3 h or less).
+FAST_SLA_HOURS: Final = 3.0
+FAST_SLA_EXCLUDED_MODES: Final = frozenset({"SPOTLIGHT_EXTENDED_DWELL_PRECISE"})
 # Priority used when neither the request nor the contract decides (contract has several allowed
 # priorities and no default): COMMERCIAL, the common contract default in ICEYE's examples.
 PRIORITY_FALLBACK: Final = "COMMERCIAL"
@@ -94,6 +103,8 @@ RULE_DERIVATIVE_CONTRACT: Final = "derivative-contract"
 RULE_DERIVATIVE_GRD: Final = "derivative-needs-grd"
 RULE_BATCH_PRIORITY: Final = "batch-same-priority"
 RULE_PRICE_FIELDS: Final = "price-fields"
+RULE_PRIORITY_SLA: Final = "priority-sla"
+RULE_SLA_MODE: Final = "sla-mode"
 
 
 @dataclass
@@ -161,6 +172,19 @@ def effective_priority(priority: str | None, contract: Contract) -> str:
     if priority:
         return priority
     return contract.priority.resolved_default() or PRIORITY_FALLBACK
+
+
+def effective_sla(sla: str | None, contract: Contract) -> str | None:
+    """The SLA a task will have: the one given, else the contract's default (None: the server's)."""
+    return sla or contract.sla.resolved_default()
+
+
+def _sla_hours(sla: str) -> float | None:
+    """Hours promised by an SLA literal, or None when they cannot be read."""
+    try:
+        return modes.sla_hours(sla)
+    except ValueError:  # e.g. "SLA_1.2H.3": digits that are no number
+        return None
 
 
 def lead_time(priority: str) -> timedelta:
@@ -284,6 +308,34 @@ def _check_incidence(draft: TaskDraft) -> Iterable[Violation]:
             RULE_INCIDENCE_ORDER,
             f"Minimum incidence angle {low} is greater than the maximum {high} "
             f"({RULE_INCIDENCE_ORDER} rule).",
+        )
+
+
+def _check_sla(draft: TaskDraft, contract: Contract) -> Iterable[Violation]:
+    """SLA pairings with the priority and the mode, on the effective SLA and priority."""
+    sla = effective_sla(draft.sla, contract)
+    hours = _sla_hours(sla) if sla else None
+    if sla is None or hours is None:
+        return
+    source = "" if draft.sla else " (the contract's default)"
+    priority = effective_priority(draft.priority, contract)
+    if priority == Priority.BACKGROUND.value and hours < BACKGROUND_MIN_SLA_HOURS:
+        slow = [s for s in contract.sla.allowed if (_sla_hours(s) or 0) >= BACKGROUND_MIN_SLA_HOURS]
+        choice = f"choose {' or '.join(slow)}" if slow else "choose a 24 h SLA"
+        yield Violation(
+            "sla",
+            RULE_PRIORITY_SLA,
+            f"BACKGROUND tasks are delivered within {BACKGROUND_MIN_SLA_HOURS:g} h only, but SLA "
+            f"{sla}{source} promises {hours:g} h: {choice}, or COMMERCIAL priority "
+            f"({RULE_PRIORITY_SLA} rule).",
+        )
+    mode = draft.imaging_mode
+    if mode and modes.mode_info(mode).name in FAST_SLA_EXCLUDED_MODES and hours <= FAST_SLA_HOURS:
+        yield Violation(
+            "sla",
+            RULE_SLA_MODE,
+            f"A {FAST_SLA_HOURS:g} h SLA is not available for {modes.mode_label(mode)} ({mode}); "
+            f"SLA {sla}{source} promises {hours:g} h: choose a slower SLA ({RULE_SLA_MODE} rule).",
         )
 
 
@@ -412,6 +464,7 @@ def check_draft(draft: TaskDraft, contract: Contract, now: datetime) -> list[Vio
         *_check_window(draft, contract, now),
         *_check_scalars(draft),
         *_check_incidence(draft),
+        *_check_sla(draft, contract),
     ]
 
 
