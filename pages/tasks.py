@@ -120,7 +120,10 @@ with left:
     task_map(shown)
 with right:
     st.markdown("#### Export")
-    st.caption(f"The {len(shown)} tasks shown in the table, as filtered and sorted.")
+    st.caption(
+        f"The {len(shown)} task{'' if len(shown) == 1 else 's'} shown in the table, "
+        "as filtered and sorted."
+    )
     st.download_button(
         "Download CSV",
         data=tasks_to_csv(shown).encode("utf-8-sig"),  # the BOM lets Excel read UTF-8

@@ -26,7 +26,8 @@ def _incidence(request: TaskRequest) -> str:
     angle = request.incidenceAngle
     info = modes.mode_info(request.imagingMode)
     if angle is None:
-        return "not set: ICEYE's default 10–45°"
+        low, high = info.performant
+        return f"not set: ICEYE's default, the performant range ({low}–{high}° for {info.label})"
     if angle.min == "PERFORMANT" and angle.max == "PERFORMANT":
         low, high = info.performant
         return f"PERFORMANT ({low}–{high}° for {info.label})"

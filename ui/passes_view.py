@@ -53,10 +53,11 @@ class Verdict:
 def _bound(value: int | str | None, index: int, mode: str) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
-    if value == "PERFORMANT":
-        return float(modes.mode_info(mode).performant[index])
-    # FULL_RANGE, or not set: ICEYE's default 10–45.
-    return float(modes.INCIDENCE_LIMITS[index])
+    if value == "FULL_RANGE":
+        return float(modes.INCIDENCE_LIMITS[index])
+    # PERFORMANT, or not set: ICEYE's default is the mode's performant range (check-feasibility
+    # documentation), which is also what the sandbox's scheduler applies.
+    return float(modes.mode_info(mode).performant[index])
 
 
 def constraints_for(draft: TaskDraft) -> Constraints:
