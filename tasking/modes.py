@@ -8,6 +8,7 @@ accepted and gets ``GENERIC``'s conservative figures.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 INCIDENCE_LIMITS = (10, 45)
@@ -112,10 +113,15 @@ def mode_label(name: str) -> str:
 
 
 def sla_hours(sla: str) -> float | None:
-    """Hours promised by an SLA literal such as ``SLA_8H`` (never hard-code the list: contracts vary)."""
-    digits = "".join(ch for ch in sla.upper().removeprefix("SLA_") if ch.isdigit() or ch == ".")
-    unit = sla.upper()[-1:]
-    if not digits:
+    """Hours promised by an SLA literal such as ``SLA_8H`` or ``SLA_2D`` (never hard-code the list:
+    contracts vary); None when the literal does not read as a number of hours or days."""
+    text = sla.upper().removeprefix("SLA_")
+    unit = text[-1:]
+    number = text[:-1] if unit in ("H", "D") else text
+    try:
+        value = float(number)
+    except ValueError:
         return None
-    value = float(digits)
+    if not math.isfinite(value) or value <= 0:
+        return None
     return value * 24 if unit == "D" else value

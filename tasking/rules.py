@@ -183,7 +183,7 @@ def _sla_hours(sla: str) -> float | None:
     """Hours promised by an SLA literal, or None when they cannot be read."""
     try:
         return modes.sla_hours(sla)
-    except ValueError:  # e.g. "SLA_1.2H.3": digits that are no number
+    except ValueError:  # e.g. "SLA_1.2.3H": digits that are no number
         return None
 
 
@@ -321,13 +321,15 @@ def _check_sla(draft: TaskDraft, contract: Contract) -> Iterable[Violation]:
     priority = effective_priority(draft.priority, contract)
     if priority == Priority.BACKGROUND.value and hours < BACKGROUND_MIN_SLA_HOURS:
         slow = [s for s in contract.sla.allowed if (_sla_hours(s) or 0) >= BACKGROUND_MIN_SLA_HOURS]
-        choice = f"choose {' or '.join(slow)}" if slow else "choose a 24 h SLA"
+        choice = " or ".join(slow) if slow else f"a {BACKGROUND_MIN_SLA_HOURS:g} h SLA"
+        commercial = Priority.COMMERCIAL.value
+        if not contract.priority.allowed or commercial in contract.priority.allowed:
+            choice += f", or {commercial} priority"
         yield Violation(
             "sla",
             RULE_PRIORITY_SLA,
             f"BACKGROUND tasks are delivered within {BACKGROUND_MIN_SLA_HOURS:g} h only, but SLA "
-            f"{sla}{source} promises {hours:g} h: {choice}, or COMMERCIAL priority "
-            f"({RULE_PRIORITY_SLA} rule).",
+            f"{sla}{source} promises {hours:g} h: choose {choice} ({RULE_PRIORITY_SLA} rule).",
         )
     mode = draft.imaging_mode
     if mode and modes.mode_info(mode).name in FAST_SLA_EXCLUDED_MODES and hours <= FAST_SLA_HOURS:

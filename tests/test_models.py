@@ -174,3 +174,13 @@ def test_a_missing_or_empty_cursor_ends_the_list(cursor: str | None, ends: bool)
 def test_a_summary_computes_available_funds() -> None:
     summary = ContractSummary.model_validate(load_golden("contract_summary"))
     assert summary.available == 2000000 - 900000 - 1000000
+
+
+def test_sla_hours_reads_hours_and_days_and_refuses_what_is_not_a_duration():
+    from tasking.modes import sla_hours
+
+    assert sla_hours("SLA_8H") == 8
+    assert sla_hours("SLA_24H") == 24
+    assert sla_hours("SLA_2D") == 48
+    for literal in ("SLA_.", "SLA_1.2.3H", "SLA_NANH", "SLA_INFH", "SLA_0H", "EXPRESS"):
+        assert sla_hours(literal) is None, literal

@@ -140,7 +140,12 @@ def test_commercial_window_starting_a_second_before_12_h_is_refused_by_lead_time
 
 def test_background_priority_needs_24_h_of_lead_time() -> None:
     start = NOW + timedelta(hours=20)
-    d = draft(priority="BACKGROUND", window_start=start, window_end=start + timedelta(hours=30))
+    d = draft(
+        priority="BACKGROUND",
+        sla="SLA_24H",
+        window_start=start,
+        window_end=start + timedelta(hours=30),
+    )
     assert rules_broken(d) == {rules.RULE_LEAD_TIME}
     assert rules_broken(replace(d, priority="COMMERCIAL")) == set()
 
@@ -148,7 +153,7 @@ def test_background_priority_needs_24_h_of_lead_time() -> None:
 def test_lead_time_uses_the_contract_default_priority_when_none_is_given() -> None:
     background_only = contract(priority={"allowed": ["BACKGROUND"], "default": "BACKGROUND"})
     start = NOW + timedelta(hours=20)
-    d = draft(window_start=start, window_end=start + timedelta(hours=30))
+    d = draft(sla="SLA_24H", window_start=start, window_end=start + timedelta(hours=30))
     assert rules_broken(d, background_only) == {rules.RULE_LEAD_TIME}
 
 
@@ -280,23 +285,26 @@ def test_an_empty_imaging_mode_is_refused_as_required() -> None:
 
 
 @pytest.mark.parametrize(
-    ("field", "value"),
+    ("field", "value", "also"),
     [
-        ("imaging_mode", "SCAN_WIDE"),
-        ("priority", "BACKGROUND"),
-        ("exclusivity", "PUBLIC"),
-        ("sla", "SLA_24H"),
-        ("eula", "GOVERNMENT"),
+        ("imaging_mode", "SCAN_WIDE", {}),
+        # BACKGROUND with its 24 h SLA, so that only the priority is outside the contract.
+        ("priority", "BACKGROUND", {"sla": "SLA_24H"}),
+        ("exclusivity", "PUBLIC", {}),
+        ("sla", "SLA_3H", {}),
+        ("eula", "GOVERNMENT", {}),
     ],
 )
-def test_every_option_must_be_in_the_contracts_allowed_list(field: str, value: str) -> None:
+def test_every_option_must_be_in_the_contracts_allowed_list(
+    field: str, value: str, also: dict[str, str]
+) -> None:
     strict = contract(
         priority={"allowed": ["COMMERCIAL"]},
         exclusivity={"allowed": ["PRIVATE"]},
-        sla={"allowed": ["SLA_8H"]},
+        sla={"allowed": ["SLA_8H", "SLA_24H"], "default": "SLA_8H"},
     )
     start = NOW + timedelta(days=2)
-    d = draft(window_start=start, window_end=start + timedelta(days=1), **{field: value})
+    d = draft(window_start=start, window_end=start + timedelta(days=1), **{field: value}, **also)
     violations = rules.check_draft(d, strict, NOW)
     assert [(v.field, v.rule) for v in violations] == [(field, rules.RULE_CONTRACT_ALLOWED)]
     assert value in violations[0].message
@@ -349,6 +357,156 @@ def test_derivatives_need_the_contract_to_allow_them() -> None:
     no_derivatives = contract(derivativeProductTypes=None)
     d = draft(product_types=["GRD"], derivative_product_types=["DC_VEHICLES"])
     assert rules_broken(d, no_derivatives) == {rules.RULE_DERIVATIVE_CONTRACT}
+
+
+# --- SLA pairings (PSPEC tasking.md §3.7.3: 24 h for BACKGROUND only, 3 h not for Dwell Precise) ---
+
+PRECISE = "SPOTLIGHT_EXTENDED_DWELL_PRECISE"
+# A contract silent on SLAs and allowing Dwell Precise: only the pairing rules judge the SLA.
+FREE_SLA = contract(
+    sla={},
+    imagingModes={"allowed": ["SPOTLIGHT", "SPOTLIGHT_EXTENDED_DWELL", PRECISE]},
+)
+
+
+def background(**changes: Any) -> rules.TaskDraft:
+    """A BACKGROUND draft whose window meets BACKGROUND's 24 h lead time."""
+    start, end = rules.default_window(NOW, "BACKGROUND")
+    return draft(priority="BACKGROUND", window_start=start, window_end=end, **changes)
+
+
+def sla_violations(d: rules.TaskDraft, c: Contract = CONTRACT) -> list[tuple[str, str]]:
+    return [(v.field, v.rule) for v in rules.check_draft(d, c, NOW)]
+
+
+def test_background_with_the_contracts_default_8_h_sla_is_refused_on_the_sla_field() -> None:
+    violations = rules.check_draft(background(), CONTRACT, NOW)
+    assert [(v.field, v.rule) for v in violations] == [("sla", rules.RULE_PRIORITY_SLA)]
+    message = violations[0].message
+    assert "priority-sla rule" in message
+    assert "SLA_8H (the contract's default)" in message
+    assert "choose SLA_24H, or COMMERCIAL priority" in message  # the contract's own literal
+
+
+@pytest.mark.parametrize("sla", ["SLA_3H", "SLA_8H"])
+def test_background_with_a_faster_sla_is_refused_once_by_the_priority_sla_rule(sla: str) -> None:
+    assert sla_violations(background(sla=sla)) == [("sla", rules.RULE_PRIORITY_SLA)]
+
+
+@pytest.mark.parametrize("sla", ["SLA_24H", "SLA_24H+", "SLA_36H", "SLA_2D"])
+def test_background_with_an_sla_of_24_h_or_more_is_accepted(sla: str) -> None:
+    assert sla_violations(background(sla=sla), FREE_SLA) == []
+
+
+def test_background_refuses_an_sla_just_under_24_h_whatever_its_literal() -> None:
+    assert sla_violations(background(sla="SLA_23H"), FREE_SLA) == [("sla", rules.RULE_PRIORITY_SLA)]
+    # Without a 24 h literal in the contract, the message still says what to choose.
+    message = rules.check_draft(background(sla="SLA_12H"), FREE_SLA, NOW)[0].message
+    assert "choose a 24 h SLA" in message
+
+
+@pytest.mark.parametrize("sla", ["SLA_24H", None])
+def test_commercial_accepts_a_24_h_sla_as_well_as_its_default(sla: str | None) -> None:
+    # ICEYE's tutorial contract offers COMMERCIAL with SLA_24H+: 24 h is not BACKGROUND-only here.
+    assert rules.check_draft(draft(priority="COMMERCIAL", sla=sla), CONTRACT, NOW) == []
+
+
+def test_the_contracts_default_priority_counts_for_the_pairing() -> None:
+    background_default = contract(
+        priority={"allowed": ["BACKGROUND", "COMMERCIAL"], "default": "BACKGROUND"}
+    )
+    start, end = rules.default_window(NOW, "BACKGROUND")
+    d = draft(window_start=start, window_end=end)
+    assert sla_violations(d, background_default) == [("sla", rules.RULE_PRIORITY_SLA)]
+    only_background = contract(priority={"allowed": ["BACKGROUND"]})
+    message = rules.check_draft(d, only_background, NOW)[0].message
+    assert "choose SLA_24H (" in message  # COMMERCIAL is not offered where the contract has none
+    assert sla_violations(replace(d, sla="SLA_24H"), background_default) == []
+
+
+@pytest.mark.parametrize("sla", ["SLA_FAST", "SLA_", "SLA_.", "SLA_1.2.3H", "STANDARD"])
+def test_an_sla_whose_hours_cannot_be_read_gets_no_pairing_rule(sla: str) -> None:
+    assert sla_violations(background(sla=sla), FREE_SLA) == []
+    assert sla_violations(draft(imaging_mode=PRECISE, sla=sla), FREE_SLA) == []
+
+
+def test_no_pairing_rule_when_neither_the_draft_nor_the_contract_decides_the_sla() -> None:
+    undecided = contract(sla={"allowed": ["SLA_8H", "SLA_24H"]})
+    assert sla_violations(background(), undecided) == []
+
+
+@pytest.mark.parametrize("sla", ["SLA_3H", "SLA_2H"])
+def test_an_sla_of_3_h_or_less_is_refused_for_dwell_precise(sla: str) -> None:
+    violations = rules.check_draft(draft(imaging_mode=PRECISE, sla=sla), FREE_SLA, NOW)
+    assert [(v.field, v.rule) for v in violations] == [("sla", rules.RULE_SLA_MODE)]
+    assert "sla-mode rule" in violations[0].message and "Dwell Precise" in violations[0].message
+
+
+def test_dwell_precise_accepts_8_h_and_other_dwell_modes_accept_3_h() -> None:
+    assert sla_violations(draft(imaging_mode=PRECISE, sla="SLA_8H"), FREE_SLA) == []
+    assert (
+        sla_violations(draft(imaging_mode="SPOTLIGHT_EXTENDED_DWELL", sla="SLA_3H"), FREE_SLA) == []
+    )
+
+
+def test_dwell_precise_with_the_contracts_default_3_h_sla_is_refused() -> None:
+    fast_default = contract(
+        sla={"allowed": ["SLA_3H", "SLA_8H"], "default": "SLA_3H"},
+        imagingModes={"allowed": [PRECISE]},
+    )
+    assert sla_violations(draft(imaging_mode=PRECISE), fast_default) == [
+        ("sla", rules.RULE_SLA_MODE)
+    ]
+
+
+def test_background_dwell_precise_at_3_h_breaks_both_sla_rules_once_each() -> None:
+    d = background(imaging_mode=PRECISE, sla="SLA_3H")
+    assert sla_violations(d, FREE_SLA) == [
+        ("sla", rules.RULE_PRIORITY_SLA),
+        ("sla", rules.RULE_SLA_MODE),
+    ]
+
+
+def test_check_request_refuses_the_pairing_on_the_wire_sla_field() -> None:
+    request = rules.build_task_request(background(sla="SLA_24H"), CONTRACT, NOW)
+    faster = request.model_copy(update={"sla": "SLA_8H"})
+    assert rules.check_request(request, CONTRACT, NOW) == []
+    assert [(v.field, v.rule) for v in rules.check_request(faster, CONTRACT, NOW)] == [
+        ("sla", rules.RULE_PRIORITY_SLA)
+    ]
+
+
+@given(
+    amount=st.integers(min_value=1, max_value=400),
+    unit=st.sampled_from(["H", "D"]),
+    priority=st.sampled_from(["COMMERCIAL", "BACKGROUND"]),
+    mode=st.sampled_from(["SPOTLIGHT", "SPOTLIGHT_EXTENDED_DWELL", PRECISE]),
+)
+def test_sla_pairings_follow_the_hours_of_any_literal(
+    amount: int, unit: str, priority: str, mode: str
+) -> None:
+    hours = amount * (24 if unit == "D" else 1)
+    d = background(sla=f"SLA_{amount}{unit}", imaging_mode=mode)
+    broken = sla_violations(replace(d, priority=priority), FREE_SLA)
+    expected = []
+    if priority == "BACKGROUND" and hours < 24:
+        expected.append(("sla", rules.RULE_PRIORITY_SLA))
+    if mode == PRECISE and hours <= 3:
+        expected.append(("sla", rules.RULE_SLA_MODE))
+    assert broken == expected
+
+
+@given(sla=st.text(max_size=12), priority=st.sampled_from(["COMMERCIAL", "BACKGROUND"]))
+def test_any_sla_text_is_judged_without_crashing_and_commercial_never_by_priority_sla(
+    sla: str, priority: str
+) -> None:
+    broken = {
+        rule
+        for _, rule in sla_violations(replace(background(sla=sla), priority=priority), FREE_SLA)
+    }
+    assert broken <= {rules.RULE_PRIORITY_SLA}
+    if priority == "COMMERCIAL":
+        assert broken == set()
 
 
 # --- builder, wire checks, helpers -----------------------------------------------------------
@@ -456,7 +614,9 @@ def test_a_feasibility_batch_with_mixed_priorities_is_refused() -> None:
     commercial = rules.build_task_request(draft(priority="COMMERCIAL"), CONTRACT, NOW)
     start, end = rules.default_window(NOW, "BACKGROUND")
     background = rules.build_task_request(
-        draft(priority="BACKGROUND", window_start=start, window_end=end), CONTRACT, NOW
+        draft(priority="BACKGROUND", sla="SLA_24H", window_start=start, window_end=end),
+        CONTRACT,
+        NOW,
     )
     defaulted = rules.build_task_request(draft(), CONTRACT, NOW)
     contracts = {CONTRACT.id: CONTRACT}

@@ -185,6 +185,31 @@ def test_background_priority_moves_the_default_window_to_its_longer_lead_time(
     assert "lead-time" not in shown(at)
 
 
+def _field_column_text(at: AppTest, key: str) -> str:
+    """Text of the innermost column holding the field ``key`` (its rule messages go under it)."""
+    holding = [c for c in at.columns if any(s.key == key for s in c.selectbox)]
+    column = min(holding, key=lambda c: len(c.selectbox))
+    return " ".join(m.value for m in column.markdown).replace("\\", "")
+
+
+def test_background_on_the_broad_contract_shows_the_sla_rule_under_the_sla_field(
+    open_app: Callable[..., AppTest],
+) -> None:
+    at = open_app(NEW_TASK, contract_id=seed.BROAD_CONTRACT_ID, **HELSINKI)
+    assert "priority-sla" not in shown(at)
+
+    at.selectbox(key="nt_priority").select("BACKGROUND").run()
+
+    sla_text = _field_column_text(at, "nt_sla")
+    assert "priority-sla rule" in sla_text  # the contract's default SLA_8H is too fast for it
+    assert "choose SLA_24H" in sla_text
+    assert "priority-sla" not in _field_column_text(at, "nt_priority")  # under SLA, not priority
+    assert button(at, "Check feasibility").disabled
+    at.selectbox(key="nt_sla").select("SLA_24H").run()
+    assert "priority-sla" not in shown(at)
+    assert not button(at, "Check feasibility").disabled
+
+
 def test_feasibility_gives_a_clear_verdict(open_app: Callable[..., AppTest]) -> None:
     at = open_app(NEW_TASK, contract_id=seed.BROAD_CONTRACT_ID, **HELSINKI)
 

@@ -50,7 +50,7 @@ def test_exports_and_map_cover_the_filtered_list(
     labels = {b.proto.label: b for b in at.get("download_button")}
     assert set(labels) >= {"Download CSV", "Download GeoJSON"}
     assert not labels["Download CSV"].proto.disabled
-    assert "The 1 tasks shown in the table" in shown(at)
+    assert "The 1 task shown in the table" in shown(at)
     assert "Canceled" in shown(at) and "Done" in shown(at)  # the map's status legend
 
 

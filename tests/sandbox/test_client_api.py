@@ -164,7 +164,11 @@ def test_feasibility_gives_both_documented_verdict_fields(client: TestClient) ->
 
 def test_feasibility_refuses_mixed_priorities(client: TestClient) -> None:
     headers = login(client)
-    body = [task_body(priority="COMMERCIAL"), task_body(priority="BACKGROUND", start_in_h=25)]
+    # The BACKGROUND item is valid on its own (24 h lead time and SLA): only the mix is refused.
+    body = [
+        task_body(priority="COMMERCIAL"),
+        task_body(priority="BACKGROUND", sla="SLA_24H", start_in_h=25),
+    ]
     response = client.post("/api/tasking/v2/feasibility", json=body, headers=headers)
     assert response.status_code == 400
     assert "batch-same-priority rule" in response.json()["message"]

@@ -320,3 +320,15 @@ def test_narrow_contract_refuses_what_it_does_not_allow(
     assert "Imaging mode SPOTLIGHT is not allowed" in message
     assert "Priority COMMERCIAL is not allowed" in message
     assert "derivative-contract rule" in message
+
+
+def test_background_task_with_an_8_h_sla_is_refused_by_the_priority_sla_rule(
+    client: TestClient, demo: dict[str, str]
+) -> None:
+    body = task_body(priority="BACKGROUND", sla="SLA_8H", start_in_h=25)
+    response = client.post(TASKS, json=body, headers=demo)
+    assert response.status_code == 400
+    message = response.json()["message"]
+    assert message.startswith("sla: ") and "priority-sla rule" in message
+    assert client.get(TASKS, headers=demo).json()["data"] == []  # nothing was created
+    _create(client, demo, {**body, "sla": "SLA_24H"})  # the same order with its 24 h SLA is taken
