@@ -13,7 +13,7 @@ real click. Per click it measures:
 * the script run(s): Streamlit's ``exec_func_with_error_handling`` around ``app.py`` (sidebar,
   navigation and the page), i.e. the server-side work of a rerun; the number of such runs is the
   number of reruns the click caused;
-* the page body alone (``StreamlitPage.run`` of pages/new_task.py);
+* the page body alone (``StreamlitPage.run`` of views/new_task.py);
 * the whole ``AppTest`` run: the above plus AppTest's own overhead (a fresh ScriptRunner and
   thread per run, turning the output messages into an element tree), which a browser session
   does not pay;
@@ -72,7 +72,7 @@ from ui import task_form
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-NEW_TASK = "pages/new_task.py"
+NEW_TASK = "views/new_task.py"
 TARGET_MS = 100.0
 CREDENTIAL_ENV = ("ICEYE_API_URL", "ICEYE_AUTH_URL", "ICEYE_CLIENT_ID", "ICEYE_CLIENT_SECRET")
 COMPONENT = "component_instance"
@@ -126,8 +126,8 @@ def hooks() -> Iterator[None]:
             PROBE.script_cpu.append(time.thread_time() - cpu_started)
 
     def timed_page_run(page: StreamlitPage) -> None:
-        # Under AppTest the main script itself runs as a page too (a pages/ folder exists next
-        # to app.py), so only the New task page's own run is kept.
+        # Under AppTest the main script (the router) runs as a page too, so only the New task
+        # page's own run is kept.
         started = time.perf_counter()
         try:
             original_page_run(page)

@@ -15,10 +15,10 @@ from ui.backend import Backend
 from ui.errors import attempt
 
 # Page files, as registered with st.navigation in app.py (paths relative to app.py).
-PAGE_CONTRACTS = "pages/contracts.py"
-PAGE_NEW_TASK = "pages/new_task.py"
-PAGE_MONITOR = "pages/monitor.py"
-PAGE_TASKS = "pages/tasks.py"
+PAGE_CONTRACTS = "views/contracts.py"
+PAGE_NEW_TASK = "views/new_task.py"
+PAGE_MONITOR = "views/monitor.py"
+PAGE_TASKS = "views/tasks.py"
 
 CONTRACT_ID = "contract_id"
 """The contract chosen on the Contracts page (step 1)."""

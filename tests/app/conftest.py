@@ -95,13 +95,14 @@ def client(sandbox: SandboxHandle, tmp_path: Path) -> Iterator[TaskingClient]:
 
 @pytest.fixture
 def open_app(app_env: SandboxHandle) -> Callable[..., AppTest]:
-    """``open_app("pages/new_task.py", poi_lat=60.17, ...)`` → the app run once on that page,
+    """``open_app("views/new_task.py", poi_lat=60.17, ...)`` → the app run once on that page,
     with the given session state seeded first (how the map's point is set without a browser)."""
 
     def run(page: str | None = None, query: dict[str, str] | None = None, **state: Any) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S)
         if page is not None:
-            at.switch_page(page)
+            # st.navigation registers the pages on the first run; only then can AppTest switch.
+            at.run().switch_page(page)
         for key, value in state.items():
             at.session_state[key] = value
         for key, value in (query or {}).items():

@@ -9,8 +9,7 @@ from streamlit.testing.v1 import AppTest
 from tasking.sandbox import seed
 from tests.app.conftest import no_exception, texts
 
-# The app's entry point opens on Contracts (its default page), with the sidebar and the progress;
-# AppTest.switch_page would run the page file alone, without them.
+# The app's entry point opens on Contracts (its default page), with the sidebar and the progress.
 CONTRACTS = None
 
 

@@ -64,7 +64,7 @@ def test_backend_dying_mid_session_keeps_the_form_and_explains(
 ) -> None:
     env.setenv("ICEYE_SANDBOX_URL", doomed_sandbox.url)
     at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S)
-    at.switch_page("pages/new_task.py")
+    at.run().switch_page("views/new_task.py")
     at.session_state["contract_id"] = seed.BROAD_CONTRACT_ID
     at.session_state["poi_lat"] = 60.1699
     at.session_state["poi_lon"] = 24.9384

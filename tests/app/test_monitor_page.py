@@ -14,7 +14,7 @@ from tasking.sandbox.control import SandboxControl
 from tests.app.conftest import no_exception, texts
 from tests.app.helpers import order
 
-MONITOR = "pages/monitor.py"
+MONITOR = "views/monitor.py"
 
 
 def shown(at: AppTest) -> str:

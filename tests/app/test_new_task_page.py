@@ -14,7 +14,7 @@ from tasking.sandbox import seed
 from tasking.sandbox.control import SandboxControl
 from tests.app.conftest import no_exception, texts
 
-NEW_TASK = "pages/new_task.py"
+NEW_TASK = "views/new_task.py"
 HELSINKI = {"poi_lat": 60.1699, "poi_lon": 24.9384}
 
 

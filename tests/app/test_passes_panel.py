@@ -15,7 +15,7 @@ from tasking.sandbox.control import SandboxControl
 from tasking.sandbox.server import SandboxHandle
 from tests.app.conftest import APP, RUN_TIMEOUT_S, no_exception, texts
 
-NEW_TASK = "pages/new_task.py"
+NEW_TASK = "views/new_task.py"
 HELSINKI = {"contract_id": seed.BROAD_CONTRACT_ID, "poi_lat": 60.1699, "poi_lon": 24.9384}
 
 
@@ -119,7 +119,7 @@ def live_env(
 
 def _live(**state: object) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S)
-    at.switch_page(NEW_TASK)
+    at.run().switch_page(NEW_TASK)
     for key, value in state.items():
         at.session_state[key] = value
     return at.run()

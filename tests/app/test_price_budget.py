@@ -16,7 +16,7 @@ from tasking.sandbox import seed
 from tasking.sandbox.control import SandboxControl
 from tests.app.conftest import no_exception, texts
 
-NEW_TASK = "pages/new_task.py"
+NEW_TASK = "views/new_task.py"
 POINT = {"poi_lat": 50.0, "poi_lon": 10.0}
 
 

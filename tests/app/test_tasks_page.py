@@ -15,7 +15,7 @@ from tests.app.conftest import no_exception
 from tests.app.helpers import order
 from ui import task_table
 
-TASKS = "pages/tasks.py"
+TASKS = "views/tasks.py"
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def test_load_more_follows_the_cursor(
     open_app: Callable[..., AppTest], three_tasks: list[Task], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(task_table, "PAGE_SIZE", 2)
-    monkeypatch.setattr("pages.tasks.PAGE_SIZE", 2, raising=False)
+    monkeypatch.setattr("views.tasks.PAGE_SIZE", 2, raising=False)
     at = open_app(TASKS)
     first = len(at.dataframe[0].value)
     more = [b for b in at.button if b.label == "Load more"]

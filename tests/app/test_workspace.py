@@ -15,8 +15,8 @@ from tasking.sandbox.control import SandboxControl
 from tests.app.conftest import no_exception, texts
 from tests.app.helpers import order, run_until
 
-TASKS = "pages/tasks.py"
-MONITOR = "pages/monitor.py"
+TASKS = "views/tasks.py"
+MONITOR = "views/monitor.py"
 
 
 def shown(at: AppTest) -> str:

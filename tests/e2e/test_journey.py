@@ -213,11 +213,11 @@ def _imports(path: Path) -> set[str]:
 
 
 def page_uses(page_file: str, module: str) -> bool:
-    """Whether ``pages/<page_file>`` imports ``module``, directly or through the app's own
+    """Whether ``views/<page_file>`` imports ``module``, directly or through the app's own
     modules: how the issue 5 extras tell a feature not built into the page yet (skip) from one
     that is built and broken (fail)."""
     seen: set[str] = set()
-    todo = [ROOT / "pages" / page_file]
+    todo = [ROOT / "views" / page_file]
     while todo:
         path = todo.pop()
         for name in _imports(path) - seen:
@@ -418,7 +418,7 @@ def test_journey_from_contract_to_download_works_offline(
 def test_new_task_shows_the_pass_timeline_chart(browser_page: Page, app_server: str) -> None:
     if not page_uses("new_task.py", "tasking.passes"):
         pytest.skip(
-            "New task has no pass prediction yet (pages/new_task.py never imports tasking.passes)"
+            "New task has no pass prediction yet (views/new_task.py never imports tasking.passes)"
         )
     page = browser_page
     open_from_sidebar(page, app_server, "New task")
@@ -441,7 +441,7 @@ def test_new_task_shows_the_pass_timeline_chart(browser_page: Page, app_server: 
 def test_monitor_map_shows_the_scene_footprint(browser_page: Page, app_server: str) -> None:
     if not page_uses("monitor.py", "tasking.geometry"):
         pytest.skip(
-            "the Monitor has no scene geometry yet (pages/monitor.py never imports tasking.geometry)"
+            "the Monitor has no scene geometry yet (views/monitor.py never imports tasking.geometry)"
         )
     task = journey_task()
     page = open_task_in_new_page(browser_page, app_server, task["task_id"])
@@ -470,7 +470,7 @@ def test_all_tasks_exports_the_list_as_csv_and_geojson(
     browser_page: Page, app_server: str, tmp_path: Path
 ) -> None:
     if not page_uses("tasks.py", "tasking.export"):
-        pytest.skip("All tasks has no export yet (pages/tasks.py never imports tasking.export)")
+        pytest.skip("All tasks has no export yet (views/tasks.py never imports tasking.export)")
     task = journey_task()
     page = browser_page
     open_from_sidebar(page, app_server, "All tasks")
