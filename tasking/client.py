@@ -288,7 +288,11 @@ class TaskingClient:
     def _call(self, method: str, url: str, *, retry: bool = True, **kwargs: Any) -> httpx.Response:
         if not retry:
             return self._attempt(method, url, **kwargs)
-        retrying = Retrying(
+        return self._retrying()(self._attempt, method, url, **kwargs)
+
+    def _retrying(self) -> Retrying:
+        """Backoff for idempotent calls: 429, 5xx and transport errors, honouring Retry-After."""
+        return Retrying(
             stop=stop_after_attempt(self._max_attempts),
             wait=self._wait,
             retry=retry_if_exception(_retryable),
@@ -296,7 +300,6 @@ class TaskingClient:
             reraise=True,
             before_sleep=_log_retry,
         )
-        return retrying(self._attempt, method, url, **kwargs)
 
     def _get(self, path: str, model: type[M], params: dict[str, str] | None = None) -> M:
         return _parse(model, self._call("GET", self._url(path), params=params))
@@ -462,18 +465,7 @@ class TaskingClient:
             self._origin.port,
         )
 
-        def attempt() -> bytes:
-            return self._download(url, same_origin, max_bytes)
-
-        retrying = Retrying(
-            stop=stop_after_attempt(self._max_attempts),
-            wait=self._wait,
-            retry=retry_if_exception(_retryable),
-            sleep=self._sleep,
-            reraise=True,
-            before_sleep=_log_retry,
-        )
-        return retrying(attempt)
+        return self._retrying()(self._download, url, same_origin, max_bytes)
 
     def _download(self, url: httpx.URL, same_origin: bool, max_bytes: int) -> bytes:
         path = url.path
