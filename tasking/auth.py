@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from pydantic import SecretStr, ValidationError
@@ -43,7 +43,7 @@ def token_lifetime(expires_in: float) -> float:
 
 @dataclass(frozen=True)
 class _Token:
-    value: str
+    value: str = field(repr=False)  # never in a repr, a log or a traceback
     use_until: float
 
 

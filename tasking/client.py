@@ -35,6 +35,7 @@ from tasking.auth import ClientCredentialsAuth
 from tasking.config import Settings, token_url_for
 from tasking.errors import (
     ApiError,
+    BadRequest,
     ConfigurationError,
     InputError,
     RateLimited,
@@ -54,6 +55,7 @@ from tasking.models import (
     Scene,
     Task,
     TaskRequest,
+    TaskStatus,
     TaskUpdateRequest,
     format_rfc3339,
 )
@@ -166,6 +168,10 @@ class TaskingClient:
         rng: random.Random | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
+        try:
+            self._origin = httpx.URL(self.api_url).copy_with(path="/", query=None, fragment=None)
+        except httpx.InvalidURL as exc:
+            raise ConfigurationError(f"ICEYE_API_URL is not a valid URL: {exc}") from None
         self._auth = auth
         self._timeout = timeout
         self._clock = clock
@@ -187,7 +193,6 @@ class TaskingClient:
         hooks = http.event_hooks
         http.event_hooks = {**hooks, "request": [*hooks.get("request", []), self._count]}
         self._http = http
-        self._origin = httpx.URL(self.api_url).copy_with(path="/", query=None, fragment=None)
 
     @classmethod
     def from_settings(
@@ -427,7 +432,24 @@ class TaskingClient:
     def cancel_task(self, task_id: str) -> Task:
         """cancelTask: ``PATCH /tasking/v2/tasks/{taskID}`` with ``{"status": "CANCELED"}``."""
         body = TaskUpdateRequest().to_wire()
-        response = self._call("PATCH", self._url(f"{TASKING}/tasks/{_segment(task_id)}"), json=body)
+        url = self._url(f"{TASKING}/tasks/{_segment(task_id)}")
+        attempts = 0
+
+        def patch() -> httpx.Response:
+            nonlocal attempts
+            attempts += 1
+            return self._attempt("PATCH", url, json=body)
+
+        try:
+            response = self._retrying()(patch)
+        except BadRequest:
+            # A retried PATCH whose earlier attempt was cancelled but whose answer was lost is
+            # refused ("cannot cancel a CANCELED task"): the cancel did happen, so say so.
+            if attempts > 1:
+                task = self.get_task(task_id)
+                if task.status == TaskStatus.CANCELED:
+                    return task
+            raise
         return _parse(Task, response)
 
     def get_scene(self, task_id: str) -> Scene:
@@ -452,7 +474,12 @@ class TaskingClient:
         A relative link is resolved against the API; the bearer token is only sent to the API's
         own origin, never to a storage host. Larger than ``max_bytes`` → InputError.
         """
-        url = httpx.URL(urljoin(self.api_url + "/", href))
+        try:
+            url = httpx.URL(urljoin(self.api_url + "/", href))
+        except httpx.InvalidURL:  # not an HTTPError: it would leak past _download's handlers
+            raise InputError(
+                "Asset link is not a valid URL", field="href", rule="asset-url"
+            ) from None
         if url.scheme not in ("http", "https"):
             raise InputError(
                 f"Asset link must be an http(s) URL, got scheme {url.scheme!r}",

@@ -11,6 +11,7 @@ Complete credentials (``ICEYE_API_URL``, ``ICEYE_AUTH_URL``, ``ICEYE_CLIENT_ID``
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -181,5 +182,8 @@ def load_settings(**overrides: Any) -> Settings:
         settings = Settings(**overrides)
     except ValidationError as error:
         raise ConfigurationError(f"Invalid configuration: {_describe(error)}") from None
+    except tomllib.TOMLDecodeError as error:
+        # The decoder's message gives line and column only, never the file's values.
+        raise ConfigurationError(f"{SECRETS_TOML.as_posix()} is not valid TOML: {error}") from None
     _ = settings.mode  # raises on partial credentials
     return settings

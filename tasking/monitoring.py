@@ -50,8 +50,8 @@ def fetches_after(previous: str | None, current: str) -> frozenset[Fetch]:
     Scene on ACTIVE, FULFILLED and DONE; products on FULFILLED and DONE; nothing when the status did
     not change, and nothing for REJECTED, CANCELED or FAILED (they have neither).
     """
-    if previous == current:
-        return frozenset()
+    if previous == current or (previous is not None and is_terminal(previous)):
+        return frozenset()  # issue 2: nothing more after a terminal status
     wanted: set[Fetch] = set()
     if current in _SCENE_FROM:
         wanted.add("scene")

@@ -453,6 +453,19 @@ def test_fetch_asset_refuses_non_http_links(client: TaskingClient) -> None:
         client.fetch_asset("file:///etc/passwd")
 
 
+def test_fetch_asset_refuses_a_malformed_link_with_an_input_error_not_an_httpx_one(
+    client: TaskingClient,
+) -> None:
+    with pytest.raises(InputError) as caught:
+        client.fetch_asset("https://cdn.test:notaport/x")
+    assert caught.value.violations[0].rule == "asset-url"
+
+
+def test_a_malformed_api_url_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="ICEYE_API_URL"):
+        TaskingClient("https://api.test:notaport/api", None)
+
+
 # --- errors and retries ----------------------------------------------------------------------
 
 ERROR_CASES = [
@@ -569,6 +582,33 @@ def test_a_transport_failure_then_success_returns_the_result(
         side_effect=[httpx.ReadTimeout("slow"), httpx.Response(200, json=load_golden("task_full"))]
     )
     assert client.cancel_task(TASK_ID).id == TASK_ID
+
+
+def test_a_cancel_whose_answer_was_lost_is_not_reported_as_refused_on_its_retry(
+    router: respx.MockRouter, client: TaskingClient
+) -> None:
+    canceled = {**load_golden("task_full"), "status": "CANCELED"}
+    patch = router.patch(f"{TASKS}/{TASK_ID}").mock(
+        side_effect=[
+            httpx.ReadTimeout("the server canceled it, the answer was lost"),
+            httpx.Response(400, json={"code": "ERR_BAD_STATUS", "message": "task is CANCELED"}),
+        ]
+    )
+    router.get(f"{TASKS}/{TASK_ID}").respond(200, json=canceled)
+    task = client.cancel_task(TASK_ID)
+    assert task.status == "CANCELED" and patch.call_count == 2
+
+
+def test_a_cancel_refused_on_its_first_attempt_is_still_an_error(
+    router: respx.MockRouter, client: TaskingClient
+) -> None:
+    router.patch(f"{TASKS}/{TASK_ID}").respond(
+        400, json={"code": "ERR_BAD_STATUS", "message": "task is DONE"}
+    )
+    lookup = router.get(f"{TASKS}/{TASK_ID}").respond(200, json=load_golden("task_full"))
+    with pytest.raises(BadRequest):
+        client.cancel_task(TASK_ID)
+    assert lookup.call_count == 0
 
 
 def test_an_unexpected_response_body_is_an_api_error_not_a_validation_error(

@@ -127,6 +127,16 @@ def test_sources_rank_arguments_then_environment_then_dotenv_then_secrets(
     assert load_settings(tle_source="argument").tle_source == "argument"
 
 
+def test_a_malformed_secrets_file_is_a_configuration_error_naming_it_without_values(
+    clean: Path,
+) -> None:
+    write_secrets(clean, 'ICEYE_CLIENT_SECRET = "unterminated-secret\n')
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    assert ".streamlit/secrets.toml" in str(caught.value)
+    assert "unterminated-secret" not in str(caught.value)
+
+
 def test_a_missing_secrets_file_is_fine(clean: Path) -> None:
     (clean / ".streamlit").mkdir()
     assert load_settings().mode == "sandbox"

@@ -105,6 +105,18 @@ def test_retry_after_as_an_http_date_becomes_seconds() -> None:
     assert seconds is not None and 3000 < seconds <= 3600
 
 
+def test_a_retry_after_date_with_an_unknown_zone_is_read_as_utc_not_a_type_error() -> None:
+    # RFC 5322 "-0000" parses to a naive datetime; subtracting it from an aware one used to raise
+    # TypeError out of error_from_response instead of giving a tasking error.
+    when = datetime.now(UTC) + timedelta(hours=1)
+    value = when.strftime("%a, %d %b %Y %H:%M:%S -0000")
+    error = error_from_response(
+        response(429, {"code": "r", "message": "m"}, {"Retry-After": value})
+    )
+    assert isinstance(error, RateLimited)
+    assert error.retry_after is not None and 3000 < error.retry_after <= 3600
+
+
 @pytest.mark.parametrize("value", [None, "", "soon"])
 def test_unreadable_retry_after_is_none(value: str | None) -> None:
     assert parse_retry_after(value) is None

@@ -43,6 +43,12 @@ def test_nothing_is_fetched_when_the_status_did_not_change(status: str) -> None:
     assert m.fetches_after(status, status) == frozenset()
 
 
+@pytest.mark.parametrize("terminal", ["DONE", "REJECTED", "CANCELED", "FAILED"])
+@pytest.mark.parametrize("current", ["ACTIVE", "FULFILLED", "DONE"])
+def test_nothing_more_is_fetched_after_a_terminal_status(terminal: str, current: str) -> None:
+    assert m.fetches_after(terminal, current) == frozenset()
+
+
 def test_fulfilled_to_done_fetches_products_again_for_the_non_sla_ones() -> None:
     assert m.fetches_after("FULFILLED", "DONE") == {"scene", "products"}
 
