@@ -32,6 +32,8 @@ FEASIBILITY = form.FEASIBILITY
 # calls it while this is set (and the dialog's own buttons then work in every kind of rerun).
 # (A comment, not a docstring: Streamlit's "magic" would print a bare string in a page.)
 CONFIRMING = "nt_confirming"
+# The key of the Retry button ``ui.errors.attempt`` shows when the check fails ("retry:<action>").
+RETRY_CHECK = "retry:check feasibility"
 
 
 def open_confirmation() -> None:
@@ -186,7 +188,7 @@ check = check_col.button(
     icon=":material/radar:",
     disabled=bool(violations),
     width="stretch",
-)
+) or (not violations and bool(st.session_state.get(RETRY_CHECK)))  # Retry checks again
 create_col.button(
     "Create task…",
     type="primary",

@@ -21,7 +21,8 @@ LIST = "tl_list"
 ALL = ""
 
 
-def load_page(backend: Backend, task_list: TaskList) -> None:
+def load_page(backend: Backend, task_list: TaskList) -> bool:
+    """Load the next page; False (with the error shown) when the call failed."""
     query = task_list.query
     page = attempt(
         "list the tasks",
@@ -32,10 +33,12 @@ def load_page(backend: Backend, task_list: TaskList) -> None:
         limit=PAGE_SIZE,
         cursor=task_list.cursor,
     )
-    if page is not None:
-        task_list.add_page(page.data, page.next_cursor)
-        # The local history keeps every task the app has seen (issue 5, "A workspace of tasks").
-        backend.history.record_all(page.data)
+    if page is None:
+        return False
+    task_list.add_page(page.data, page.next_cursor)
+    # The local history keeps every task the app has seen (issue 5, "A workspace of tasks").
+    backend.history.record_all(page.data)
+    return True
 
 
 backend = get_backend()
@@ -80,6 +83,10 @@ if task_list is None or task_list.query != query or reload:
     task_list = TaskList(query)
     st.session_state[LIST] = task_list
     load_page(backend, task_list)
+elif not task_list.loaded_pages:
+    # The first page failed earlier: try again (Retry, or any rerun) instead of showing an
+    # empty list as if there were no tasks.
+    load_page(backend, task_list)
 
 shown = select(
     task_list.tasks,
@@ -110,9 +117,12 @@ rows = event.selection.rows if event is not None else []
 if rows:
     state.open_task(str(table.iloc[rows[0]]["Task ID"]))
 
-if task_list.cursor and st.button("Load more", icon=":material/expand_more:"):
-    load_page(backend, task_list)
-    st.rerun()
+if (
+    task_list.cursor
+    and st.button("Load more", icon=":material/expand_more:")
+    and load_page(backend, task_list)
+):
+    st.rerun()  # only on success: a rerun would wipe the error (and its Retry) off the page
 
 left, right = st.columns([3, 2], gap="large")
 with left:
