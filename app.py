@@ -58,6 +58,10 @@ if page.url_path != tasks.url_path:
     render_progress(Steps(contracts, new_task, monitor), page)
 try:
     page.run()
+except TaskingError as error:
+    # Last resort: a failure a page did not handle itself is still shown readably, never as a
+    # traceback (st.rerun and st.stop are not TaskingErrors and pass through).
+    show_error(error, f"show {page.title}")
 finally:
     # The page's own work per rerun (PRODUCT.md target: under 100 ms after a map click), for
     # bench/ and for anyone running with --logger.level=debug. st.rerun/st.stop pass through.

@@ -5,6 +5,7 @@ Pages catch ``TaskingError`` and nothing else::
     TaskingError
     ├── ConfigurationError        settings incomplete or contradictory (names what is missing)
     ├── InputError                a request breaks a documented rule; raised before any call
+    ├── HistoryError              the app's local task history (database) failed
     ├── TransportError            no HTTP answer: connection refused, DNS, reset, timeout
     │   └── RequestTimeout        the request timed out (the server may still have acted on it)
     └── ApiError                  the API answered with an error status
@@ -63,6 +64,10 @@ class InputError(TaskingError, ValueError):
 
     def for_field(self, field: str) -> list[Violation]:
         return [v for v in self.violations if v.field == field]
+
+
+class HistoryError(TaskingError):
+    """The app's local task history (SQLite or another SQLAlchemy database) failed."""
 
 
 class TransportError(TaskingError):

@@ -16,6 +16,7 @@ processes, which end in an ``IntegrityError`` that is caught and read as "alread
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import pydantic
 from sqlalchemy import (
@@ -43,10 +44,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
+from tasking.errors import HistoryError
 from tasking.models import Task
 
 log = logging.getLogger(__name__)
@@ -143,9 +145,32 @@ def _parse_time(value: Any) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _guarded(method: Callable[P, R]) -> Callable[P, R]:
+    """Database failures become ``HistoryError`` (the tasking error tree the pages catch), naming
+    the database without its password."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except SQLAlchemyError as error:
+            engine = getattr(args[0], "_engine", None)
+            where = engine.url.render_as_string(hide_password=True) if engine else "database"
+            raise HistoryError(
+                f"The local task history ({where}) failed: {type(error).__name__}"
+            ) from error
+
+    return wrapper
+
+
 class TaskHistory:
     """Status changes (with the time each was first seen) and the last known document per task."""
 
+    @_guarded
     def __init__(self, url: str = DEFAULT_URL, *, clock: Callable[[], datetime] = _utc_now) -> None:
         self._clock = clock
         self._lock = threading.Lock()
@@ -168,6 +193,7 @@ class TaskHistory:
 
     # --- writing -----------------------------------------------------------------------------
 
+    @_guarded
     def record(self, task: Task) -> list[StatusEvent]:
         """Store the task's document and, if its status is new for it, a status event.
 
@@ -177,6 +203,7 @@ class TaskHistory:
             self._store_document(task)
             return self._store_status(task)
 
+    @_guarded
     def record_all(self, tasks: Iterable[Task]) -> list[StatusEvent]:
         """``record`` for each task (e.g. one page of the task list); all new events."""
         events: list[StatusEvent] = []
@@ -248,6 +275,7 @@ class TaskHistory:
 
     # --- reading -----------------------------------------------------------------------------
 
+    @_guarded
     def events(self, task_id: str) -> list[StatusEvent]:
         """The task's status events, oldest first; empty for an unknown task."""
         query = (
@@ -259,10 +287,12 @@ class TaskHistory:
             rows = conn.execute(query).all()
         return [StatusEvent(task_id, status, seen_at) for status, seen_at in rows]
 
+    @_guarded
     def first_seen(self, task_id: str) -> dict[str, datetime]:
         """Status → the time the app first saw the task in it."""
         return {e.status: e.seen_at for e in self.events(task_id)}
 
+    @_guarded
     def get(self, task_id: str) -> Task | None:
         """The last known document of a task, or None if the app never saw it."""
         query = select(_documents.c.document).where(_documents.c.task_id == task_id)
@@ -270,6 +300,7 @@ class TaskHistory:
             document = conn.execute(query).scalar()
         return None if document is None else self._task(task_id, document)
 
+    @_guarded
     def known_tasks(self, limit: int | None = None) -> list[Task]:
         """Last known documents of all tasks seen, newest created first."""
         query = select(_documents.c.task_id, _documents.c.document).order_by(

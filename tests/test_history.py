@@ -249,3 +249,28 @@ def test_losing_an_insert_race_to_another_instance_reports_nothing_new(url: str)
     assert history.get("task-1") is not None
     history.close()
     other.close()
+
+
+def test_a_database_failure_is_a_history_error_naming_the_database_without_its_password(
+    tmp_path: Path,
+) -> None:
+    from tasking.errors import HistoryError, TaskingError
+
+    path = tmp_path / "history.sqlite"
+    history = TaskHistory(f"sqlite:///{path}")
+    history.record(make_task())
+    with sqlite3.connect(path) as raw:
+        raw.execute("DROP TABLE task_status_events")
+    with pytest.raises(HistoryError) as failed:
+        history.record(make_task(status="ACTIVE"))
+    assert isinstance(failed.value, TaskingError)
+    assert "history.sqlite" in failed.value.message
+    history.close()
+
+
+def test_an_unreachable_database_is_a_history_error_without_its_password() -> None:
+    from tasking.errors import HistoryError
+
+    with pytest.raises(HistoryError) as failed:
+        TaskHistory("postgresql+nonexistentdriver://user:s3cret@127.0.0.1:1/db")
+    assert "s3cret" not in failed.value.message

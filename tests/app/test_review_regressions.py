@@ -91,3 +91,18 @@ def test_retry_after_a_failed_feasibility_check_checks_again(
 
     no_exception(at)
     assert next(s.value for s in at.success).startswith("**Feasible**")
+
+
+def test_a_failing_local_history_is_shown_readably_not_as_a_traceback(
+    open_app: Callable[..., AppTest], two_tasks: list[Task], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasking.errors import HistoryError
+    from tasking.history import TaskHistory
+
+    def broken(self: TaskHistory, *args: object, **kwargs: object) -> object:
+        raise HistoryError("The local task history (sqlite:///x) failed: OperationalError")
+
+    monkeypatch.setattr(TaskHistory, "record_all", broken)
+    at = open_app(TASKS)
+    no_exception(at)
+    assert "The local task history" in shown(at)
