@@ -70,9 +70,15 @@ class Watch:
     refreshed_at: datetime | None = None
     """Backend time of the last successful read of the task."""
     errors: list[tuple[str, TaskingError]] = field(default_factory=list)
+    failed_final_refreshes: int = 0
+    """Refreshes in a final status whose pending fetches failed (capped: see ``refresh``)."""
+    missing: bool = False
+    """The task was never found (unknown id, or another company's): nothing to poll."""
 
     @property
     def final(self) -> bool:
+        if self.missing:
+            return True
         return self.status is not None and is_terminal(self.status) and not self.pending
 
 
@@ -98,11 +104,16 @@ class Clock(Protocol):
 def refresh(watch: Watch, client: TaskingClient, history: TaskHistory, clock: Clock) -> None:
     """One refresh: read the task, then what its status change calls for. Errors are kept in
     ``watch.errors`` (the previous data stays on screen)."""
-    watch.errors = []
     if watch.final:
-        return
+        return  # the last refresh's errors stay on screen
+    watch.errors = []
     try:
         task = client.get_task(watch.task_id)
+    except NotFound as error:
+        watch.errors.append(("refresh the task", error))
+        # An id that was never found will not appear by polling it every 5 s.
+        watch.missing = watch.task is None
+        return
     except TaskingError as error:
         watch.errors.append(("refresh the task", error))
         return
@@ -115,7 +126,11 @@ def refresh(watch: Watch, client: TaskingClient, history: TaskHistory, clock: Cl
         watch.refreshed_at = clock.now()
     except TaskingError:
         watch.refreshed_at = None
-    history.record(task)
+    try:
+        history.record(task)
+    except TaskingError as error:
+        # The local history is a convenience: the task itself is still shown and watched.
+        watch.errors.append(("record the task in the local history", error))
     watch.task = task
     watch.pending |= fetches_after(watch.status, task.status)
     watch.status = task.status
@@ -123,6 +138,21 @@ def refresh(watch: Watch, client: TaskingClient, history: TaskHistory, clock: Cl
         _fetch_scene(watch, client, task.status)
     if "products" in watch.pending:
         _fetch_products(watch, client)
+    _give_up_in_a_final_status(watch)
+
+
+MAX_FINAL_RETRIES = 3
+"""A final task whose scene/products keep failing is retried this many refreshes, then left: a
+final status never changes, so polling it for ever would cost requests for nothing."""
+
+
+def _give_up_in_a_final_status(watch: Watch) -> None:
+    if watch.status is None or not is_terminal(watch.status) or not watch.pending:
+        watch.failed_final_refreshes = 0
+        return
+    watch.failed_final_refreshes += 1
+    if watch.failed_final_refreshes >= MAX_FINAL_RETRIES:
+        watch.pending.clear()
 
 
 def _fetch_scene(watch: Watch, client: TaskingClient, status: str) -> None:

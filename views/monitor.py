@@ -84,16 +84,19 @@ run_every = None if watch.final else monitoring.POLL_INTERVAL_S
 
 @st.fragment(run_every=run_every)
 def live_panel() -> None:
+    if st.session_state.get("mon_retry:refresh the task"):
+        watch.missing = False  # Retry on a task that was not found: look it up again
     was_final = watch.final
     refresh(watch, backend.client, backend.history, backend.clock)
     for action, error in watch.errors:
         show_error(error, action, retry_key=f"mon_retry:{action}")
+    if watch.final and not was_final:
+        # Final status (or a task that does not exist): a full rerun redefines the fragment
+        # without its timer.
+        st.rerun()
     task = watch.task
     if task is None:
         return
-    if watch.final and not was_final:
-        # Final status: a full rerun redefines the fragment without its timer.
-        st.rerun()
 
     heading, status_col = st.columns([3, 1])
     heading.subheader(plain(task.reference or f"Task {short_id(task.id)}"), anchor=False)
@@ -111,7 +114,8 @@ def live_panel() -> None:
             f"Updated {updated} (backend time) · refreshes every "
             f"{monitoring.POLL_INTERVAL_S:g} s until the status is final."
         )
-    show_timeline(task, backend.history.first_seen(task.id), watch.actual)
+    seen = attempt("read the local task history", backend.history.first_seen, task.id)
+    show_timeline(task, seen or {}, watch.actual)
 
     cancellable = monitoring.can_cancel(task.status)
     with st.container(horizontal=True):

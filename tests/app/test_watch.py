@@ -134,3 +134,43 @@ def test_a_failed_fetch_stays_pending_and_is_retried_on_the_next_refresh(
 
     refresh(watch, flaky, history, FixedClock())  # type: ignore[arg-type]
     assert not watch.errors and watch.products and watch.final
+
+
+def test_a_final_task_whose_products_keep_failing_is_given_up_after_a_few_refreshes(
+    client: TaskingClient, control: SandboxControl, history: TaskHistory
+) -> None:
+    from ui.watch import MAX_FINAL_RETRIES
+
+    task = order(client, control)
+    run_until(client, control, task.id, "DONE")
+    broken = FlakyProducts(client)
+    broken.failures = 10**6
+    watch = Watch(task.id)
+    for _ in range(MAX_FINAL_RETRIES):
+        assert not watch.final
+        refresh(watch, broken, history, FixedClock())  # type: ignore[arg-type]
+    assert watch.final and watch.errors  # the last error stays on screen
+    assert sent(client, lambda: refresh(watch, broken, history, FixedClock())) == 0  # type: ignore[arg-type]
+
+
+def test_an_unknown_task_is_not_polled_again(client: TaskingClient, history: TaskHistory) -> None:
+    watch = Watch("00000000-0000-4000-8000-000000000000")
+    refresh(watch, client, history, FixedClock())
+    assert watch.errors and watch.final
+    assert sent(client, lambda: refresh(watch, client, history, FixedClock())) == 0
+
+
+def test_a_failing_local_history_does_not_stop_the_monitor(
+    client: TaskingClient, control: SandboxControl, history: TaskHistory, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from tasking.errors import HistoryError
+
+    def broken(*args: object) -> object:
+        raise HistoryError("The local task history (sqlite:///x) failed: OperationalError")
+
+    monkeypatch.setattr(history, "record", broken)
+    task = order(client, control)
+    watch = Watch(task.id)
+    refresh(watch, client, history, FixedClock())
+    assert watch.status == "RECEIVED"
+    assert watch.errors[0][0] == "record the task in the local history"
