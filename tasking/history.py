@@ -288,6 +288,19 @@ class TaskHistory:
         return [StatusEvent(task_id, status, seen_at) for status, seen_at in rows]
 
     @_guarded
+    def status_since(self, tasks: Iterable[Task]) -> dict[str, datetime]:
+        """Task id → when the app first saw it in its current status (one query for the list)."""
+        wanted = {task.id: task.status for task in tasks}
+        if not wanted:
+            return {}
+        query = select(_events.c.task_id, _events.c.status, _events.c.seen_at).where(
+            _events.c.task_id.in_(list(wanted))
+        )
+        with self._lock, self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return {tid: seen for tid, status, seen in rows if wanted.get(tid) == status}
+
+    @_guarded
     def first_seen(self, task_id: str) -> dict[str, datetime]:
         """Status → the time the app first saw the task in it."""
         return {e.status: e.seen_at for e in self.events(task_id)}

@@ -274,3 +274,22 @@ def test_an_unreachable_database_is_a_history_error_without_its_password() -> No
     with pytest.raises(HistoryError) as failed:
         TaskHistory("postgresql+nonexistentdriver://user:s3cret@127.0.0.1:1/db")
     assert "s3cret" not in failed.value.message
+
+
+def test_status_since_gives_when_each_task_was_first_seen_in_its_current_status(
+    url: str,
+) -> None:
+    times = iter(datetime(2026, 1, 1, h, tzinfo=UTC) for h in range(10))
+    history = TaskHistory(url, clock=lambda: next(times))
+    history.record(make_task("a", "RECEIVED"))  # 00:00
+    history.record(make_task("a", "ACTIVE"))  # 01:00
+    history.record(make_task("b", "RECEIVED"))  # 02:00
+    since = history.status_since(
+        [make_task("a", "ACTIVE"), make_task("b", "RECEIVED"), make_task("c", "DONE")]
+    )
+    assert since == {
+        "a": datetime(2026, 1, 1, 1, tzinfo=UTC),
+        "b": datetime(2026, 1, 1, 2, tzinfo=UTC),
+    }
+    assert history.status_since([]) == {}
+    history.close()

@@ -8,7 +8,7 @@ been loaded (the API has no such filters), and the page says how many tasks that
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -33,6 +33,7 @@ COLUMNS = (
     "Mode",
     "Window",
     "Status",
+    "Status seen",
     "Created",
     "SLA",
     "Product types",
@@ -93,8 +94,10 @@ def select(tasks: Sequence[Task], statuses: Sequence[str], search: str, sort: st
     return sorted(chosen, key=lambda t: _sort_value(t, key), reverse=not ascending)  # type: ignore[arg-type,return-value]
 
 
-def frame(tasks: Sequence[Task]) -> pd.DataFrame:
-    """One row per task with the columns of issue 4 (and the id, to open it)."""
+def frame(tasks: Sequence[Task], since: Mapping[str, datetime] | None = None) -> pd.DataFrame:
+    """One row per task with the columns of issue 4 (and the id, to open it); ``since`` is when
+    the local history first saw each task in its current status (a real time, across restarts)."""
+    since = since or {}
     rows = [
         {
             "Reference": task.reference or "",
@@ -104,6 +107,9 @@ def frame(tasks: Sequence[Task]) -> pd.DataFrame:
                 f"{to_utc(task.acquisitionWindow.end):%Y-%m-%d %H:%M}"
             ),
             "Status": task.status,
+            "Status seen": (
+                to_utc(since[task.id]).replace(tzinfo=None) if task.id in since else None
+            ),
             "Created": to_utc(task.createdAt).replace(tzinfo=None),
             "SLA": task.sla or "",
             "Product types": listing(task.productTypes, ""),

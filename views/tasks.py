@@ -37,7 +37,7 @@ def load_page(backend: Backend, task_list: TaskList) -> bool:
         return False
     task_list.add_page(page.data, page.next_cursor)
     # The local history keeps every task the app has seen (issue 5, "A workspace of tasks").
-    backend.history.record_all(page.data)
+    attempt("record the tasks in the local history", backend.history.record_all, page.data)
     return True
 
 
@@ -99,7 +99,8 @@ st.caption(
     f"{len(shown)} of {len(task_list.tasks)} loaded tasks match{more}. Select a row to open it."
 )
 
-table = frame(shown)
+since = attempt("read the local task history", backend.history.status_since, shown) or {}
+table = frame(shown, since)
 event = st.dataframe(
     table,
     key="tl_table",
@@ -109,6 +110,11 @@ event = st.dataframe(
     width="stretch",
     column_config={
         "Created": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
+        "Status seen": st.column_config.DatetimeColumn(
+            "Status seen (UTC)",
+            format="YYYY-MM-DD HH:mm",
+            help="When this app first saw the task in its current status (local history).",
+        ),
         "Window": st.column_config.TextColumn("Window (UTC)"),
         "Task ID": st.column_config.TextColumn("Task ID", width="small"),
     },

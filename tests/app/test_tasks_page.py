@@ -51,6 +51,8 @@ def test_table_lists_every_task_with_the_issue_columns(
     assert {"Port alpha", "Port beta", "Field gamma"} <= set(frame["Reference"])
     assert set(frame["Mode"]) == {"SPOTLIGHT"}
     assert all(" → " in w for w in frame["Window"])
+    # The local history recorded each listed task: the time its status was first seen is shown.
+    assert frame["Status seen"].notna().all()
 
 
 def test_status_filter_keeps_only_that_status(
