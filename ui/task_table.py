@@ -33,11 +33,11 @@ COLUMNS = (
     "Mode",
     "Window",
     "Status",
-    "Status seen",
     "Created",
     "SLA",
     "Product types",
     "Task ID",
+    "Status seen",
 )
 
 
