@@ -15,9 +15,10 @@ import streamlit as st
 
 from tasking.errors import TaskingError
 from ui import state
-from ui.backend import get_backend
 from ui.errors import show_error
+from ui.guard import show_unexpected
 from ui.progress import Steps, render_progress
+from ui.service import get_service
 from ui.sidebar import render_sidebar
 
 timing = logging.getLogger("ui.timing")
@@ -45,7 +46,7 @@ tasks = st.Page(state.PAGE_TASKS, title="All tasks", url_path="tasks", icon=":ma
 page = st.navigation({"Tasking": [contracts, new_task, monitor], "Workspace": [tasks]})
 
 try:
-    backend = get_backend()
+    service = get_service()
 except TaskingError as error:
     # Bad settings or a sandbox that could not start: nothing else can work, say why and stop.
     st.title("ICEYE tasking console")
@@ -53,15 +54,17 @@ except TaskingError as error:
     st.stop()
 
 started = time.perf_counter()
-render_sidebar(backend)
+render_sidebar(service)
 if page.url_path != tasks.url_path:
     render_progress(Steps(contracts, new_task, monitor), page)
 try:
     page.run()
 except TaskingError as error:
     # Last resort: a failure a page did not handle itself is still shown readably, never as a
-    # traceback (st.rerun and st.stop are not TaskingErrors and pass through).
+    # traceback (st.rerun and st.stop derive from BaseException and pass through).
     show_error(error, f"show {page.title}")
+except Exception as error:
+    show_unexpected(error, f"show {page.title}")
 finally:
     # The page's own work per rerun (PRODUCT.md target: under 100 ms after a map click), for
     # bench/ and for anyone running with --logger.level=debug. st.rerun/st.stop pass through.

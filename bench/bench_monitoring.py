@@ -3,8 +3,8 @@ task lifecycle on the sandbox.
 
 Run from the repository root:  python bench/bench_monitoring.py [--interval 5] [--step-hours 3]
 
-What runs is the app's own code: the backend is built by ``ui.backend.build_backend`` (the function
-the app's ``get_backend`` caches), a task is ordered on the demo broad contract with the app's
+What runs is the app's own code: the backend is built by ``tasking.service.build_service`` (the function
+the app's ``get_service`` caches), a task is ordered on the demo broad contract with the app's
 client, and each refresh is ``ui.watch.refresh`` (what the Monitor's fragment calls every
 ``POLL_INTERVAL_S``). Between refreshes the benchmark waits ``--interval`` real seconds (default:
 the Monitor's 5 s, so HTTP keep-alive expiry is exercised as in the browser) and moves the
@@ -50,7 +50,7 @@ from tasking.rules import TaskDraft
 from tasking.sandbox import seed
 from tasking.sandbox.control import SandboxControl
 from tasking.sandbox.server import SandboxHandle, start_in_background
-from ui.backend import Backend, build_backend
+from tasking.service import TaskingService, build_service
 from ui.watch import Watch, refresh
 
 HELSINKI = (60.1699, 24.9384)
@@ -215,7 +215,7 @@ def diff(
 
 
 def run_lifecycle(
-    backend: Backend,
+    service: TaskingService,
     driver: SandboxControl,
     task_id: str,
     api: Wire,
@@ -233,7 +233,7 @@ def run_lifecycle(
     for index in range(1, MAX_REFRESHES + 1):
         before_status = watch.status
         api0, clock0, tokens0 = api.snapshot(), clock.snapshot(), auth.token_requests
-        refresh(watch, backend.client, backend.history, backend.clock)
+        refresh(watch, service.client, service.history, service.clock)
         api_d, clock_d = diff(api.snapshot(), api0), diff(clock.snapshot(), clock0)
         sim_now = driver.clock().now
         rows.append(
@@ -382,13 +382,13 @@ def bench(
     for name in ("ICEYE_API_URL", "ICEYE_AUTH_URL", "ICEYE_CLIENT_ID", "ICEYE_CLIENT_SECRET"):
         os.environ.pop(name, None)  # sandbox mode, whatever this shell has configured
     settings = load_settings(sandbox_url=handle.url, data_dir=tmp / "app", history_url=None)
-    backend = build_backend(settings)  # exactly what the app's get_backend() builds
-    assert backend.mode == "sandbox" and backend.control is not None
-    auth = backend.client._auth
+    service = build_service(settings)  # exactly what the app's get_service() builds
+    assert service.mode == "sandbox" and service.control is not None
+    auth = service.client.session.auth
     assert isinstance(auth, ClientCredentialsAuth)
     task_ref: list[str] = []
-    api = instrument(backend.client._http, "API client", task_ref, client_keepalive_s)
-    clock = instrument(backend.control._http, "sandbox clock", task_ref, client_keepalive_s)
+    api = instrument(service.client.session.http, "API client", task_ref, client_keepalive_s)
+    clock = instrument(service.control._http, "sandbox clock", task_ref, client_keepalive_s)
     # The benchmark's own hand on the clock, on a client of its own (counted apart).
     driver_http = httpx.Client(timeout=30.0)
     driver_wire = instrument(driver_http, "benchmark driver", task_ref)
@@ -396,8 +396,8 @@ def bench(
     served0 = settled_server_requests(handle, 1)  # the start-up health check
 
     # Order a task as the New task page does (contract → draft → rules → create).
-    now = backend.now()
-    contract = backend.client.get_contract(seed.BROAD_CONTRACT_ID)
+    now = service.now()
+    contract = service.client.get_contract(seed.BROAD_CONTRACT_ID)
     start, end = rules.default_window(now, "COMMERCIAL")
     draft = TaskDraft(
         contract_id=contract.id,
@@ -408,8 +408,8 @@ def bench(
         imaging_mode="SPOTLIGHT",
         reference="bench_monitoring",
     )
-    task = backend.client.create_task(rules.build_task_request(draft, contract, now))
-    backend.history.record(task)
+    task = service.client.create_task(rules.build_task_request(draft, contract, now))
+    service.history.record(task)
     task_ref.append(task.id)
     setup_api = api.snapshot()
     setup_tokens = auth.token_requests
@@ -420,7 +420,7 @@ def bench(
         "between refreshes"
         + (f" (a {step.total_seconds() / interval_s:g}× clock)" if interval_s > 0 else "")
     )
-    pool = pool_of(backend.client._http)
+    pool = pool_of(service.client.session.http)
     server_keepalive = handle._server.config.timeout_keep_alive
     print(
         f"keep-alive: client pool expiry {pool._keepalive_expiry:g} s, sandbox server timeout "
@@ -445,7 +445,7 @@ def bench(
         print("token clock: simulation time (what-if --auth-on-sim-clock)")
     started = time.monotonic()
     rows = run_lifecycle(
-        backend,
+        service,
         driver,
         task.id,
         api,
@@ -500,7 +500,7 @@ def bench(
         (
             "one API request per steady-state refresh (besides, sandbox mode only: "
             f"{sum(sum(r.clock.values()) for r in steady)} sandbox clock reads in "
-            f"{len(steady)} steady refreshes, ui/backend.py CLOCK_MAX_AGE_S)",
+            f"{len(steady)} steady refreshes, tasking/clock.py CLOCK_MAX_AGE_S)",
             steady_ok,
         ),
         ("scene/products only on status changes", scene_on_steady == 0),

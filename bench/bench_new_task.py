@@ -258,7 +258,7 @@ def bench_clicks(handle: SandboxHandle, count: int, profile_top: int) -> None:
     print(
         f"  HTTP requests to the sandbox per click: total {sum(requests)} over {count} clicks "
         f"(per click max {max(requests)}; the sidebar's health check is cached 10 s and the "
-        "clock is extrapolated for 30 s, ui/sidebar.py and ui/backend.py)"
+        "clock is extrapolated for 30 s, ui/sidebar.py and tasking/clock.py)"
     )
     median_ms = statistics.median(scripts) * 1000
     cpu_ms = statistics.median(cpu) * 1000

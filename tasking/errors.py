@@ -2,12 +2,13 @@
 
 Pages catch ``TaskingError`` and nothing else::
 
-    TaskingError
+    TaskingError                  outcome_unknown: the server may have acted on the request
     ├── ConfigurationError        settings incomplete or contradictory (names what is missing)
     ├── InputError                a request breaks a documented rule; raised before any call
     ├── HistoryError              the app's local task history (database) failed
     ├── TransportError            no HTTP answer: connection refused, DNS, reset, timeout
-    │   └── RequestTimeout        the request timed out (the server may still have acted on it)
+    │   │                         (outcome unknown unless the request certainly never left)
+    │   └── RequestTimeout        the request timed out (outcome unknown unless connecting did)
     └── ApiError                  the API answered with an error status
         ├── BadRequest            400: syntax, validation or contract rule
         │   └── InsufficientFunds 400 with code ERR_INSUFFICIENT_FUNDS
@@ -15,7 +16,11 @@ Pages catch ``TaskingError`` and nothing else::
         ├── Forbidden             403: not allowed for this company or contract
         ├── NotFound              404: unknown resource, or not available yet (scene, products)
         ├── RateLimited           429: too many requests (``retry_after`` seconds when given)
-        └── ServerError           5xx
+        └── ServerError           5xx (outcome unknown: it may have failed after acting)
+
+``outcome_unknown`` is what a caller of a non-idempotent call (creating a task) must look at: False
+means the server certainly did not act (a definite refusal, or a request that never left), True
+means it may have, and only a lookup can tell.
 
 ``error_from_response`` is the single place where an HTTP response becomes an ``ApiError``; it keeps
 ICEYE's ``code``, message/details and ``Retry-After`` whichever of the two documented error bodies
@@ -27,9 +32,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Self
 
 import httpx
+
+__all__ = [
+    "INSUFFICIENT_FUNDS_CODE",
+    "ApiError",
+    "BadRequest",
+    "ConfigurationError",
+    "Forbidden",
+    "HistoryError",
+    "InputError",
+    "InsufficientFunds",
+    "NotFound",
+    "RateLimited",
+    "RequestTimeout",
+    "ServerError",
+    "TaskingError",
+    "TransportError",
+    "Unauthorized",
+    "Violation",
+    "error_from_response",
+    "parse_retry_after",
+]
 
 
 class TaskingError(Exception):
@@ -38,6 +64,19 @@ class TaskingError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """True when the server may have acted on the request though no definite answer came."""
+        return False
+
+    def with_message(self, message: str) -> Self:
+        """The same error (class and every field) saying ``message`` instead."""
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone.args = (message,)
+        clone.message = message
+        return clone
 
 
 class ConfigurationError(TaskingError):
@@ -71,11 +110,24 @@ class HistoryError(TaskingError):
 
 
 class TransportError(TaskingError):
-    """The request got no HTTP answer (connection refused, reset, DNS failure, timeout)."""
+    """The request got no HTTP answer (connection refused, reset, DNS failure, timeout).
+
+    ``sent`` is False when the request certainly never reached the server (connecting failed, or
+    the auth's token request failed before it); otherwise it may have arrived and been acted on,
+    and the outcome is unknown.
+    """
+
+    def __init__(self, message: str, *, sent: bool = True) -> None:
+        super().__init__(message)
+        self.sent = sent
+
+    @property
+    def outcome_unknown(self) -> bool:
+        return self.sent
 
 
 class RequestTimeout(TransportError):
-    """The request timed out; the server may or may not have acted on it."""
+    """The request timed out; unless connecting timed out, the server may have acted on it."""
 
 
 class ApiError(TaskingError):
@@ -136,7 +188,11 @@ class RateLimited(ApiError):
 
 
 class ServerError(ApiError):
-    """5xx: the server failed."""
+    """5xx: the server failed, possibly after acting on the request (a gateway timing out)."""
+
+    @property
+    def outcome_unknown(self) -> bool:
+        return True
 
 
 _BY_STATUS: dict[int, type[ApiError]] = {

@@ -16,71 +16,39 @@ processes, which end in an ``IntegrityError`` that is caught and read as "alread
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import pydantic
 from sqlalchemy import (
     Column,
-    DateTime,
-    Dialect,
     Integer,
     MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
-    create_engine,
-    event,
     insert,
     select,
     update,
 )
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
-from sqlalchemy.pool import StaticPool
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
-from tasking.errors import HistoryError
+from tasking.errors import TaskingError
 from tasking.models import Task
+from tasking.store import DEFAULT_URL, UtcDateTime, create_tables, guarded, make_engine
+
+__all__ = ["DEFAULT_URL", "StatusEvent", "TaskHistory"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_URL = "sqlite:///.data/history.sqlite"
-"""Relative to the working directory; ``.data/`` is git-ignored."""
-
-# SQLite waits this long for another writer's lock before failing ("database is locked").
-_BUSY_TIMEOUT_MS = 10_000
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in, aware UTC datetimes out, on every backend.
-
-    SQLite's DATETIME keeps no offset, so UTC is stored naive there and re-labelled on the way out;
-    PostgreSQL gets ``timestamp with time zone``.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
+_guarded = guarded("local task history")
 
 _metadata = MetaData()
 _documents = Table(
@@ -113,28 +81,6 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _make_engine(url: str) -> Engine:
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    database = parsed.database or ""
-    if database in ("", ":memory:") or database.startswith("file:"):
-        # One shared connection, or each connection would see its own empty in-memory database.
-        return create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
-    Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000})
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-        # WAL lets readers work while a writer commits; busy_timeout makes writers wait their turn.
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-        cursor.close()
-
-    return engine
-
-
 def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
@@ -145,45 +91,28 @@ def _parse_time(value: Any) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _guarded(method: Callable[P, R]) -> Callable[P, R]:
-    """Database failures become ``HistoryError`` (the tasking error tree the pages catch), naming
-    the database without its password."""
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except SQLAlchemyError as error:
-            engine = getattr(args[0], "_engine", None)
-            where = engine.url.render_as_string(hide_password=True) if engine else "database"
-            raise HistoryError(
-                f"The local task history ({where}) failed: {type(error).__name__}"
-            ) from error
-
-    return wrapper
-
-
 class TaskHistory:
     """Status changes (with the time each was first seen) and the last known document per task."""
 
     @_guarded
-    def __init__(self, url: str = DEFAULT_URL, *, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(
+        self,
+        url: str | Engine = DEFAULT_URL,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        """``url``: a database URL, or the engine of a store shared with the order journal (then
+        ``close`` leaves it to its owner)."""
         self._clock = clock
         self._lock = threading.Lock()
-        self._engine = _make_engine(url)
-        try:
-            _metadata.create_all(self._engine, checkfirst=True)
-        except (OperationalError, ProgrammingError):
-            # Another instance created the tables between our check and our CREATE.
-            _metadata.create_all(self._engine, checkfirst=True)
+        self._owns_engine = not isinstance(url, Engine)
+        self._engine = make_engine(url) if isinstance(url, str) else url
+        create_tables(_metadata, self._engine)
 
     def close(self) -> None:
-        """Release the database connections."""
-        self._engine.dispose()
+        """Release the database connections (of an engine this history made itself)."""
+        if self._owns_engine:
+            self._engine.dispose()
 
     def _now(self) -> datetime:
         now = self._clock()
@@ -255,7 +184,14 @@ class TaskHistory:
         with self._engine.begin() as conn:
             if self._has_status(conn, task.id, task.status):
                 return []
-        event_ = StatusEvent(task.id, task.status, self._now())
+        try:
+            seen_at = self._now()
+        except TaskingError as error:
+            # The backend's clock cannot be read: a time on another clock would put the events
+            # out of order, so the status is recorded at the next sighting instead.
+            log.warning("status %s of task %s not recorded yet: %s", task.status, task.id, error)
+            return []
+        event_ = StatusEvent(task.id, task.status, seen_at)
         try:
             with self._engine.begin() as conn:
                 conn.execute(

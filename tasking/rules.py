@@ -105,6 +105,7 @@ RULE_BATCH_PRIORITY: Final = "batch-same-priority"
 RULE_PRICE_FIELDS: Final = "price-fields"
 RULE_PRIORITY_SLA: Final = "priority-sla"
 RULE_SLA_MODE: Final = "sla-mode"
+RULE_TEXT_ENCODING: Final = "text-encoding"
 
 
 @dataclass
@@ -202,6 +203,14 @@ def default_window(now: datetime, priority: str) -> tuple[datetime, datetime]:
         start += timedelta(hours=1)
     end = min(start + DEFAULT_WINDOW, now + MAX_AHEAD)
     return start, end
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_int(value: object) -> TypeGuard[int]:
@@ -353,6 +362,13 @@ def _check_scalars(draft: TaskDraft) -> Iterable[Violation]:
             RULE_DURATION,
             f"Imaging duration {duration!r} must be a whole number of seconds in "
             f"{DURATION_MIN}..{DURATION_MAX} ({RULE_DURATION} rule).",
+        )
+    if draft.reference is not None and not _encodable(draft.reference):
+        yield Violation(
+            "reference",
+            RULE_TEXT_ENCODING,
+            "Reference has a character that is not valid text (an unpaired surrogate, e.g. from a "
+            f"broken paste): retype it ({RULE_TEXT_ENCODING} rule).",
         )
     if draft.reference is not None and len(draft.reference) > REFERENCE_MAX:
         yield Violation(

@@ -1,15 +1,19 @@
 """TaskingClient against respx: the exact request of every operation, the parsing of its documented
-response (golden JSON in tests/data), retries, Retry-After, the never-twice create, pagination,
-assets and error mapping. Nothing reaches the network; sleeps are recorded, not slept."""
+response (golden JSON in tests/data), retries, Retry-After, the create that is never sent twice
+(send_create, find_created, create_task, the server's time), bounded waits (feasibility, probe),
+text that cannot be sent, pagination, assets, error mapping and the facade's delegation to one
+session. Nothing reaches the network; sleeps are recorded, not slept."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import random
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,9 +21,9 @@ import httpx
 import pytest
 import respx
 
-from tasking import client as client_module
+from tasking import http as http_module
 from tasking.auth import ClientCredentialsAuth
-from tasking.client import RETRY_AFTER_CAP_S, TaskingClient
+from tasking.client import TaskingClient
 from tasking.config import Settings
 from tasking.errors import (
     ApiError,
@@ -36,7 +40,8 @@ from tasking.errors import (
     TransportError,
     Unauthorized,
 )
-from tasking.models import Contract, Task, TaskRequest
+from tasking.http import RETRY_AFTER_CAP_S
+from tasking.models import Contract, TaskRequest
 from tests.conftest import load_golden
 
 API = "https://api.test/api"
@@ -620,14 +625,154 @@ def test_an_unexpected_response_body_is_an_api_error_not_a_validation_error(
     assert caught.value.code == "invalid_response"
 
 
-# --- creating a task never makes two ---------------------------------------------------------
+# --- creating a task: send once, look up, never resend blindly -------------------------------
 
 
 def made_task(request: TaskRequest) -> dict[str, Any]:
     return {**load_golden("task_full"), **request.to_wire(), "status": "RECEIVED"}
 
 
-def test_a_create_that_times_out_after_the_server_made_the_task_does_not_make_a_second(
+def test_send_create_resends_a_create_whose_connection_failed_before_sending(
+    router: respx.MockRouter, client: TaskingClient, sleeps: list[float]
+) -> None:
+    post = router.post(TASKS).mock(
+        side_effect=[
+            httpx.ConnectError("refused"),
+            httpx.ConnectTimeout("no route"),
+            httpx.Response(201, json=made_task(request_body())),
+        ]
+    )
+    listing = router.get(TASKS).respond(200, json={"data": []})
+    assert client.send_create(request_body()).id == TASK_ID
+    assert post.call_count == 3 and len(sleeps) == 2 and not listing.called
+
+
+def test_send_create_resends_after_a_429_waiting_its_retry_after(
+    router: respx.MockRouter, client: TaskingClient, sleeps: list[float]
+) -> None:
+    post = router.post(TASKS).mock(
+        side_effect=[
+            httpx.Response(
+                429, json={"code": "rate", "message": "m"}, headers={"Retry-After": "3"}
+            ),
+            httpx.Response(201, json=made_task(request_body())),
+        ]
+    )
+    assert client.send_create(request_body()).id == TASK_ID
+    assert post.call_count == 2 and sleeps == [3.0]
+
+
+def test_send_create_does_not_wait_for_a_retry_after_beyond_the_cap(
+    router: respx.MockRouter, client: TaskingClient, sleeps: list[float]
+) -> None:
+    post = router.post(TASKS).respond(
+        429, json={"code": "rate", "message": "m"}, headers={"Retry-After": "3600"}
+    )
+    with pytest.raises(RateLimited) as caught:
+        client.send_create(request_body())
+    assert post.call_count == 1 and sleeps == [] and not caught.value.outcome_unknown
+
+
+@pytest.mark.parametrize(
+    ("failure", "error_class"),
+    [
+        (httpx.ReadTimeout("the answer never came"), RequestTimeout),
+        (httpx.WriteTimeout("the body stalled"), RequestTimeout),
+        (httpx.RemoteProtocolError("connection reset"), TransportError),
+        (httpx.Response(500, json={"code": "internal", "message": "boom"}), ServerError),
+        (httpx.Response(502, text="bad gateway"), ServerError),
+        (httpx.Response(503, text="busy", headers={"Retry-After": "1"}), ServerError),
+    ],
+    ids=["read-timeout", "write-timeout", "reset", "500", "502", "503-retry-after"],
+)
+def test_send_create_never_resends_after_a_failure_the_server_may_have_acted_on(
+    router: respx.MockRouter,
+    client: TaskingClient,
+    sleeps: list[float],
+    failure: Exception | httpx.Response,
+    error_class: type[TaskingError],
+) -> None:
+    post = router.post(TASKS).mock(side_effect=[failure])
+    listing = router.get(TASKS).respond(200, json={"data": []})
+    with pytest.raises(error_class) as caught:
+        client.send_create(request_body())
+    assert caught.value.outcome_unknown
+    assert "may or may not" not in caught.value.message  # raised as it is, no lookup
+    assert post.call_count == 1 and sleeps == [] and not listing.called
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404])
+def test_a_create_refused_with_4xx_is_never_retried_nor_looked_up(
+    router: respx.MockRouter, client: TaskingClient, status: int
+) -> None:
+    post = router.post(TASKS).respond(status, json=load_golden("error_insufficient_funds"))
+    listing = router.get(TASKS).respond(200, json={"data": []})
+    with pytest.raises(ApiError) as caught:
+        client.create_task(request_body())
+    assert not caught.value.outcome_unknown
+    # 401: the auth's one retry with a fresh token (refused before processing), nothing more.
+    assert post.call_count == (2 if status == 401 else 1) and not listing.called
+
+
+def test_insufficient_funds_on_create_is_its_own_error(
+    router: respx.MockRouter, client: TaskingClient
+) -> None:
+    router.post(TASKS).respond(400, json=load_golden("error_insufficient_funds"))
+    with pytest.raises(InsufficientFunds):
+        client.create_task(request_body())
+
+
+def test_find_created_lists_the_contracts_tasks_since_the_given_time_on_every_page(
+    router: respx.MockRouter, client: TaskingClient
+) -> None:
+    request = request_body()
+    other = {**made_task(request_body(reference="someone else's")), "id": "other"}
+    listing = router.get(TASKS).mock(
+        side_effect=[
+            httpx.Response(200, json={"data": [other], "cursor": "c1"}),
+            httpx.Response(200, json={"data": [made_task(request)]}),
+        ]
+    )
+    since = datetime(2026, 5, 1, 7, 55, tzinfo=UTC)
+    task = client.find_created(request, since)
+    assert task is not None and task.id == TASK_ID
+    first = query(listing.calls[0].request)
+    assert first == {"contractID": [CONTRACT_ID], "createdAfter": ["2026-05-01T07:55:00Z"]}
+    assert query(listing.calls[1].request)["cursor"] == ["c1"]
+
+
+def test_find_created_matches_only_the_same_contract_reference_mode_point_and_window(
+    router: respx.MockRouter, client: TaskingClient
+) -> None:
+    request = request_body()
+    base = made_task(request)
+    shifted = {
+        **base,
+        "acquisitionWindow": {"start": "2026-05-02T01:00:00Z", "end": "2026-05-03T00:00:00Z"},
+    }
+    variants = [
+        {**base, "reference": "other"},
+        {**base, "imagingMode": "SCAN"},
+        {**base, "contractID": "another-contract"},
+        {**base, "pointOfInterest": {"lat": 60.2, "lon": 24.9384}},
+        shifted,
+    ]
+    router.get(TASKS).respond(200, json={"data": variants})
+    assert client.find_created(request, NOW) is None
+    close = {**base, "pointOfInterest": {"lat": 60.1699 + 1e-9, "lon": 24.9384}}
+    router.get(TASKS).respond(200, json={"data": [*variants, close]})
+    assert client.find_created(request, NOW) is not None
+
+
+def test_find_created_raises_the_lookups_error(
+    router: respx.MockRouter, client: TaskingClient
+) -> None:
+    router.get(TASKS).respond(403, json={"code": "forbidden", "message": "no"})
+    with pytest.raises(Forbidden):
+        client.find_created(request_body(), NOW)
+
+
+def test_a_create_that_times_out_after_the_server_made_the_task_returns_it_without_a_second(
     router: respx.MockRouter, client: TaskingClient
 ) -> None:
     request = request_body()
@@ -647,65 +792,39 @@ def test_a_create_that_times_out_after_the_server_made_the_task_does_not_make_a_
     assert sent["createdAfter"] == ["2026-05-01T07:55:00Z"]  # send time minus the skew
 
 
-def test_a_create_that_failed_with_5xx_and_made_nothing_is_sent_once_more(
-    router: respx.MockRouter, client: TaskingClient
+@pytest.mark.parametrize(
+    ("failure", "error_class"),
+    [
+        (httpx.ReadTimeout("lost"), RequestTimeout),
+        (httpx.Response(502, text="bad gateway"), ServerError),
+    ],
+    ids=["read-timeout", "502"],
+)
+def test_a_create_whose_task_is_not_found_is_not_resent_and_says_it_may_exist(
+    router: respx.MockRouter,
+    client: TaskingClient,
+    failure: Exception | httpx.Response,
+    error_class: type[TaskingError],
 ) -> None:
-    request = request_body()
+    post = router.post(TASKS).mock(side_effect=[failure])
     other = {**made_task(request_body(reference="someone else's")), "id": "other"}
-    post = router.post(TASKS).mock(
-        side_effect=[
-            httpx.Response(502, text="bad gateway"),
-            httpx.Response(201, json=made_task(request)),
-        ]
-    )
-    router.get(TASKS).respond(200, json={"data": [other]})
-    assert client.create_task(request).id == TASK_ID
-    assert post.call_count == 2
+    listing = router.get(TASKS).respond(200, json={"data": [other]})
+    with pytest.raises(error_class, match="may or may not have been created") as caught:
+        client.create_task(request_body())
+    assert "check the task list before ordering again" in caught.value.message
+    assert caught.value.outcome_unknown
+    assert post.call_count == 1 and listing.call_count == 1
 
 
-def test_a_create_is_retried_at_most_once_after_an_ambiguous_failure(
+def test_when_the_lookup_fails_too_the_create_is_not_resent_and_says_so(
     router: respx.MockRouter, client: TaskingClient
 ) -> None:
-    post = router.post(TASKS).respond(500, json={"code": "internal", "message": "boom"})
-    router.get(TASKS).respond(200, json={"data": []})
-    with pytest.raises(ServerError):
+    post = router.post(TASKS).mock(side_effect=httpx.ReadTimeout("lost"))
+    router.get(TASKS).respond(503, text="down")
+    with pytest.raises(RequestTimeout, match="may or may not have been created") as caught:
         client.create_task(request_body())
-    assert post.call_count == 2
-
-
-@pytest.mark.parametrize("status", [400, 403, 404])
-def test_a_create_refused_with_4xx_is_never_retried(
-    router: respx.MockRouter, client: TaskingClient, status: int
-) -> None:
-    post = router.post(TASKS).respond(status, json=load_golden("error_insufficient_funds"))
-    listing = router.get(TASKS).respond(200, json={"data": []})
-    with pytest.raises(ApiError):
-        client.create_task(request_body())
-    assert post.call_count == 1 and not listing.called
-
-
-def test_insufficient_funds_on_create_is_its_own_error(
-    router: respx.MockRouter, client: TaskingClient
-) -> None:
-    router.post(TASKS).respond(400, json=load_golden("error_insufficient_funds"))
-    with pytest.raises(InsufficientFunds):
-        client.create_task(request_body())
-
-
-def test_a_create_refused_with_429_is_retried_after_retry_after(
-    router: respx.MockRouter, client: TaskingClient, sleeps: list[float]
-) -> None:
-    post = router.post(TASKS).mock(
-        side_effect=[
-            httpx.Response(
-                429, json={"code": "rate", "message": "m"}, headers={"Retry-After": "3"}
-            ),
-            httpx.Response(201, json=made_task(request_body())),
-        ]
-    )
-    listing = router.get(TASKS).respond(200, json={"data": []})
-    assert client.create_task(request_body()).id == TASK_ID
-    assert post.call_count == 2 and sleeps == [3.0] and not listing.called
+    assert isinstance(caught.value.__cause__, ServerError)
+    assert post.call_count == 1
 
 
 def test_a_create_that_could_not_connect_is_resent_without_a_lookup(
@@ -722,31 +841,212 @@ def test_a_create_that_could_not_connect_is_resent_without_a_lookup(
     assert post.call_count == 2 and not listing.called
 
 
-def test_when_the_lookup_fails_too_the_create_is_not_resent_and_says_so(
+def test_a_create_that_never_connected_raises_without_a_lookup_and_says_nothing_was_sent(
     router: respx.MockRouter, client: TaskingClient
 ) -> None:
-    post = router.post(TASKS).mock(side_effect=httpx.ReadTimeout("lost"))
-    router.get(TASKS).respond(503, text="down")
-    with pytest.raises(RequestTimeout, match="may or may not have been created"):
+    post = router.post(TASKS).mock(side_effect=httpx.ConnectError("refused"))
+    listing = router.get(TASKS).respond(200, json={"data": []})
+    with pytest.raises(TransportError) as caught:
         client.create_task(request_body())
+    assert not caught.value.outcome_unknown and "may or may not" not in caught.value.message
+    assert post.call_count == 3 and not listing.called
+
+
+def test_create_tasks_lookup_uses_the_servers_date_when_the_local_clock_is_a_day_ahead(
+    router: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The machine's clock is a day ahead of the server's; no clock is injected (live mode).
+    monkeypatch.setattr(http_module, "_utc_now", lambda: NOW + timedelta(days=1))
+    server_date = {"Date": format_datetime(NOW, usegmt=True)}
+    # The token response is the first to arrive, during the create itself.
+    router.post(TOKEN_URL).respond(200, json=load_golden("token_response"), headers=server_date)
+    request = request_body()
+    post = router.post(TASKS).mock(side_effect=httpx.ReadTimeout("lost"))
+    listing = router.get(TASKS).respond(
+        200, json={"data": [made_task(request)]}, headers=server_date
+    )
+    auth = ClientCredentialsAuth(TOKEN_URL, "client-id", "client-secret-value")
+    with TaskingClient(API, auth, sleep=lambda _: None) as tasking:
+        assert tasking.create_task(request).id == TASK_ID
+        assert tasking.server_now() == NOW
+    assert query(listing.calls.last.request)["createdAfter"] == ["2026-05-01T07:55:00Z"]
     assert post.call_count == 1
 
 
-def test_the_lookup_matches_on_point_window_mode_and_reference() -> None:
-    request = request_body()
-    base = made_task(request)
-    assert client_module._same_task(Task.model_validate(base), request)
-    shifted = {
-        **base,
-        "acquisitionWindow": {"start": "2026-05-02T01:00:00Z", "end": "2026-05-03T00:00:00Z"},
-    }
-    for changed in (
-        {**base, "reference": "other"},
-        {**base, "imagingMode": "SCAN"},
-        {**base, "pointOfInterest": {"lat": 60.2, "lon": 24.9384}},
-        shifted,
-    ):
-        assert not client_module._same_task(Task.model_validate(changed), request)
+# --- bounded waits: feasibility and probe ------------------------------------------------------
+
+
+def test_a_feasibility_check_whose_answer_timed_out_is_sent_once(
+    router: respx.MockRouter, client: TaskingClient, sleeps: list[float]
+) -> None:
+    route = router.post(f"{API}/tasking/v2/feasibility").mock(side_effect=httpx.ReadTimeout("slow"))
+    with pytest.raises(RequestTimeout):
+        client.check_feasibility([request_body()])
+    assert route.call_count == 1 and sleeps == []
+    assert route.calls.last.request.extensions["timeout"]["read"] == 120.0
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.Response(429, json={"code": "rate", "message": "m"}),
+        httpx.Response(503, text="busy"),
+        httpx.ConnectError("refused"),
+        httpx.ConnectTimeout("no route"),
+    ],
+    ids=["429", "503", "connect-error", "connect-timeout"],
+)
+def test_a_feasibility_check_is_still_retried_after_429_5xx_and_failed_connections(
+    router: respx.MockRouter, client: TaskingClient, failure: Exception | httpx.Response
+) -> None:
+    route = router.post(f"{API}/tasking/v2/feasibility").mock(
+        side_effect=[failure, httpx.Response(200, json=load_golden("feasibility_response_doc"))]
+    )
+    assert client.check_feasibility([request_body()]).feasibility[0].feasible
+    assert route.call_count == 2
+
+
+def test_probe_sends_one_short_list_contracts_request(
+    router: respx.MockRouter, client: TaskingClient
+) -> None:
+    route = router.get(f"{API}/company/v1/contracts").respond(200, json={"data": []})
+    assert client.probe() is None
+    sent = route.calls.last.request
+    assert route.call_count == 1 and query(sent) == {"limit": ["1"]}
+    assert sent.extensions["timeout"]["read"] == 3.0
+    assert_api_headers(sent)
+
+
+@pytest.mark.parametrize(
+    ("failure", "error_class"),
+    [
+        (httpx.Response(503, text="down"), ServerError),
+        (httpx.Response(429, json={"code": "rate", "message": "m"}), RateLimited),
+        (httpx.ReadTimeout("slow"), RequestTimeout),
+        (httpx.ConnectError("refused"), TransportError),
+    ],
+    ids=["503", "429", "read-timeout", "connect-error"],
+)
+def test_probe_does_not_retry_and_raises_a_tasking_error(
+    router: respx.MockRouter,
+    client: TaskingClient,
+    sleeps: list[float],
+    failure: Exception | httpx.Response,
+    error_class: type[TaskingError],
+) -> None:
+    route = router.get(f"{API}/company/v1/contracts").mock(side_effect=[failure])
+    with pytest.raises(error_class):
+        client.probe(timeout=1.5)
+    assert route.call_count == 1 and sleeps == []
+
+
+# --- text that cannot be sent ----------------------------------------------------------------
+
+PRICED = {"exclusivity": "PRIVATE", "priority": "COMMERCIAL", "sla": "SLA_8H", "eula": "STANDARD"}
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        lambda c, r: c.create_task(r),
+        lambda c, r: c.send_create(r),
+        lambda c, r: c.check_feasibility([r]),
+        lambda c, r: c.get_price(r),
+    ],
+    ids=["create_task", "send_create", "check_feasibility", "get_price"],
+)
+def test_a_reference_with_a_lone_surrogate_is_an_input_error_before_any_request(
+    router: respx.MockRouter, client: TaskingClient, operation: Any
+) -> None:
+    request = request_body(reference="Port \ud800", **PRICED)
+    with pytest.raises(InputError) as caught:
+        operation(client, request)
+    [violation] = caught.value.violations
+    assert (violation.field, violation.rule) == ("reference", "text-encoding")
+    assert "text-encoding rule" in violation.message
+    assert client.request_count == 0 and not router.calls  # not even a token request
+
+
+def test_an_id_with_a_lone_surrogate_is_an_input_error_before_any_request(
+    router: respx.MockRouter, client: TaskingClient
+) -> None:
+    with pytest.raises(InputError) as caught:
+        client.get_task("abc\udfff")
+    assert caught.value.violations[0].rule == "text-encoding"
+    assert not router.calls
+
+
+# --- structure: one facade, one session, one client per API ----------------------------------
+
+DELEGATED = [
+    ("company", "list_contracts", (5, "c")),
+    ("company", "iter_contracts", (5,)),
+    ("company", "get_contract", ("id",)),
+    ("company", "get_contract_summary", ("id",)),
+    ("company", "probe", (2.0,)),
+    ("tasking", "get_price", ("request", None)),
+    ("tasking", "check_feasibility", (["request"],)),
+    ("tasking", "send_create", ("request",)),
+    ("tasking", "find_created", ("request", NOW)),
+    ("tasking", "create_task", ("request",)),
+    ("tasking", "list_tasks", ("c", NOW, NOW, 5, "cursor")),
+    ("tasking", "iter_tasks", ("c", NOW, NOW, 5)),
+    ("tasking", "get_task", ("id",)),
+    ("tasking", "cancel_task", ("id",)),
+    ("tasking", "get_scene", ("id",)),
+    ("tasking", "list_products", ("id", "GRD")),
+]
+
+
+@pytest.mark.parametrize(("api", "name", "args"), DELEGATED, ids=[d[1] for d in DELEGATED])
+def test_the_facade_delegates_each_operation_to_its_api_client(
+    client: TaskingClient,
+    monkeypatch: pytest.MonkeyPatch,
+    api: str,
+    name: str,
+    args: tuple[Any, ...],
+) -> None:
+    seen: list[tuple[Any, ...]] = []
+    sentinel = object()
+
+    def fake(*given: Any) -> object:
+        seen.append(given)
+        return sentinel
+
+    monkeypatch.setattr(getattr(client, api), name, fake)
+    result = getattr(client, name)(*args)
+    assert seen == [args]
+    assert result is (None if name == "probe" else sentinel)
+
+
+def test_both_api_clients_share_the_facades_one_session_and_httpx_client(
+    router: respx.MockRouter, client: TaskingClient
+) -> None:
+    assert client.company._session is client.session is client.tasking._session
+    router.get(f"{API}/company/v1/contracts").respond(200, json={"data": []})
+    router.get(f"{TASKS}/{TASK_ID}").respond(200, json=load_golden("task_full"))
+    client.list_contracts()
+    client.get_task(TASK_ID)
+    # One token for both APIs: the requests went through one client and one auth.
+    token_requests = [c for c in router.calls if c.request.url == TOKEN_URL]
+    assert len(token_requests) == 1 and client.request_count == 3
+
+
+def test_fetch_asset_goes_through_the_shared_session(
+    router: respx.MockRouter, client: TaskingClient
+) -> None:
+    router.get("https://cdn.test/a").respond(200, content=b"x")
+    assert client.fetch_asset("https://cdn.test/a") == b"x"
+    assert client.request_count == 1
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["tasking.client", "tasking.http", "tasking.company", "tasking.tasking_api", "tasking.errors"],
+)
+def test_each_client_module_pins_its_public_surface(module: str) -> None:
+    loaded = importlib.import_module(module)
+    assert loaded.__all__ and all(hasattr(loaded, name) for name in loaded.__all__)
 
 
 # --- construction, counting, logging ---------------------------------------------------------
@@ -788,9 +1088,9 @@ def test_from_settings_builds_an_authenticated_client_from_live_settings(
     route = router.get(f"{TASKS}/{TASK_ID}").respond(200, json=load_golden("task_full"))
     with TaskingClient.from_settings(settings) as tasking:
         tasking.get_task(TASK_ID)
-        assert isinstance(tasking._auth, ClientCredentialsAuth)
-        assert tasking._auth.token_url == TOKEN_URL
-        assert tasking._http.timeout.read == 12
+        assert isinstance(tasking.session.auth, ClientCredentialsAuth)
+        assert tasking.session.auth.token_url == TOKEN_URL
+        assert tasking.session.http.timeout.read == 12
     assert_api_headers(route.calls.last.request)
 
 
@@ -804,8 +1104,8 @@ def test_from_settings_takes_the_sandboxs_urls_and_demo_credentials() -> None:
         client_secret="demo-secret",
     ) as tasking:
         assert tasking.api_url == "http://127.0.0.1:9/api"
-        assert isinstance(tasking._auth, ClientCredentialsAuth)
-        assert tasking._auth.token_url == "http://127.0.0.1:9/auth/v1/token"
+        assert isinstance(tasking.session.auth, ClientCredentialsAuth)
+        assert tasking.session.auth.token_url == "http://127.0.0.1:9/auth/v1/token"
 
 
 def test_from_settings_without_an_api_url_is_a_configuration_error() -> None:

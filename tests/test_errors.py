@@ -1,4 +1,5 @@
-"""errors.error_from_response: one mapping for both documented bodies, codes, Retry-After."""
+"""errors: one mapping of responses for both documented bodies, codes, Retry-After; and which errors
+leave the outcome of a request unknown."""
 
 from __future__ import annotations
 
@@ -11,13 +12,17 @@ import pytest
 from tasking.errors import (
     ApiError,
     BadRequest,
+    ConfigurationError,
     Forbidden,
+    HistoryError,
     InputError,
     InsufficientFunds,
     NotFound,
     RateLimited,
+    RequestTimeout,
     ServerError,
     TaskingError,
+    TransportError,
     Unauthorized,
     Violation,
     error_from_response,
@@ -128,3 +133,61 @@ def test_input_error_keeps_every_violation_and_finds_them_by_field() -> None:
     assert isinstance(error, ValueError) and isinstance(error, TaskingError)
     assert error.for_field("lat") == [violations[0]]
     assert error.message == "bad lat; bad lon"
+
+
+# --- outcome_unknown: may the server have acted on the request? ------------------------------
+
+
+def api_error(cls: type[ApiError], status: int) -> ApiError:
+    return cls("m", status_code=status)
+
+
+@pytest.mark.parametrize(
+    ("error", "unknown"),
+    [
+        (TaskingError("m"), False),
+        (ConfigurationError("m"), False),
+        (InputError("m", field="f", rule="r"), False),
+        (HistoryError("m"), False),
+        (TransportError("reset after sending"), True),
+        (TransportError("refused", sent=False), False),
+        (RequestTimeout("read timed out"), True),
+        (RequestTimeout("connect timed out", sent=False), False),
+        (api_error(BadRequest, 400), False),
+        (api_error(InsufficientFunds, 400), False),
+        (api_error(Unauthorized, 401), False),
+        (api_error(Forbidden, 403), False),
+        (api_error(NotFound, 404), False),
+        (api_error(RateLimited, 429), False),
+        (api_error(ApiError, 418), False),
+        (api_error(ServerError, 500), True),
+        (api_error(ServerError, 504), True),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else str(value),
+)
+def test_outcome_unknown_is_true_only_when_the_server_may_have_acted(
+    error: TaskingError, unknown: bool
+) -> None:
+    assert error.outcome_unknown is unknown
+
+
+@pytest.mark.parametrize(("status", "unknown"), [(429, False), (500, True), (502, True)])
+def test_a_mapped_response_knows_whether_its_outcome_is_unknown(status: int, unknown: bool) -> None:
+    assert error_from_response(response(status, {"code": "c", "message": "m"})).outcome_unknown is (
+        unknown
+    )
+
+
+def test_with_message_keeps_the_class_and_every_field() -> None:
+    error = error_from_response(
+        response(503, {"code": "busy", "message": "m"}, {"Retry-After": "4"})
+    )
+    restated = error.with_message("m; the task may or may not have been created")
+    assert type(restated) is ServerError and restated is not error
+    assert (restated.code, restated.retry_after, restated.status_code) == ("busy", 4.0, 503)
+    assert (
+        restated.message == str(restated.args[0]) == "m; the task may or may not have been created"
+    )
+    assert str(restated) == "HTTP 503 busy: m; the task may or may not have been created"
+    unsent = TransportError("refused", sent=False).with_message("refused again")
+    assert (type(unsent), unsent.sent, str(unsent)) == (TransportError, False, "refused again")

@@ -14,7 +14,7 @@ import streamlit as st
 
 from tasking.errors import TaskingError
 from tasking.orbits import Satellite, parse_tle_text, read_tle_source
-from ui.backend import Backend
+from tasking.service import TaskingService
 
 HOW_TO = (
     "The pass preview needs orbital elements. In live mode, set ICEYE_TLE_SOURCE to a TLE file "
@@ -50,31 +50,68 @@ def _parse(text: str, source: str) -> Constellation | Unavailable:
     return Constellation(tuple(satellites), source, digest)
 
 
-@st.cache_resource(show_spinner="Reading the orbital elements…", ttl="6h")
-def _load(key: str, _backend: Backend) -> Constellation | Unavailable:
-    # ``key`` (backend host + source) keys the cache; failures are returned, not raised, so
-    # the cache keeps them only until the next process or ttl, and a page never crashes.
-    if _backend.control is not None:
-        try:
-            text = _backend.control.constellation_tle()
-        except TaskingError as error:
-            return Unavailable(f"The sandbox's constellation could not be read: {error.message}")
-        return _parse(text, "the sandbox")
-    source = _backend.settings.tle_source
-    if not source:
-        return Unavailable(HOW_TO)
-    try:
-        text = read_tle_source(source, _backend.settings.timeout_s)
-    except TaskingError as error:
-        return Unavailable(f"ICEYE_TLE_SOURCE could not be read: {error.message}. {HOW_TO}")
-    return _parse(text, source)
+class _NotLoaded(Exception):
+    """Raised out of the cached loader so that a failure is never kept for its 6 h."""
+
+    def __init__(self, unavailable: Unavailable) -> None:
+        super().__init__(unavailable.message)
+        self.unavailable = unavailable
 
 
-def constellation(backend: Backend) -> Constellation | Unavailable:
-    """The satellites whose passes the preview shows, or why there are none."""
-    source = "sandbox" if backend.control is not None else (backend.settings.tle_source or "")
-    loaded = _load(f"{backend.host}|{source}", backend)
-    if isinstance(loaded, Unavailable) and backend.control is not None:
-        # A sandbox that did not answer may answer next time: do not keep the failure.
-        _load.clear()
+def _checked(loaded: Constellation | Unavailable) -> Constellation:
+    if isinstance(loaded, Unavailable):
+        raise _NotLoaded(loaded)
     return loaded
+
+
+@st.cache_resource(show_spinner="Reading the orbital elements…", ttl="6h")
+def _load(key: str, _service: TaskingService) -> Constellation:
+    # ``key`` (backend host + source) keys the cache. Only a success is cached: a failure
+    # raises _NotLoaded (Streamlit never caches an exception).
+    if _service.control is not None:
+        try:
+            text = _service.control.constellation_tle()
+        except TaskingError as error:
+            raise _NotLoaded(
+                Unavailable(f"The sandbox's constellation could not be read: {error.message}")
+            ) from error
+        return _checked(_parse(text, "the sandbox"))
+    source = _service.settings.tle_source
+    if not source:
+        raise _NotLoaded(Unavailable(HOW_TO))
+    try:
+        text = read_tle_source(source, _service.settings.timeout_s)
+    except TaskingError as error:
+        raise _NotLoaded(
+            Unavailable(f"ICEYE_TLE_SOURCE could not be read: {error.message}. {HOW_TO}")
+        ) from error
+    return _checked(_parse(text, source))
+
+
+FAILURE_TTL_S = 60
+"""A failed live TLE source is tried again after this long (not on every rerun: a URL that
+times out would block each one). The sandbox answers or refuses at once: tried every time."""
+
+
+@st.cache_data(ttl=FAILURE_TTL_S, show_spinner=False)
+def _live_attempt(key: str, _service: TaskingService) -> Unavailable | None:
+    """None once the live elements are loaded (then cached by ``_load``); else why not."""
+    try:
+        _load(key, _service)
+    except _NotLoaded as failure:
+        return failure.unavailable
+    return None
+
+
+def constellation(service: TaskingService) -> Constellation | Unavailable:
+    """The satellites whose passes the preview shows, or why there are none."""
+    source = "sandbox" if service.control is not None else (service.settings.tle_source or "")
+    key = f"{service.host}|{source}"
+    if service.control is None:
+        failure = _live_attempt(key, service)
+        if failure is not None:
+            return failure
+    try:
+        return _load(key, service)
+    except _NotLoaded as failure:
+        return failure.unavailable

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import html
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -12,12 +11,11 @@ import streamlit as st
 
 from tasking import modes, monitoring
 from tasking.client import TaskingClient
-from tasking.errors import TaskingError
-from tasking.history import TaskHistory
 from tasking.models import Scene, Task, TaskStatus
-from ui.errors import show_error
+from tasking.service import TaskingService
 from ui.format import code, duration, listing, plain, when, window
-from ui.watch import Clock, ProductView, Watch, fresh_asset, reached_stage
+from ui.guard import guarded
+from ui.watch import ProductView, Watch, fresh_asset, reached_stage
 
 # The status each timeline stage stands for (ICEYE's demo TaskTimeline: RECEIVED → Received,
 # ACTIVE → Scheduled, FULFILLED → Captured, DONE → Complete).
@@ -254,9 +252,8 @@ def close_cancel() -> None:
 
 
 @st.dialog("Cancel this task?", on_dismiss=close_cancel)
-def cancel_dialog(
-    client: TaskingClient, history: TaskHistory, clock: Clock, task: Task, now: datetime
-) -> None:
+@guarded("cancel the task")
+def cancel_dialog(service: TaskingService, task: Task, now: datetime) -> None:
     fee = monitoring.cancellation_fee(now, task.acquisitionWindow.start)
     ahead = task.acquisitionWindow.start - now
     when_text = (
@@ -271,14 +268,8 @@ def cancel_dialog(
     st.caption("A cancelled task cannot be resumed: order a new one instead.")
     left, right = st.columns(2)
     if left.button("Cancel the task", type="primary", key="mon_cancel_confirm"):
-        try:
-            cancelled = client.cancel_task(task.id)
-        except TaskingError as error:
-            show_error(error, "cancel the task")
-            return
-        history.record(cancelled)
-        with contextlib.suppress(TaskingError):
-            clock.refresh()  # the cancellation removed events: the sidebar shows the next one
+        # Idempotent: a second click, or a cancel made in another tab, ends the same way.
+        service.cancel_task(task.id)
         close_cancel()
         st.rerun()
     if right.button("Keep the task", key="mon_cancel_keep", on_click=close_cancel):

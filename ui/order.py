@@ -1,5 +1,5 @@
 """What an order says, in the user's terms: the summary shown before creating, the cancellation
-policy, and the feasibility verdict."""
+policy, the feasibility verdict, and where an order stands (placed, being checked, not placed)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import streamlit as st
 from tasking import modes, monitoring
 from tasking.client import TaskingClient
 from tasking.errors import NotFound, TaskingError
+from tasking.journal import Order, OrderState
 from tasking.models import Contract, FeasibilityResponse, OptionGroup, TaskRequest, to_utc
+from ui import state
 from ui.errors import show_error
 from ui.format import duration, listing, money, plain, when
 
@@ -182,3 +184,58 @@ def price_and_budget(client: TaskingClient, request: TaskRequest, contract: Cont
         )
         return False
     return True
+
+
+def show_existing(order: Order) -> None:
+    """The identical order that is already placed or in flight: nothing more may be sent."""
+    if order.state is OrderState.PLACED:
+        st.warning(
+            f"**This exact order was already placed** as task {plain(order.task_id or '')} "
+            f"({plain(when(order.journaled_at))}). Creating it again would order a second, "
+            "identical capture: change the reference, the window or an option to order another.",
+            icon=":material/content_copy:",
+        )
+        if order.task_id and st.button("Open it in Monitor", key="nt_existing_open"):
+            state.open_task(order.task_id)
+    else:
+        st.info(
+            "**This exact order is being placed** (by this or another tab): it cannot be sent "
+            "again until it is confirmed or proven absent.",
+            icon=":material/hourglass_top:",
+        )
+
+
+def show_order(order: Order, hold: timedelta) -> None:
+    if order.state is OrderState.PLACED:
+        st.success(
+            f"**The order is placed**: task {plain(order.task_id or '')} "
+            f"(reference {plain(order.request.reference or '—')}).",
+            icon=":material/check_circle:",
+        )
+        left, right = st.columns([1, 3])
+        if left.button("Open in Monitor", type="primary", key="nt_order_open"):
+            st.session_state.pop(state.LAST_ORDER, None)
+            state.open_task(order.task_id or "")
+        if right.button("Dismiss", key="nt_order_dismiss"):
+            st.session_state.pop(state.LAST_ORDER, None)
+            st.rerun()
+    elif order.state is OrderState.NOT_PLACED:
+        st.warning(
+            "**No task was made**: "
+            + plain(order.error or "the order was not placed")
+            + ". Nothing was ordered, so you can create it again.",
+            icon=":material/block:",
+        )
+        if st.button("Dismiss", key="nt_order_dismiss"):
+            st.session_state.pop(state.LAST_ORDER, None)
+            st.rerun()
+    else:
+        waited = plain(order.error or "the create got no definite answer")
+        st.info(
+            "**Checking whether the order was placed…** "
+            f"{waited}. The app is looking for the task on the server and will not send the "
+            "order again until it is found or proven absent (within "
+            f"{plain(duration(hold))} of sending it). You can leave this page: the check goes on and "
+            "the order is kept.",
+            icon=":material/hourglass_top:",
+        )

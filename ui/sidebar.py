@@ -8,9 +8,11 @@ from datetime import timedelta
 import streamlit as st
 
 from tasking.errors import TaskingError
-from ui.backend import Backend
+from tasking.service import TaskingService
+from ui import state
 from ui.errors import show_error
 from ui.format import duration, plain, when
+from ui.guard import guarded
 
 # Speeds offered in the sidebar: real time, one minute per second (the sandbox's default), ten
 # minutes per second, one hour per second (a whole SLA in seconds for a demo).
@@ -18,31 +20,40 @@ SPEEDS: tuple[float, ...] = (1.0, 60.0, 600.0, 3600.0)
 SPEED_KEY = "sim_speed"
 CLOCK_ERROR = "sim_clock_error"
 CLOCK_CHANGED = "sim_clock_changed"
-# The clock panel redraws itself this often (no request: the clock is extrapolated, ui/backend.py).
+# The clock panel redraws itself this often (no request: the clock is extrapolated, tasking/clock.py).
 CLOCK_REFRESH = timedelta(seconds=5)
-HEALTH_TTL_S = 10
+HEALTH_TTL_S = 5
 
 
 @st.cache_data(ttl=HEALTH_TTL_S, show_spinner=False)
-def _answers(_backend: Backend, host: str) -> bool:
-    # ``host`` keys the cache; the backend itself is not hashable (and need not be).
-    return _backend.answers()
+def _answers(_service: TaskingService, host: str) -> bool:
+    # ``host`` keys the cache; the service itself is not hashable (and need not be). One short
+    # request per HEALTH_TTL_S for the whole process, however many sessions are open.
+    return _service.answers()
 
 
-def render_sidebar(backend: Backend) -> None:
+def render_sidebar(service: TaskingService) -> None:
     with st.sidebar:
-        _backend_panel(backend)
-        if backend.control is not None:
-            _clock_panel(backend)
+        _backend_panel(service)
+        if service.control is not None:
+            _clock_panel(service)
 
 
-def _backend_panel(backend: Backend) -> None:
-    answers = _answers(backend, backend.host)
+@st.fragment(run_every=timedelta(seconds=HEALTH_TTL_S))
+@guarded("check the backend")
+def _backend_panel(service: TaskingService) -> None:
+    answers = _answers(service, service.host)
+    was = st.session_state.get(state.BACKEND_ANSWERED)
+    st.session_state[state.BACKEND_ANSWERED] = answers
+    if answers and (was is False or st.session_state.pop(state.AWAITING_BACKEND, False)):
+        # Back after an outage (or a page is waiting for it): the whole page runs again, so what
+        # failed loads by itself, without Retry. Typed values are in session state: nothing lost.
+        st.rerun(scope="app")
     icon = ":material/check_circle:" if answers else ":material/error:"
-    state = "answers" if answers else "does not answer"
+    status = "answers" if answers else "does not answer"
     with st.container(border=True):
-        st.markdown(f"**{plain(backend.label)}**")
-        st.caption(f"{plain(backend.host)} · {state}")
+        st.markdown(f"**{plain(service.label)}**")
+        st.caption(f"{plain(service.host)} · {status}")
         st.badge(
             "online" if answers else "offline",
             icon=icon,
@@ -54,24 +65,25 @@ def _speed_label(speed: float) -> str:
     return "real time (1×)" if speed == 1 else f"{speed:g}×"
 
 
-def _set_speed(backend: Backend) -> None:
+def _set_speed(service: TaskingService) -> None:
     try:
-        backend.set_speed(st.session_state[SPEED_KEY])
+        service.set_speed(st.session_state[SPEED_KEY])
     except TaskingError as error:
         st.session_state[CLOCK_ERROR] = error
     st.session_state[CLOCK_CHANGED] = True
 
 
-def _jump(backend: Backend) -> None:
+def _jump(service: TaskingService) -> None:
     try:
-        backend.jump_to_next_event()
+        service.jump_to_next_event()
     except TaskingError as error:
         st.session_state[CLOCK_ERROR] = error
     st.session_state[CLOCK_CHANGED] = True
 
 
 @st.fragment(run_every=CLOCK_REFRESH)
-def _clock_panel(backend: Backend) -> None:
+@guarded("show the simulation clock")
+def _clock_panel(service: TaskingService) -> None:
     if st.session_state.pop(CLOCK_CHANGED, False) and CLOCK_ERROR not in st.session_state:
         # The clock moved: every page shows times and statuses that depend on it.
         st.rerun()
@@ -80,7 +92,7 @@ def _clock_panel(backend: Backend) -> None:
     if error is not None:
         show_error(error, "change the simulation clock")
     try:
-        reading = backend.clock.reading()
+        reading = service.clock.reading()
     except TaskingError as failure:
         show_error(failure, "read the simulation clock", retry_key="retry_clock")
         return
@@ -93,7 +105,7 @@ def _clock_panel(backend: Backend) -> None:
         key=SPEED_KEY,
         format_func=_speed_label,
         on_change=_set_speed,
-        args=(backend,),
+        args=(service,),
         help="How fast simulated time runs: 60× is one simulated minute per second.",
     )
     if reading.next_event is not None:
@@ -106,7 +118,7 @@ def _clock_panel(backend: Backend) -> None:
         key="sim_jump",
         icon=":material/skip_next:",
         on_click=_jump,
-        args=(backend,),
+        args=(service,),
         disabled=reading.next_event is None,
         width="stretch",
     )

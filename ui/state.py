@@ -6,13 +6,16 @@ must survive a page switch use ``persist_state="session"`` (Streamlit ≥ 1.6x) 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import streamlit as st
 
 from tasking.models import Contract
-from ui.backend import Backend
+from tasking.service import TaskingService
 from ui.errors import attempt
+
+T = TypeVar("T")
 
 # Page files, as registered with st.navigation in app.py (paths relative to app.py).
 PAGE_CONTRACTS = "views/contracts.py"
@@ -29,12 +32,28 @@ BUDGETS = "contract_budgets"
 """Budgets of the contracts (read once per session; forgotten when an order changes them)."""
 CONTRACTS = "contracts"
 """The user's contracts, loaded once per session (ICEYE's demo: "GET Contracts … once")."""
+LAST_ORDER = "nt_order"
+"""Journal key of this session's last order, while New task shows where it stands."""
+AWAITING_BACKEND = "awaiting_backend"
+"""Set when a page could not load what it needs: the sidebar's health check reruns the page as
+soon as the backend answers (recovery without Retry)."""
+BACKEND_ANSWERED = "backend_answered"
+"""The sidebar's last health reading in this session (a change to True reruns the page)."""
 
 
-def contracts(backend: Backend) -> list[Contract] | None:
+def needed(action: str, call: Callable[[], T]) -> T | None:
+    """What a page cannot go on without: on failure the error is shown (with Retry) and the page
+    is rerun by itself once the backend answers again."""
+    value = attempt(action, call)
+    if value is None:
+        st.session_state[AWAITING_BACKEND] = True
+    return value
+
+
+def contracts(service: TaskingService) -> list[Contract] | None:
     """The user's contracts (None after an error, which is shown with Retry)."""
     if CONTRACTS not in st.session_state:
-        loaded = attempt("load your contracts", lambda: list(backend.client.iter_contracts()))
+        loaded = needed("load your contracts", lambda: list(service.client.iter_contracts()))
         if loaded is None:
             return None
         st.session_state[CONTRACTS] = loaded

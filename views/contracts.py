@@ -5,18 +5,17 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import state
-from ui.backend import get_backend
 from ui.contract_view import Budget, budget_of, contract_card
-from ui.errors import attempt
+from ui.service import get_service
 
-backend = get_backend()
+service = get_service()
 st.title("Contracts")
 st.caption(
     "A contract is your menu: the imaging modes, priorities, SLAs and exclusivity you may order. "
     "Every option of a new task comes from the contract you choose here."
 )
 
-contracts = state.contracts(backend)
+contracts = state.contracts(service)
 if contracts is None:
     st.stop()
 if st.button("Reload contracts", icon=":material/refresh:"):
@@ -27,7 +26,7 @@ if not contracts:
     st.info("This account has no contracts: ask ICEYE to set one up.", icon=":material/info:")
     st.stop()
 
-now = attempt("read the backend's clock", backend.now)
+now = state.needed("read the backend's clock", service.now)
 if now is None:
     st.stop()
 
@@ -35,7 +34,7 @@ if now is None:
 budgets: dict[str, Budget] = st.session_state.setdefault(state.BUDGETS, {})
 for contract in contracts:
     if contract.id not in budgets:
-        budgets[contract.id] = budget_of(backend.client, contract.id)
+        budgets[contract.id] = budget_of(service.client, contract.id)
 
 chosen = st.session_state.get(state.CONTRACT_ID)
 columns = st.columns(2, gap="medium")

@@ -11,11 +11,12 @@ from streamlit_folium import st_folium
 
 from tasking import monitoring
 from tasking.errors import TaskingError
+from tasking.service import TaskingService
 from ui import scene_map, state
-from ui.backend import Backend, get_backend
 from ui.elements import Constellation, Unavailable, constellation
 from ui.errors import attempt, show_error
 from ui.format import plain, short_id, when
+from ui.guard import guarded
 from ui.maps import base_map, poi_feature_group
 from ui.monitor_view import (
     CANCELLING,
@@ -28,6 +29,7 @@ from ui.monitor_view import (
     show_timeline,
 )
 from ui.order import markdown_table
+from ui.service import get_service
 from ui.task_form import open_clone
 from ui.watch import Watch, refresh
 
@@ -41,9 +43,9 @@ def watch_for(task_id: str) -> Watch:
     return watches[task_id]
 
 
-def task_picker(backend: Backend) -> None:
+def task_picker(service: TaskingService) -> None:
     st.info("Choose a task to monitor, or open one from All tasks.", icon=":material/info:")
-    known = attempt("read the local task history", backend.history.known_tasks, 50) or []
+    known = attempt("read the local task history", service.history.known_tasks, 50) or []
     if known:
         labels = {
             t.id: f"{t.reference or short_id(t.id)} · {t.status} · created {when(t.createdAt)}"
@@ -65,15 +67,15 @@ def contract_name(contract_id: str) -> str | None:
     return match.name if match else None
 
 
-backend = get_backend()
+service = get_service()
 st.title("Monitor")
 # Once per session, for the contract's name in the details (no request after that).
 if state.CONTRACTS not in st.session_state:
     with contextlib.suppress(TaskingError):
-        st.session_state[state.CONTRACTS] = list(backend.client.iter_contracts())
+        st.session_state[state.CONTRACTS] = list(service.client.iter_contracts())
 task_id = state.current_task_id()
 if not task_id:
-    task_picker(backend)
+    task_picker(service)
     st.stop()
 
 watch = watch_for(task_id)
@@ -83,11 +85,12 @@ run_every = None if watch.final else monitoring.POLL_INTERVAL_S
 
 
 @st.fragment(run_every=run_every)
+@guarded("refresh the task")
 def live_panel() -> None:
     if st.session_state.get("mon_retry:refresh the task"):
         watch.missing = False  # Retry on a task that was not found: look it up again
     was_final = watch.final
-    refresh(watch, backend.client, backend.history, backend.clock)
+    refresh(watch, service.client, service.history, service.clock)
     for action, error in watch.errors:
         show_error(error, action, retry_key=f"mon_retry:{action}")
     if watch.final and not was_final:
@@ -114,7 +117,7 @@ def live_panel() -> None:
             f"Updated {updated} (backend time) · refreshes every "
             f"{monitoring.POLL_INTERVAL_S:g} s until the status is final."
         )
-    seen = attempt("read the local task history", backend.history.first_seen, task.id)
+    seen = attempt("read the local task history", service.history.first_seen, task.id)
     show_timeline(task, seen or {}, watch.actual)
 
     cancellable = monitoring.can_cancel(task.status)
@@ -130,9 +133,9 @@ def live_panel() -> None:
                 args=(task.id,),
             )
     if st.session_state.get(CANCELLING) == task.id:
-        now = attempt("read the backend's clock", backend.now) if cancellable else None
+        now = attempt("read the backend's clock", service.now) if cancellable else None
         if now is not None:
-            cancel_dialog(backend.client, backend.history, backend.clock, task, now)
+            cancel_dialog(service, task, now)
         else:
             close_cancel()
 
@@ -141,11 +144,11 @@ def live_panel() -> None:
         st.markdown("#### Scene: planned vs actual")
         show_scene(watch)
         st.markdown("#### Products")
-        show_products(watch, backend.client)
+        show_products(watch, service.client)
     with right:
         point = task.pointOfInterest
         layers = [poi_feature_group(point.lat, point.lon, task.reference or "Point of interest")]
-        elements = constellation(backend)
+        elements = constellation(service)
         scene = watch.actual or watch.planned
         geo = None
         if scene is not None and isinstance(elements, Constellation):

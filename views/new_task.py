@@ -3,29 +3,36 @@ feasibility, and a confirmation before the order is created."""
 
 from __future__ import annotations
 
-import contextlib
 import json
+from datetime import timedelta
 
 import streamlit as st
 
 from tasking import rules
+from tasking.tasking_api import FEASIBILITY_TIMEOUT_S
 from tasking.errors import TaskingError
+from tasking.journal import OrderState
 from tasking.models import Contract, FeasibilityResponse, TaskRequest
+from tasking.service import TaskingService
 from ui import passes_view, state
 from ui import task_form as form
-from ui.backend import Backend, get_backend
 from ui.elements import Constellation, Unavailable, constellation
 from ui.errors import attempt, show_error
+from ui.format import duration
+from ui.guard import guarded
 from ui.order import (
     cancellation_policy,
     markdown_table,
     price_and_budget,
+    show_existing,
     show_feasibility,
+    show_order,
     summary_rows,
 )
 from ui.passes_view import Verdict
 from ui.place_search import place_widgets, warm_up_in_background
 from ui.poi_map import poi_map
+from ui.service import get_service
 
 FEASIBILITY = form.FEASIBILITY
 # Set while the confirmation is open: a dialog exists only in the runs that call it, so the page
@@ -44,10 +51,10 @@ def close_confirmation() -> None:
     st.session_state.pop(CONFIRMING, None)
 
 
-def current_request(backend: Backend, contract: Contract) -> TaskRequest:
+def current_request(service: TaskingService, contract: Contract) -> TaskRequest:
     """The one request feasibility and creation send ("what is checked is what is ordered").
     A window the user has not edited is recomputed from the clock at this moment."""
-    now = backend.now()
+    now = service.now()
     draft = form.draft(contract)
     if st.session_state.get(form.WINDOW_AUTO):
         priority = rules.effective_priority(draft.priority, contract)
@@ -55,27 +62,21 @@ def current_request(backend: Backend, contract: Contract) -> TaskRequest:
     return rules.build_task_request(draft, contract, now)
 
 
-def refresh_clock(backend: Backend) -> None:
-    """The order scheduled new events: let the sidebar's clock know its next one."""
-    with contextlib.suppress(TaskingError):
-        backend.clock.refresh()
-
-
 def fingerprint(request: TaskRequest) -> str:
     return json.dumps(request.to_wire(), sort_keys=True)
 
 
 @st.dialog("Confirm the order", width="large", on_dismiss=close_confirmation)
-def confirm_order(backend: Backend, contract: Contract) -> None:
-    try:
-        request = current_request(backend, contract)
-        now = backend.now()
-    except TaskingError as error:
-        show_error(error, "prepare the order", retry_key="nt_retry_prepare")
-        return
+@guarded("prepare the order")
+def confirm_order(service: TaskingService, contract: Contract) -> None:
+    request = current_request(service, contract)
+    now = service.now()
     st.markdown(markdown_table(summary_rows(request, contract), ("Order", "Value")))
+    already = service.journal.active(request)
+    if already is not None:
+        show_existing(already)
     st.markdown("#### Price and budget")
-    affordable = price_and_budget(backend.client, request, contract)
+    affordable = price_and_budget(service.client, request, contract)
     st.markdown("#### Cancellation policy")
     st.markdown(cancellation_policy(request.acquisitionWindow.start, now))
     left, right = st.columns(2)
@@ -84,32 +85,67 @@ def confirm_order(backend: Backend, contract: Contract) -> None:
         type="primary",
         icon=":material/send:",
         key="nt_confirm",
-        disabled=not affordable,
+        disabled=not affordable or already is not None,
     ):
         with st.spinner("Creating the task…"):
-            task = attempt("create the task", backend.client.create_task, request)
-        if task is not None:
-            backend.history.record(task)
-            refresh_clock(backend)
-            st.session_state.pop(FEASIBILITY, None)
-            st.session_state.pop(state.BUDGETS, None)  # the order put money on hold
-            close_confirmation()
-            state.open_task(task.id)
+            try:
+                placement = service.place_order(request)
+            except TaskingError as error:
+                show_error(error, "create the task")
+                return
+        st.session_state.pop(FEASIBILITY, None)
+        st.session_state.pop(state.BUDGETS, None)  # the order put money on hold
+        close_confirmation()
+        if placement.order.state is OrderState.PLACED and placement.new:
+            assert placement.order.task_id is not None
+            state.open_task(placement.order.task_id)
+        # In flight, unconfirmed, or identical to an earlier order: the page says which.
+        st.session_state[state.LAST_ORDER] = placement.order.key
+        st.rerun()
     if right.button("Back to the form", key="nt_back", on_click=close_confirmation):
         st.rerun()
 
 
-backend = get_backend()
+# The fragment below re-checks an order whose outcome is open this often (one task-list request).
+ORDER_CHECK_S = 3.0
+
+
+def order_outcome(service: TaskingService) -> None:
+    """This session's last order, when it did not simply succeed: in flight, being checked,
+    proven absent, or identical to an earlier one. Re-checked on a timer while it is open."""
+    key = st.session_state.get(state.LAST_ORDER)
+    if key is None:
+        return
+    order = service.order(key)
+    run_every = ORDER_CHECK_S if order is not None and order.open else None
+
+    @st.fragment(run_every=run_every)
+    @guarded("check whether the order was placed")
+    def panel() -> None:
+        current = service.order(key)
+        if current is None:
+            st.session_state.pop(state.LAST_ORDER, None)
+            return
+        if current.open:
+            current = service.reconcile(key)
+        if current.open != (run_every is not None):
+            st.rerun()  # the timer starts or stops with a full rerun
+        show_order(current, service.reconcile_hold)
+
+    panel()
+
+
+service = get_service()
 warm_up_in_background()
 st.title("New task")
 
-contracts = state.contracts(backend)
+contracts = state.contracts(service)
 if contracts is None:
     st.stop()
 if not contracts:
     st.info("This account has no contracts, so no task can be ordered.", icon=":material/info:")
     st.stop()
-now = attempt("read the backend's clock", backend.now)
+now = state.needed("read the backend's clock", service.now)
 if now is None:
     st.stop()
 
@@ -132,7 +168,7 @@ problems = form.by_field(violations)
 form.show_problems(problems.get("contract_id", []))
 
 # Predicted passes (computed first: their ground tracks go on the map).
-elements = constellation(backend)
+elements = constellation(service)
 passes: list[Verdict] | None = None
 constraints = passes_view.constraints_for(draft)
 window = form.preview_window(draft)
@@ -199,13 +235,16 @@ create_col.button(
 )
 
 if check:
+    # A verdict for other options, or from before a failed re-check, must not stay on screen.
+    st.session_state.pop(FEASIBILITY, None)
     try:
-        request = current_request(backend, contract)
+        request = current_request(service, contract)
     except TaskingError as error:
         show_error(error, "check feasibility")
     else:
-        with st.spinner("Asking the constellation…"):
-            result = attempt("check feasibility", backend.client.check_feasibility, [request])
+        limit = duration(timedelta(seconds=FEASIBILITY_TIMEOUT_S))
+        with st.spinner(f"Asking the constellation… (ICEYE allows a check up to {limit})"):
+            result = attempt("check feasibility", service.client.check_feasibility, [request])
         if result is not None:
             st.session_state[FEASIBILITY] = (fingerprint(request), result)
 
@@ -213,13 +252,15 @@ if FEASIBILITY in st.session_state:
     checked, result = st.session_state[FEASIBILITY]
     assert isinstance(result, FeasibilityResponse)
     try:
-        stale = checked != fingerprint(current_request(backend, contract))
+        stale = checked != fingerprint(current_request(service, contract))
     except TaskingError:
         stale = True
     show_feasibility(result, stale=stale)
+
+order_outcome(service)
 
 if st.session_state.get(CONFIRMING):
     if violations:
         close_confirmation()
     else:
-        confirm_order(backend, contract)
+        confirm_order(service, contract)

@@ -9,10 +9,11 @@ import streamlit as st
 
 from tasking.export import tasks_to_csv, tasks_to_geojson
 from tasking.models import TaskStatus
+from tasking.service import TaskingService
 from ui import state
-from ui.backend import Backend, get_backend
 from ui.errors import attempt
 from ui.format import short_id
+from ui.service import get_service
 from ui.task_form import open_clone
 from ui.task_map import task_map
 from ui.task_table import PAGE_SIZE, SORTS, Query, TaskList, created_range, frame, select
@@ -21,12 +22,12 @@ LIST = "tl_list"
 ALL = ""
 
 
-def load_page(backend: Backend, task_list: TaskList) -> bool:
+def load_page(service: TaskingService, task_list: TaskList) -> bool:
     """Load the next page; False (with the error shown) when the call failed."""
     query = task_list.query
     page = attempt(
         "list the tasks",
-        backend.client.list_tasks,
+        service.client.list_tasks,
         contract_id=query.contract_id,
         created_after=query.created_after,
         created_before=query.created_before,
@@ -37,14 +38,14 @@ def load_page(backend: Backend, task_list: TaskList) -> bool:
         return False
     task_list.add_page(page.data, page.next_cursor)
     # The local history keeps every task the app has seen (issue 5, "A workspace of tasks").
-    attempt("record the tasks in the local history", backend.history.record_all, page.data)
+    attempt("record the tasks in the local history", service.history.record_all, page.data)
     return True
 
 
-backend = get_backend()
+service = get_service()
 st.title("All tasks")
 
-contracts = state.contracts(backend) or []
+contracts = state.contracts(service) or []
 names = {ALL: "All contracts", **{c.id: c.name or c.id for c in contracts}}
 filters = st.columns([2, 2, 2, 1.3])
 filters[0].selectbox(
@@ -82,11 +83,11 @@ reload = st.button("Refresh", icon=":material/refresh:", help="Load the list aga
 if task_list is None or task_list.query != query or reload:
     task_list = TaskList(query)
     st.session_state[LIST] = task_list
-    load_page(backend, task_list)
+    load_page(service, task_list)
 elif not task_list.loaded_pages:
     # The first page failed earlier: try again (Retry, or any rerun) instead of showing an
     # empty list as if there were no tasks.
-    load_page(backend, task_list)
+    load_page(service, task_list)
 
 shown = select(
     task_list.tasks,
@@ -99,7 +100,7 @@ st.caption(
     f"{len(shown)} of {len(task_list.tasks)} loaded tasks match{more}. Select a row to open it."
 )
 
-since = attempt("read the local task history", backend.history.status_since, shown) or {}
+since = attempt("read the local task history", service.history.status_since, shown) or {}
 table = frame(shown, since)
 event = st.dataframe(
     table,
@@ -126,7 +127,7 @@ if rows:
 if (
     task_list.cursor
     and st.button("Load more", icon=":material/expand_more:")
-    and load_page(backend, task_list)
+    and load_page(service, task_list)
 ):
     st.rerun()  # only on success: a rerun would wipe the error (and its Retry) off the page
 

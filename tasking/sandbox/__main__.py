@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         log_level=args.log_level.lower(),
         timeout_keep_alive=KEEP_ALIVE_S,
+        date_header=False,  # the app's Date is the simulation clock (app.py)
     )
 
 

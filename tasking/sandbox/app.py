@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from email.utils import format_datetime
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from starlette.middleware.base import RequestResponseEndpoint
 
 from tasking.sandbox import docs, problems
 from tasking.sandbox.config import SandboxConfig
@@ -48,6 +50,16 @@ def create_app(config: SandboxConfig) -> FastAPI:
         redoc_url=None,
     )
     app.state.sandbox = sandbox
+
+    @app.middleware("http")
+    async def simulated_date(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        # The HTTP Date header is the server's "now" (RFC 9110 §6.6.1): on the sandbox that is the
+        # simulation clock, the clock its task times are stamped with, so a client that reads
+        # server time from Date (tasking.http) looks for its tasks on the right clock.
+        response = await call_next(request)
+        response.headers["Date"] = format_datetime(sandbox.clock.now(), usegmt=True)
+        return response
+
     problems.install(app)
     for router in (auth.router, company.router, tasking.router, extras.router, files.router):
         app.include_router(router)

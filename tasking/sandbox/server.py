@@ -73,6 +73,7 @@ def start_in_background(
             lifespan="on",
             # Longer than the Monitor's 5 s polls, so one connection serves a whole lifecycle.
             timeout_keep_alive=KEEP_ALIVE_S,
+            date_header=False,  # the app's Date is the simulation clock (app.py)
         )
     )
     thread = threading.Thread(

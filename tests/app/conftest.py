@@ -4,13 +4,17 @@ in the same process: reference/streamlit-notes.md B4, streamlit#9139)."""
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 import streamlit as st
+from streamlit.runtime import fragment as fragment_module
+from streamlit.runtime.scriptrunner import exec_code as exec_code_module
 from streamlit.testing.v1 import AppTest
 
 from tasking.client import TaskingClient
@@ -46,17 +50,67 @@ def clear_caches() -> Iterator[None]:
     st.cache_resource.clear()
 
 
+@dataclass
+class Unexpected:
+    """Exceptions no page, fragment or dialog should ever meet (collected by ``no_page_ever_raises``)."""
+
+    handled_by_streamlit: list[BaseException] = field(default_factory=list)
+    """Raised out of a page, fragment or dialog body: Streamlit showed a traceback."""
+    guarded: list[logging.LogRecord] = field(default_factory=list)
+    """Caught by ``ui.guard`` (explained to the user, but still a bug)."""
+    allowed: bool = False
+    """A test that injects failures on purpose sets this and checks the lists itself."""
+
+
+class _GuardLog(logging.Handler):
+    def __init__(self, sink: list[logging.LogRecord]) -> None:
+        super().__init__(logging.ERROR)
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.sink.append(record)
+
+
 @pytest.fixture(autouse=True)
-def no_page_ever_raises(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every AppTest run in this package fails the test if the page showed an exception."""
-    original = AppTest.run
+def no_page_ever_raises(monkeypatch: pytest.MonkeyPatch) -> Iterator[Unexpected]:
+    """Every AppTest run in this package fails the test if a page, fragment or dialog raised.
+
+    Streamlit handles an exception raised inside ``st.fragment`` / ``st.dialog`` itself, so
+    ``at.exception`` alone cannot see it: its handler is wrapped here to record what it handles,
+    and the ``ui.guard`` logger is watched for the bugs the guard explained to the user.
+    """
+    seen = Unexpected()
+    original_run = AppTest.run
 
     def run(self: AppTest, *, timeout: float | None = None) -> AppTest:
-        result = original(self, timeout=timeout)
-        assert not result.exception, [e.value for e in result.exception]
+        result = original_run(self, timeout=timeout)
+        if not seen.allowed:
+            assert not result.exception, [e.value for e in result.exception]
+            assert not seen.handled_by_streamlit, seen.handled_by_streamlit
+            assert not seen.guarded, [r.getMessage() for r in seen.guarded]
         return result
 
+    def recording(original: Callable[..., None]) -> Callable[..., None]:
+        def handle(ex: Exception, *args: Any, **kwargs: Any) -> None:
+            seen.handled_by_streamlit.append(ex)
+            original(ex, *args, **kwargs)
+
+        return handle
+
+    for module in (fragment_module, exec_code_module):
+        monkeypatch.setattr(
+            module,
+            "handle_user_script_exception",
+            recording(module.handle_user_script_exception),
+        )
     monkeypatch.setattr(AppTest, "run", run)
+    handler = _GuardLog(seen.guarded)
+    guard_log = logging.getLogger("ui.guard")
+    guard_log.addHandler(handler)
+    try:
+        yield seen
+    finally:
+        guard_log.removeHandler(handler)
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tasking.clock import ClockReading, SimClock
 from tasking.errors import InsufficientFunds, RateLimited, RequestTimeout, TransportError
 from tasking.models import Task
-from ui.backend import ClockReading, SimClock
 from ui.errors import explain
 from ui.format import duration, plain
 from ui.monitor_view import timeline_html

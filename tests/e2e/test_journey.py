@@ -155,7 +155,7 @@ def jump_until_done(page: Page) -> list[str]:
     seen = [status_of(page)]
     for _ in range(MAX_JUMPS):
         # Ready when DONE or when there is an event to jump to. The sidebar re-reads the clock at
-        # most every 30 s (ui/backend.py CLOCK_MAX_AGE_S): right after creation it may still say
+        # most every 30 s (tasking/clock.py CLOCK_MAX_AGE_S): right after creation it may still say
         # "No event due" for a while.
         page.wait_for_function(
             f"""() => ({_STATUS_JS})() === 'DONE' || Array.from(

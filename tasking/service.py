@@ -1,0 +1,423 @@
+"""The application service: what the pages (and a shell, and later the worker) call.
+
+``TaskingService`` owns the long-lived parts: the ICEYE client, the local store (task history and
+order journal), the backend's clock and, in sandbox mode, the sandbox. ``build_service`` makes it
+once per process (the app caches it with ``st.cache_resource`` and closes it in the cache's release
+hook). It never imports Streamlit.
+
+Ordering is exactly-once (``place_order``):
+
+1. The order is written to the journal before anything is sent; an identical order (same wire body)
+   that is placed or in flight is returned instead, so a double click or a second tab sends nothing.
+2. The create is sent once. 201 → PLACED. A definite refusal (4xx) or a request that never left →
+   NOT_PLACED and the error is raised. No definite answer (timeout, reset, 5xx) → UNCONFIRMED:
+   nothing is resent.
+3. ``reconcile`` looks for an UNCONFIRMED (or orphaned SENDING) order's task on the server, by the
+   server's clock, until it is found (PLACED) or the hold has passed without it (NOT_PLACED: proven
+   absent, the user may send it again). The hold outlasts a request delayed in the network.
+
+Once the server has made the task, nothing local raises: the history, the journal update and the
+clock refresh are best-effort (logged); a journal row left behind is repaired by ``reconcile`` and a
+history row by the next refresh of the task.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlsplit
+
+from tasking.client import CREATE_LOOKUP_SKEW, TaskingClient
+from tasking.clock import Clock, ClockReading, ServerClock, SimClock
+from tasking.config import Settings
+from tasking.errors import BadRequest, HistoryError, TaskingError, TransportError
+from tasking.history import TaskHistory
+from tasking.http import check_text
+from tasking.journal import Order, OrderJournal, OrderState
+from tasking.models import Task, TaskRequest, TaskStatus
+from tasking.store import make_engine
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from tasking.sandbox.control import ClockState, SandboxControl
+    from tasking.sandbox.server import SandboxHandle
+
+__all__ = ["RECONCILE_HOLD_MIN_S", "Placement", "TaskingService", "build_service"]
+
+log = logging.getLogger(__name__)
+
+RECONCILE_HOLD_MIN_S = 120.0
+"""An unconfirmed order is looked for at least this long (real seconds, and at least four request
+timeouts) before it is declared absent: a create delayed in the network past our timeout still
+reaches the server within it."""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What ``place_order`` did."""
+
+    order: Order
+    new: bool
+    """False: an identical order was already placed or in flight; nothing was sent."""
+    task: Task | None = None
+    error: TaskingError | None = None
+    """Why the outcome is not known yet (UNCONFIRMED)."""
+
+
+class TaskingService:
+    """Everything the pages talk to; thread-safe, shared by every session of the process."""
+
+    def __init__(
+        self,
+        *,
+        mode: Literal["sandbox", "live"],
+        label: str,
+        host: str,
+        settings: Settings,
+        client: TaskingClient,
+        clock: Clock,
+        history: TaskHistory,
+        journal: OrderJournal,
+        engine: Engine | None = None,
+        control: SandboxControl | None = None,
+        sandbox: SandboxHandle | None = None,
+        reconcile_hold_s: float | None = None,
+        real_clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.mode = mode
+        self.label = label
+        self.host = host
+        self.settings = settings
+        self.client = client
+        self.clock = clock
+        self.history = history
+        self.journal = journal
+        self.control = control
+        self.sandbox = sandbox
+        self._engine = engine
+        self._real_clock = real_clock
+        self.reconcile_hold = timedelta(
+            seconds=reconcile_hold_s
+            if reconcile_hold_s is not None
+            else max(RECONCILE_HOLD_MIN_S, 4 * settings.timeout_s)
+        )
+
+    def __repr__(self) -> str:
+        return f"TaskingService(mode={self.mode!r}, host={self.host!r})"
+
+    # --- clock and health --------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The backend's "now": the simulation clock in sandbox mode, the server's time live."""
+        return self.clock.now()
+
+    def set_speed(self, speed: float) -> ClockReading:
+        """Change the simulation speed (sandbox only)."""
+        return self._remember(self._control().set_speed(speed))
+
+    def jump_to_next_event(self) -> ClockReading:
+        """Advance the simulation clock to its next due event (sandbox only)."""
+        return self._remember(self._control().advance(to_next_event=True))
+
+    def _control(self) -> SandboxControl:
+        if self.control is None:
+            raise TransportError("The simulation clock exists only in sandbox mode")
+        return self.control
+
+    def _remember(self, state: ClockState) -> ClockReading:
+        reading = _reading(state)
+        if isinstance(self.clock, SimClock):
+            self.clock.remember(reading)
+        return reading
+
+    def answers(self) -> bool:
+        """Whether the backend answers right now: one short request, no retries."""
+        try:
+            if self.control is not None:
+                return self.control.health()
+            self.client.probe()
+        except TaskingError:
+            return False
+        return True
+
+    def refresh_clock(self) -> None:
+        """Something changed on the backend (an order, a cancel): read its clock afresh so the
+        sidebar knows the next event. Best-effort."""
+        with contextlib.suppress(TaskingError):
+            self.clock.refresh()
+
+    # --- orders ------------------------------------------------------------------------------
+
+    def place_order(self, request: TaskRequest) -> Placement:
+        """Create the task exactly once (module doc). Raises the TaskingError of a journal that
+        cannot record the order (nothing sent) or of a definite refusal by the API."""
+        check_text(request.to_wire())  # unencodable text: InputError, nothing journaled or sent
+        sent_at = self._server_time()
+        order, new = self.journal.begin(request, sent_at)
+        if not new:
+            if order.open:
+                order = self.reconcile(order.key)
+            return Placement(order, new=False, task=self._known_task(order))
+        try:
+            task = self.client.send_create(request)
+        except TaskingError as error:
+            if not error.outcome_unknown:
+                self._settle(order, OrderState.NOT_PLACED, error.message)
+                raise
+            log.warning("create of order %s has no definite answer: %s", order.key, error)
+            order = self._settle(order, OrderState.UNCONFIRMED, error.message)
+            order = self.reconcile(order.key, fallback=order)
+            return Placement(order, new=True, task=self._known_task(order), error=error)
+        order = self._placed(order, task)
+        return Placement(order, new=True, task=task)
+
+    def reconcile(self, key: str, *, fallback: Order | None = None) -> Order:
+        """Settle an open order against the server: PLACED when its task is found, NOT_PLACED once
+        the hold has passed without it, else still open. Never raises for a failed lookup (the
+        order stays open and says why); raises HistoryError only if the journal cannot be read."""
+        order = self._journal_get(key, fallback)
+        if not order.open:
+            return order
+        try:
+            task = self.client.find_created(order.request, order.sent_at - CREATE_LOOKUP_SKEW)
+        except TaskingError as error:
+            log.warning("looking for the task of order %s failed: %s", order.key, error)
+            return dataclasses.replace(order, error=f"Looking for the task failed: {error.message}")
+        if task is not None:
+            return self._placed(order, task)
+        if self._real_clock() - order.journaled_at < self.reconcile_hold:
+            return order
+        return self._settle(
+            order,
+            OrderState.NOT_PLACED,
+            f"No task was made: none appeared in {self.reconcile_hold.total_seconds():.0f} s",
+        )
+
+    def reconcile_open(self) -> list[Order]:
+        """Reconcile every open order of the journal (at start-up, or by a worker)."""
+        return [self.reconcile(order.key) for order in self.journal.open_orders()]
+
+    def order(self, key: str) -> Order | None:
+        return self.journal.get(key)
+
+    def _journal_get(self, key: str, fallback: Order | None) -> Order:
+        try:
+            found = self.journal.get(key)
+        except HistoryError:
+            if fallback is None:
+                raise
+            return fallback
+        if found is None:
+            raise HistoryError(f"The order journal has no order {key}")
+        return found
+
+    def _placed(self, order: Order, task: Task) -> Order:
+        settled = self._settle(order, OrderState.PLACED, task.id)
+        self.record(task)
+        self.refresh_clock()
+        return settled
+
+    def _settle(self, order: Order, state: OrderState, detail: str) -> Order:
+        """Record the order's new state (``detail``: the task id when PLACED, else why); if the
+        journal fails, log it and carry on in memory (``reconcile`` repairs a row left open)."""
+        write = {
+            OrderState.PLACED: self.journal.placed,
+            OrderState.UNCONFIRMED: self.journal.unconfirmed,
+            OrderState.NOT_PLACED: self.journal.not_placed,
+        }[state]
+        try:
+            return write(order.key, detail)
+        except HistoryError as error:
+            log.error("order %s: the journal could not record %s: %s", order.key, state, error)
+            if state is OrderState.PLACED:
+                return dataclasses.replace(order, state=state, task_id=detail, error=None)
+            return dataclasses.replace(order, state=state, error=detail)
+
+    def _known_task(self, order: Order) -> Task | None:
+        if order.task_id is None:
+            return None
+        try:
+            return self.history.get(order.task_id)
+        except HistoryError:
+            return None
+
+    def _server_time(self) -> datetime:
+        """The server's time before sending (where to look for the task later); the best estimate
+        without a request, so a failing clock never blocks an order."""
+        try:
+            return self.clock.estimate()
+        except TaskingError:
+            return self.client.server_now()
+
+    # --- other writes ------------------------------------------------------------------------
+
+    def cancel_task(self, task_id: str) -> Task:
+        """cancelTask, idempotent: a task already CANCELED (a double click, a second tab, an answer
+        that was lost) is returned, not refused. Never raises once the API has cancelled it."""
+        try:
+            task = self.client.cancel_task(task_id)
+        except BadRequest:
+            current = self.client.get_task(task_id)
+            if current.status != TaskStatus.CANCELED:
+                raise
+            task = current
+        self.record(task)
+        self.refresh_clock()
+        return task
+
+    def record(self, task: Task) -> None:
+        """Keep the task in the local history, best-effort (the next refresh repairs a miss)."""
+        try:
+            self.history.record(task)
+        except TaskingError as error:
+            log.warning("task %s not recorded in the local history: %s", task.id, error)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release everything: client, sandbox control and server, store. Safe to call twice."""
+        for part, what in (
+            (self.client, "client"),
+            (self.control, "sandbox control"),
+            (self.history, "history"),
+        ):
+            if part is not None:
+                try:
+                    part.close()
+                except Exception:  # closing must go on with the rest
+                    log.exception("closing the %s failed", what)
+        if self.sandbox is not None:
+            self.sandbox.stop()
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+def _reading(state: ClockState) -> ClockReading:
+    return ClockReading(state.now, float(state.speed), state.next_event)
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc or url
+
+
+def build_service(
+    settings: Settings,
+    *,
+    start_sandbox: Callable[[Path], SandboxHandle] | None = None,
+    reconcile_hold_s: float | None = None,
+) -> TaskingService:
+    """Build the service for the settings. The store comes first and the sandbox last, and if
+    anything fails after the sandbox started it is stopped again: a failed start (and the user's
+    Retry) never leaves a server running. Raises TaskingError."""
+    url = settings.history_url or f"sqlite:///{(settings.data_dir / 'history.sqlite')}"
+    engine = _engine(url)
+    built: list[Callable[[], object]] = [engine.dispose]
+    # The clock is made after the sandbox starts; the history reads it through this late binding.
+    clocks: list[Clock] = []
+
+    def history_time() -> datetime:
+        return clocks[0].estimate()
+
+    try:
+        history = TaskHistory(engine, clock=history_time)
+        journal = OrderJournal(engine)
+        if settings.mode == "live":
+            assert settings.api_url is not None  # complete credentials: Settings.mode
+            client = TaskingClient.from_settings(settings)
+            clocks.append(ServerClock(client.server_now))
+            return TaskingService(
+                mode="live",
+                label="ICEYE live",
+                host=_host(settings.api_url),
+                settings=settings,
+                client=client,
+                clock=clocks[0],
+                history=history,
+                journal=journal,
+                engine=engine,
+                reconcile_hold_s=reconcile_hold_s,
+            )
+        return _sandbox_service(
+            settings, engine, history, journal, clocks, built, start_sandbox, reconcile_hold_s
+        )
+    except BaseException:
+        for undo in reversed(built):
+            with contextlib.suppress(Exception):
+                undo()
+        raise
+
+
+def _engine(url: str) -> Engine:
+    try:
+        return make_engine(url)
+    except Exception as error:  # a malformed URL, a missing driver, an unwritable folder
+        raise HistoryError(
+            f"The local store ({url.split('@')[-1]}) cannot be opened: {type(error).__name__}: "
+            f"{str(error).splitlines()[0] if str(error) else ''}"
+        ) from error
+
+
+def _sandbox_service(
+    settings: Settings,
+    engine: Engine,
+    history: TaskHistory,
+    journal: OrderJournal,
+    clocks: list[Clock],
+    built: list[Callable[[], object]],
+    start_sandbox: Callable[[Path], SandboxHandle] | None,
+    reconcile_hold_s: float | None,
+) -> TaskingService:
+    # Imported here so live mode never loads FastAPI/uvicorn.
+    from tasking.sandbox import seed
+    from tasking.sandbox.control import SandboxControl
+
+    handle: SandboxHandle | None = None
+    root = settings.sandbox_url
+    if root is None:
+        from tasking.sandbox.server import start_in_background
+
+        start = start_sandbox or start_in_background
+        try:
+            handle = start(settings.data_dir / "sandbox")
+        except (RuntimeError, OSError) as error:
+            # The edge of the in-process server (port, data directory): say it in the app's terms.
+            raise TransportError(f"The built-in sandbox could not start: {error}") from error
+        built.append(handle.stop)
+        root = handle.url
+    root = root.rstrip("/")
+    control = SandboxControl(root)
+    built.append(control.close)
+    clock = SimClock(lambda: _reading(control.clock()))
+    clocks.append(clock)
+    client = TaskingClient.from_settings(
+        settings,
+        api_url=f"{root}/api",
+        client_id=seed.DEMO_CLIENT_ID,
+        client_secret=seed.DEMO_CLIENT_SECRET,
+        auth_url=root,
+    )
+    return TaskingService(
+        mode="sandbox",
+        label="Sandbox (simulated constellation)",
+        host=_host(root),
+        settings=settings,
+        client=client,
+        clock=clock,
+        history=history,
+        journal=journal,
+        engine=engine,
+        control=control,
+        sandbox=handle,
+        reconcile_hold_s=reconcile_hold_s,
+    )

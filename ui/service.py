@@ -1,0 +1,37 @@
+"""The app's one ``TaskingService`` (``tasking.service``), built once per process.
+
+``get_service()`` is cached with ``st.cache_resource``: every browser session shares one client (one
+connection pool, one token), one store and, in sandbox mode, one sandbox. A failed build is not
+cached (Retry builds again) and leaves nothing running (``build_service`` stops what it started);
+the cache's release hook closes the service when Streamlit drops it (``st.cache_resource.clear``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from tasking.config import load_settings
+from tasking.errors import TaskingError
+from tasking.service import TaskingService, build_service
+
+__all__ = ["get_service"]
+
+log = logging.getLogger(__name__)
+
+
+def _close(service: TaskingService) -> None:
+    service.close()
+
+
+@st.cache_resource(show_spinner="Starting the backend…", on_release=_close)
+def get_service() -> TaskingService:
+    """The process-wide service (built on first use; a failure is not cached, so Retry works)."""
+    service = build_service(load_settings())
+    # Orders a previous run left open (the app stopped mid-create) are settled first.
+    try:
+        service.reconcile_open()
+    except TaskingError as error:  # the journal's own problem shows on the pages that use it
+        log.warning("open orders not reconciled at start-up: %s", error)
+    return service
