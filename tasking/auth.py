@@ -27,6 +27,15 @@ from pydantic import SecretStr, ValidationError
 from tasking.errors import ApiError, RateLimited, ServerError, Unauthorized, error_from_response
 from tasking.models import TokenResponse
 
+__all__ = [
+    "ACCEPT",
+    "REFRESH_MARGIN_S",
+    "SHORT_LIFETIME_S",
+    "ClientCredentialsAuth",
+    "token_lifetime",
+]
+
+
 # ICEYE (manage-access-tokens): refresh 5 minutes before the token expires.
 REFRESH_MARGIN_S = 300.0
 # Below this lifetime a 5-minute margin would leave (almost) nothing: use half the lifetime instead.

@@ -25,6 +25,19 @@ from pydantic_settings import (
 
 from tasking.errors import ConfigurationError
 
+__all__ = [
+    "CREDENTIAL_ENV",
+    "DOTENV",
+    "SECRETS_TOML",
+    "TOKEN_PATH",
+    "TOKEN_SUFFIX",
+    "Mode",
+    "Settings",
+    "load_settings",
+    "token_url_for",
+]
+
+
 SECRETS_TOML = Path(".streamlit") / "secrets.toml"
 DOTENV = ".env"
 # ICEYE's demo appends this to ICEYE_AUTH_URL ("Do NOT include /v1/token", iceye-api.md §2).

@@ -14,6 +14,14 @@ import re
 from dataclasses import dataclass
 
 from tasking.errors import InputError
+from tasking.rules import check_point
+
+__all__ = [
+    "EXPECTED",
+    "format_dms",
+    "parse_coordinates",
+]
+
 
 EXPECTED = "could not read coordinates: expected e.g. '60.17, 24.94' or 60°10'12\"N 24°56'18\"E"
 
@@ -173,10 +181,7 @@ def parse_coordinates(text: str) -> tuple[float, float]:
             rule="hemispheres",
         )
     lat, lon = (b, a) if a_is_lon or b_is_lat else (a, b)
-    if not -90 <= lat <= 90:
-        raise InputError("latitude must be between -90 and 90", field="lat", rule="lat-range")
-    if not -180 <= lon <= 180:
-        raise InputError("longitude must be between -180 and 180", field="lon", rule="lon-range")
+    check_point(lat, lon)
     return lat, lon
 
 
@@ -194,8 +199,5 @@ def _dms(value: float, positive: str, negative: str, decimals: int) -> str:
 
 def format_dms(lat: float, lon: float, decimals: int = 1) -> str:
     """``60°10'11.6"N 24°56'18.2"E``: seconds with ``decimals`` digits (0.1" ≈ 3 m by default)."""
-    if not -90 <= lat <= 90:
-        raise InputError("latitude must be between -90 and 90", field="lat", rule="lat-range")
-    if not -180 <= lon <= 180:
-        raise InputError("longitude must be between -180 and 180", field="lon", rule="lon-range")
+    check_point(lat, lon)
     return f"{_dms(lat, 'N', 'S', decimals)} {_dms(lon, 'E', 'W', decimals)}"

@@ -11,7 +11,16 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from tasking.models import Task, format_rfc3339
+from tasking.models import Task
+from tasking.times import format_rfc3339
+
+__all__ = [
+    "COLUMNS",
+    "CSV_COLUMNS",
+    "tasks_to_csv",
+    "tasks_to_geojson",
+]
+
 
 COLUMNS = (
     "id",

@@ -17,6 +17,21 @@ from collections.abc import Sequence
 from typing import Literal
 
 from tasking.errors import InputError
+from tasking.rules import check_point
+
+__all__ = [
+    "LatLon",
+    "LookSide",
+    "destination",
+    "image_bounds",
+    "look_arrow",
+    "look_bearing",
+    "normalize_bearing",
+    "normalize_lon",
+    "scene_footprint",
+    "unwrap",
+]
+
 
 LookSide = Literal["LEFT", "RIGHT"]
 LatLon = tuple[float, float]
@@ -40,15 +55,6 @@ def normalize_lon(lon: float) -> float:
 def normalize_bearing(bearing_deg: float) -> float:
     """Bearing wrapped into [0, 360)."""
     return bearing_deg % 360.0
-
-
-def _check_point(lat: float, lon: float) -> None:
-    if not (math.isfinite(lat) and math.isfinite(lon)):
-        raise InputError(
-            "latitude and longitude must be finite numbers", field="point", rule="finite"
-        )
-    if not -90.0 <= lat <= 90.0:
-        raise InputError("latitude must be between -90 and 90", field="lat", rule="lat-range")
 
 
 def _check_length(name: str, value: float) -> None:
@@ -115,7 +121,7 @@ def _direct(
 
 def destination(lat: float, lon: float, bearing_deg: float, distance_km: float) -> LatLon:
     """The point ``distance_km`` along the geodesic leaving (lat, lon) at ``bearing_deg``."""
-    _check_point(lat, lon)
+    check_point(lat, lon, wrap_lon=True)
     _check_length("distance_km", distance_km)
     lat2, lon2, _ = _direct(lat, lon, bearing_deg, distance_km * 1000.0)
     return lat2, lon2
@@ -149,7 +155,7 @@ def scene_footprint(
     satellite and "start"/"end" follow the direction of flight. ``folium.Polygon`` closes the ring
     itself; for GeoJSON append the first corner.
     """
-    _check_point(lat, lon)
+    check_point(lat, lon, wrap_lon=True)
     _check_length("range_km", range_km)
     _check_length("azimuth_km", azimuth_km)
     turn = look_bearing(0.0, look_side)  # +90 (RIGHT) or 270 ≡ -90 (LEFT), relative to track
@@ -173,7 +179,7 @@ def look_arrow(
     lat: float, lon: float, heading_deg: float, look_side: LookSide, length_km: float
 ) -> list[LatLon]:
     """``[start, target]``: a line on the satellite's side of the target pointing at the target."""
-    _check_point(lat, lon)
+    check_point(lat, lon, wrap_lon=True)
     _check_length("length_km", length_km)
     start = destination(lat, lon, look_bearing(heading_deg, look_side) + 180.0, length_km)
     return [start, (lat, normalize_lon(lon))]

@@ -43,6 +43,7 @@ from sqlalchemy.exc import IntegrityError
 from tasking.errors import TaskingError
 from tasking.models import Task
 from tasking.store import DEFAULT_URL, UtcDateTime, create_tables, guarded, make_engine
+from tasking.times import parse_time_or_none, utc_now
 
 __all__ = ["DEFAULT_URL", "StatusEvent", "TaskHistory"]
 
@@ -77,20 +78,6 @@ class StatusEvent:
     seen_at: datetime
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
-
-
 class TaskHistory:
     """Status changes (with the time each was first seen) and the last known document per task."""
 
@@ -99,7 +86,7 @@ class TaskHistory:
         self,
         url: str | Engine = DEFAULT_URL,
         *,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         """``url``: a database URL, or the engine of a store shared with the order journal (then
         ``close`` leaves it to its owner)."""
@@ -165,8 +152,8 @@ class TaskHistory:
 
     @staticmethod
     def _merge(stored: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
-        stored_at = _parse_time(stored.get("updatedAt"))
-        incoming_at = _parse_time(incoming.get("updatedAt"))
+        stored_at = parse_time_or_none(stored.get("updatedAt"))
+        incoming_at = parse_time_or_none(incoming.get("updatedAt"))
         if stored_at is not None and (incoming_at is None or incoming_at < stored_at):
             return {**incoming, **stored}  # incoming is stale: it may only fill gaps
         return {**stored, **incoming}
@@ -175,8 +162,8 @@ class TaskHistory:
     def _row(task: Task, document: dict[str, Any]) -> dict[str, Any]:
         return {
             "task_id": task.id,
-            "created_at": _parse_time(document.get("createdAt")) or task.createdAt,
-            "updated_at": _parse_time(document.get("updatedAt")),
+            "created_at": parse_time_or_none(document.get("createdAt")) or task.createdAt,
+            "updated_at": parse_time_or_none(document.get("updatedAt")),
             "document": json.dumps(document, ensure_ascii=False, sort_keys=True),
         }
 

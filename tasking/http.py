@@ -29,7 +29,6 @@ import time
 import tomllib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
@@ -52,6 +51,7 @@ from tasking.errors import (
     error_from_response,
 )
 from tasking.models import Page
+from tasking.times import parse_http_date
 
 __all__ = [
     "ACCEPT",
@@ -260,7 +260,7 @@ class Session:
         # its simulation clock as Date, so the offset works there too.
         if "Age" in response.headers:
             return
-        date = _http_date(response.headers.get("Date"))
+        date = parse_http_date(response.headers.get("Date"))
         if date is not None:
             # Date has 1 s resolution: the offset may be up to 1 s early, harmless for a lookup.
             offset = date - self.local_now()
@@ -495,16 +495,6 @@ def _too_big(max_bytes: int) -> InputError:
         field="href",
         rule="asset-size",
     )
-
-
-def _http_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def _timeout(seconds: float) -> httpx.Timeout:

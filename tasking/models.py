@@ -9,7 +9,7 @@ Sources: ``reference/iceye-api.md`` §3-§6 and the two pages in ``seeds/``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -24,19 +24,47 @@ from pydantic import (
     model_validator,
 )
 
+from tasking.times import format_rfc3339, to_utc
 
-def to_utc(value: datetime) -> datetime:
-    """Aware UTC datetime; a naive one is taken as UTC (ICEYE's output is always UTC ``Z``)."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def format_rfc3339(value: datetime) -> str:
-    """RFC 3339 in UTC with a ``Z``: seconds, or microseconds when there are any."""
-    value = to_utc(value)
-    spec = "microseconds" if value.microsecond else "seconds"
-    return value.isoformat(timespec=spec).replace("+00:00", "Z")
+# to_utc and format_rfc3339 live in tasking.times; they stay importable from here for the modules
+# that import them with the models (ui/order.py, ui/task_table.py, ui/contract_view.py).
+__all__ = [
+    "Asset",
+    "Contract",
+    "ContractSummary",
+    "DeliveryLocation",
+    "DeliveryRequest",
+    "ErrorBody",
+    "Exclusivity",
+    "FeasibilityItem",
+    "FeasibilityResponse",
+    "IncidenceAngle",
+    "IncidenceBound",
+    "LookSide",
+    "Notifications",
+    "Opportunity",
+    "OptionGroup",
+    "Page",
+    "PassDirection",
+    "Point",
+    "Price",
+    "Priority",
+    "ProblemBody",
+    "Product",
+    "Scene",
+    "StrictWire",
+    "Task",
+    "TaskRequest",
+    "TaskStatus",
+    "TaskUpdateRequest",
+    "TimeWindow",
+    "TokenResponse",
+    "UtcDatetime",
+    "WebhookRef",
+    "Wire",
+    "format_rfc3339",
+    "to_utc",
+]
 
 
 UtcDatetime = Annotated[

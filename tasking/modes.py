@@ -11,6 +11,22 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+__all__ = [
+    "ALIASES",
+    "DERIVATIVE_MODES",
+    "DERIVATIVE_TYPES",
+    "INCIDENCE_LIMITS",
+    "INCIDENCE_PRESETS",
+    "MODES",
+    "NON_SLA_PRODUCTS",
+    "SLA_PRODUCTS",
+    "ImagingMode",
+    "mode_info",
+    "mode_label",
+    "sla_hours",
+]
+
+
 INCIDENCE_LIMITS = (10, 45)
 """Commercially supported incidence range (Tasking API v2: min/max each in 10..45, inclusive)."""
 

@@ -1,8 +1,10 @@
-"""Monitoring policy: pure functions of a task's status and time, no I/O.
+"""The task lifecycle and the monitoring policy: pure functions of a task's status and time, no I/O.
 
-Statuses and transitions: ``reference/iceye-api.md`` §5.1; what is available when: §4.7 (scene from
-ACTIVE), §4.8 (products from FULFILLED); cancellation: §4.6 (RECEIVED or ACTIVE only) and the fee
-tiers of ICEYE's product specification §3.6 (iceye-api.md §5.3); polling every 5 s as ICEYE's demo.
+The one home of the lifecycle's facts, for the app and the sandbox alike: the status sets below and
+the default SLA. Statuses and transitions: ``reference/iceye-api.md`` §5.1; what is available
+when: §4.7 (scene from ACTIVE), §4.8 (products from FULFILLED); cancellation: §4.6 (RECEIVED or
+ACTIVE only) and the fee tiers of ICEYE's product specification §3.6 (iceye-api.md §5.3); polling
+every 5 s as ICEYE's demo.
 """
 
 from __future__ import annotations
@@ -11,16 +13,50 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
-from tasking.models import TaskStatus, to_utc
+from tasking.models import TaskStatus
+from tasking.times import to_utc
+
+__all__ = [
+    "CANCELLABLE",
+    "DEFAULT_SLA",
+    "FEE_TIERS",
+    "FULL_FEE",
+    "POLL_INTERVAL_S",
+    "PRODUCT_STATUSES",
+    "SCENE_STATUSES",
+    "STAGES",
+    "TERMINAL",
+    "FeeTier",
+    "Fetch",
+    "Stage",
+    "can_cancel",
+    "cancellation_fee",
+    "fetches_after",
+    "is_captured",
+    "is_terminal",
+    "next_poll_in",
+    "stage_index",
+    "stage_of",
+    "statuses_text",
+]
 
 Fetch = Literal["scene", "products"]
 
+# Final: no further change will come.
 TERMINAL: Final = frozenset(
     {TaskStatus.DONE, TaskStatus.REJECTED, TaskStatus.CANCELED, TaskStatus.FAILED}
 )
+# Cancelling is allowed before imaging only (§4.6); the price is held in these statuses (§9.10).
 CANCELLABLE: Final = frozenset({TaskStatus.RECEIVED, TaskStatus.ACTIVE})
-_SCENE_FROM: Final = frozenset({TaskStatus.ACTIVE, TaskStatus.FULFILLED, TaskStatus.DONE})
-_PRODUCTS_FROM: Final = frozenset({TaskStatus.FULFILLED, TaskStatus.DONE})
+# A scene exists from ACTIVE: planned while ACTIVE, the captured one after that (§4.7).
+SCENE_STATUSES: Final = frozenset({TaskStatus.ACTIVE, TaskStatus.FULFILLED, TaskStatus.DONE})
+# Products exist once captured: the SLA types when FULFILLED, every ordered type when DONE (§4.8).
+# These are also the captured statuses, and the ones whose price is spent (§9.10).
+PRODUCT_STATUSES: Final = frozenset({TaskStatus.FULFILLED, TaskStatus.DONE})
+
+# SPEC TaskRequest.sla: "By default it is SLA_8H" (the server's default when neither the request
+# nor the contract sets one).
+DEFAULT_SLA: Final = "SLA_8H"
 
 STAGES: Final = ("Received", "Scheduled", "Captured", "Complete")
 _STAGE_OF: Final[dict[str, int]] = {
@@ -53,11 +89,22 @@ def fetches_after(previous: str | None, current: str) -> frozenset[Fetch]:
     if previous == current or (previous is not None and is_terminal(previous)):
         return frozenset()  # issue 2: nothing more after a terminal status
     wanted: set[Fetch] = set()
-    if current in _SCENE_FROM:
+    if current in SCENE_STATUSES:
         wanted.add("scene")
-    if current in _PRODUCTS_FROM:
+    if current in PRODUCT_STATUSES:
         wanted.add("products")
     return frozenset(wanted)
+
+
+def is_captured(status: str) -> bool:
+    """The imaging happened (FULFILLED, DONE): the scene is the captured one, products exist."""
+    return status in PRODUCT_STATUSES
+
+
+def statuses_text(statuses: frozenset[TaskStatus]) -> str:
+    """``ACTIVE, FULFILLED or DONE``: a set of statuses in lifecycle order, for messages."""
+    names = [s.value for s in TaskStatus if s in statuses]
+    return " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
 def stage_index(status: str) -> int:

@@ -28,6 +28,7 @@ from sgp4.earth_gravity import wgs72
 from sgp4.exporter import export_omm, export_tle
 
 from tasking.errors import InputError, TransportError, error_from_response
+from tasking.times import parse_time, require_aware
 
 __all__ = [
     "Satellite",
@@ -114,7 +115,7 @@ def generate_constellation(
             field="count",
             rule="count",
         )
-    epoch = _aware_utc(epoch, "epoch")
+    epoch = require_aware(epoch, "epoch")
     rng = np.random.default_rng(seed)
     planes = max(1, round(count / _SATS_PER_PLANE))
     sun_ra = _mean_sun_right_ascension(epoch)
@@ -236,7 +237,7 @@ def parse_omm(records: Sequence[Mapping[str, Any]]) -> list[Satellite]:
             )
         fields = {**_OMM_DEFAULTS, **{k: v for k, v in record.items() if v is not None}}
         try:
-            epoch = datetime.fromisoformat(str(fields["EPOCH"]).rstrip("Z"))
+            epoch = parse_time(str(fields["EPOCH"]))  # OMM epochs are UTC (CCSDS 502.0-B-3)
             # sgp4's OMM reader wants exactly this layout (fractional seconds included).
             fields["EPOCH"] = epoch.replace(tzinfo=None).strftime("%Y-%m-%dT%H:%M:%S.%f")
             satrec = Satrec()
@@ -338,16 +339,6 @@ def _piece(index: int) -> str:
         index, rem = divmod(index - 1, 26)
         letters = chr(ord("A") + rem) + letters
     return letters
-
-
-def _aware_utc(t: datetime, what: str) -> datetime:
-    if t.tzinfo is None or t.utcoffset() is None:
-        raise InputError(
-            f"{what} must be timezone-aware (UTC), got naive {t.isoformat()}",
-            field=what,
-            rule="aware-datetime",
-        )
-    return t.astimezone(UTC)
 
 
 MAX_TLE_BYTES = 5_000_000

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,7 @@ from sgp4.api import SatrecArray, jday
 
 from tasking.errors import InputError
 from tasking.orbits import Satellite
+from tasking.times import require_aware
 
 __all__ = [
     "Constraints",
@@ -102,7 +103,7 @@ def predict_passes(
     One opportunity per pass, at its zero-Doppler time; sorted by time.
     """
     _check_point(lat, lon)
-    start, end = _aware_utc(start, "start"), _aware_utc(end, "end")
+    start, end = require_aware(start, "start"), require_aware(end, "end")
     if end < start:
         raise InputError(
             f"window end {end.isoformat()} is before its start {start.isoformat()}",
@@ -195,7 +196,7 @@ def ground_track(
     Longitudes are in [-180, 180]; a drawing that crosses the antimeridian must split the line
     where consecutive longitudes jump by more than 180°.
     """
-    start, end = _aware_utc(start, "start"), _aware_utc(end, "end")
+    start, end = require_aware(start, "start"), require_aware(end, "end")
     if step_s <= 0:
         raise InputError(f"step_s must be positive, got {step_s}", field="step_s", rule="step")
     if end < start:
@@ -213,7 +214,7 @@ def ground_track(
 
 def subsatellite_state(sat: Satellite, t: datetime) -> tuple[float, float, float]:
     """(lat, lon, heading) of the sub-satellite point at `t`; heading in deg clockwise from north."""
-    t = _aware_utc(t, "t")
+    t = require_aware(t, "t")
     r_ecef, v_ecef = _ecef_states(sat, t, np.zeros(1))
     lat, lon = _ecef_to_geodetic(r_ecef)
     heading = _heading(v_ecef, lat, lon)
@@ -464,13 +465,3 @@ def _check_point(lat: float, lon: float) -> None:
         raise InputError(
             f"longitude must be within [-180, 180]°, got {lon}", field="lon", rule="lon-range"
         )
-
-
-def _aware_utc(t: datetime, what: str) -> datetime:
-    if t.tzinfo is None or t.utcoffset() is None:
-        raise InputError(
-            f"{what} must be timezone-aware (UTC), got naive {t.isoformat()}",
-            field=what,
-            rule="aware-datetime",
-        )
-    return t.astimezone(UTC)

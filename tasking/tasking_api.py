@@ -48,8 +48,8 @@ from tasking.models import (
     TaskRequest,
     TaskStatus,
     TaskUpdateRequest,
-    format_rfc3339,
 )
+from tasking.times import format_rfc3339
 
 __all__ = [
     "CREATE_LOOKUP_SKEW",

@@ -155,3 +155,20 @@ def test_dms_round_trip_holds_for_every_precision(lat: float, lon: float, decima
 def test_decimal_round_trip(lat: float, lon: float, separator: str) -> None:
     text = f"{lat:.10f}{separator}{lon:.10f}"
     assert parse_coordinates(text) == pytest.approx((lat, lon), abs=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("text", "rules_broken"),
+    [
+        ("91, 0", ["latitude-range"]),
+        ("0, 180.5", ["longitude-range"]),
+        ("91, 181", ["latitude-range", "longitude-range"]),
+    ],
+)
+def test_out_of_range_coordinates_break_the_task_rules_point_rules(
+    text: str, rules_broken: list[str]
+) -> None:
+    with pytest.raises(InputError) as caught:
+        parse_coordinates(text)
+    assert [v.rule for v in caught.value.violations] == rules_broken
+    assert [v.field for v in caught.value.violations] == [r[:3] for r in rules_broken]

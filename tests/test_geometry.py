@@ -167,7 +167,8 @@ def test_unwrap_makes_longitudes_continuous() -> None:
     [
         (lambda: destination(91, 0, 0, 1), "latitude must be between -90 and 90"),
         (lambda: destination(0, 0, 0, -1), "distance_km must be a finite number ≥ 0 km"),
-        (lambda: destination(math.nan, 0, 0, 1), "must be finite numbers"),
+        (lambda: destination(math.nan, 0, 0, 1), "latitude must be between -90 and 90"),
+        (lambda: destination(0, math.inf, 0, 1), "longitude must be a finite number"),
         (lambda: scene_footprint(0, 0, 0, "RIGHT", -5, 5), "range_km must be"),
         (lambda: look_arrow(0, 0, 0, "LEFT", math.inf), "length_km must be"),
     ],
@@ -175,3 +176,21 @@ def test_unwrap_makes_longitudes_continuous() -> None:
 def test_bad_geometry_input_names_the_rule(call: object, message: str) -> None:
     with pytest.raises(InputError, match=message):
         call()  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "rule"),
+    [
+        (91.0, 0.0, "latitude-range"),
+        (math.nan, 0.0, "latitude-range"),
+        (0.0, math.nan, "longitude-range"),
+    ],
+)
+def test_a_bad_point_is_refused_with_the_task_rules_ids(lat: float, lon: float, rule: str) -> None:
+    with pytest.raises(InputError) as caught:
+        destination(lat, lon, 0, 1)
+    assert [v.rule for v in caught.value.violations] == [rule]
+
+
+def test_a_longitude_beyond_180_is_wrapped_not_refused() -> None:
+    assert destination(0, 190, 0, 0) == pytest.approx(destination(0, -170, 0, 0))

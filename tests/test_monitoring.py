@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from tasking import monitoring as m
 from tasking.models import TaskStatus
+from tasking.modes import sla_hours
 
 STATUSES = [s.value for s in TaskStatus]
 NOW = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
@@ -135,3 +136,24 @@ def test_the_fee_never_falls_as_the_window_start_gets_closer(hours: float) -> No
     sooner = m.cancellation_fee(NOW, NOW + timedelta(hours=hours))
     later = m.cancellation_fee(NOW, NOW + timedelta(hours=hours + 1))
     assert sooner.percent >= later.percent
+
+
+def test_the_status_sets_partition_the_lifecycle_as_iceye_documents_it() -> None:
+    assert m.CANCELLABLE | m.SCENE_STATUSES | {
+        TaskStatus.REJECTED,
+        TaskStatus.CANCELED,
+        TaskStatus.FAILED,
+    } == set(TaskStatus)
+    assert m.PRODUCT_STATUSES < m.SCENE_STATUSES
+    assert not m.CANCELLABLE & m.TERMINAL
+    assert {s for s in TaskStatus if m.is_captured(s)} == m.PRODUCT_STATUSES
+
+
+def test_status_sets_read_in_lifecycle_order_in_messages() -> None:
+    assert m.statuses_text(m.CANCELLABLE) == "RECEIVED or ACTIVE"
+    assert m.statuses_text(m.SCENE_STATUSES) == "ACTIVE, FULFILLED or DONE"
+    assert m.statuses_text(frozenset({TaskStatus.DONE})) == "DONE"
+
+
+def test_the_default_sla_is_the_specs_eight_hours() -> None:
+    assert m.DEFAULT_SLA == "SLA_8H" and sla_hours(m.DEFAULT_SLA) == 8.0

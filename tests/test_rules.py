@@ -623,3 +623,47 @@ def test_a_feasibility_batch_with_mixed_priorities_is_refused() -> None:
     assert rules.check_batch([commercial, defaulted], contracts) == []
     broken = rules.check_batch([commercial, background], contracts)
     assert [v.rule for v in broken] == [rules.RULE_BATCH_PRIORITY]
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "rules_broken_"),
+    [
+        (0.0, 0.0, []),
+        (-90.0, 180.0, []),
+        (90.5, 0.0, [rules.RULE_LAT]),
+        (0.0, -180.5, [rules.RULE_LON]),
+        (float("nan"), float("inf"), [rules.RULE_LAT, rules.RULE_LON]),
+    ],
+)
+def test_point_violations_is_the_one_check_of_a_point(
+    lat: float, lon: float, rules_broken_: list[str]
+) -> None:
+    assert [v.rule for v in rules.point_violations(lat, lon)] == rules_broken_
+    assert rules.is_valid_point(lat, lon) == (not rules_broken_)
+
+
+def test_point_violations_names_the_callers_fields_and_may_leave_longitude_to_wrap() -> None:
+    wire = ("pointOfInterest[lat]", "pointOfInterest[lon]")
+    assert [v.field for v in rules.point_violations(91, 181, fields=wire)] == list(wire)
+    assert rules.point_violations(0, 200, wrap_lon=True) == []
+    assert [v.rule for v in rules.point_violations(0, float("nan"), wrap_lon=True)] == [
+        rules.RULE_LON
+    ]
+
+
+def test_check_point_raises_one_input_error_with_every_violation() -> None:
+    with pytest.raises(InputError) as caught:
+        rules.check_point(95, 200)
+    assert [v.rule for v in caught.value.violations] == [rules.RULE_LAT, rules.RULE_LON]
+    assert "latitude must be between -90 and 90 degrees" in str(caught.value)
+
+
+def test_a_missing_coordinate_is_not_also_a_valid_point() -> None:
+    assert not rules.is_valid_point(None, 0.0)
+    assert not rules.is_valid_point(0.0, None)
+
+
+def test_a_draft_with_one_coordinate_checks_the_other_and_keeps_field_order() -> None:
+    violations = rules.check_draft(draft(lat=95.0, lon=None), CONTRACT, NOW)
+    point = [(v.field, v.rule) for v in violations if v.field in ("lat", "lon")]
+    assert point == [("lat", rules.RULE_LAT), ("lon", rules.RULE_REQUIRED)]

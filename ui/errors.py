@@ -114,6 +114,12 @@ def show_error(error: TaskingError, action: str, *, retry_key: str | None = None
         st.button("Retry", key=retry_key, icon=":material/refresh:")
 
 
+def retry_key(action: str, scope: str = "") -> str:
+    """The session-state key of the Retry button shown for a failed ``action``: the one place it is
+    spelled, so a page that reacts to Retry asks for the same key ``attempt`` / ``show_error`` used."""
+    return f"{scope}retry:{action}"
+
+
 def attempt(
     action: str,
     call: Callable[P, T],
@@ -124,5 +130,5 @@ def attempt(
     try:
         return call(*args, **kwargs)
     except TaskingError as error:
-        show_error(error, action, retry_key=f"retry:{action}")
+        show_error(error, action, retry_key=retry_key(action))
         return None

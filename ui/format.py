@@ -7,9 +7,10 @@ everywhere so that a window, a scene time and the simulation clock can be compar
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from tasking.models import TimeWindow, to_utc
+from tasking.models import TimeWindow
+from tasking.times import to_utc
 
 
 def when(value: datetime | None, *, seconds: bool = False) -> str:
@@ -69,9 +70,7 @@ def utc_naive(value: datetime) -> datetime:
 
 def from_widget(value: datetime | None) -> datetime | None:
     """A datetime widget's naive value, read as UTC (the labels say UTC)."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return None if value is None else to_utc(value)
 
 
 _MARKDOWN_SPECIAL = "\\`*_{}[]()<>#+-.!|~$"

@@ -20,8 +20,9 @@ from typing import Protocol
 from tasking.client import TaskingClient
 from tasking.errors import NotFound, TaskingError
 from tasking.history import TaskHistory
-from tasking.models import Product, Scene, Task, TaskStatus, to_utc
-from tasking.monitoring import Fetch, fetches_after, is_terminal, stage_index
+from tasking.models import Product, Scene, Task
+from tasking.monitoring import Fetch, fetches_after, is_captured, is_terminal, stage_index
+from tasking.times import parse_time_or_none
 
 QUICKLOOK_ASSET = "quicklook-png"
 """ICEYE's asset key of the quicklook image (iceye-api.md §4.8)."""
@@ -50,7 +51,10 @@ class ProductView:
             for key, asset in product.assets.items()
         )
         return cls(
-            product.id, product.product_type, _time(product.properties.get("created")), assets
+            product.id,
+            product.product_type,
+            parse_time_or_none(product.properties.get("created")),
+            assets,
         )
 
 
@@ -80,19 +84,6 @@ class Watch:
         if self.missing:
             return True
         return self.status is not None and is_terminal(self.status) and not self.pending
-
-
-def _time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return to_utc(datetime.fromisoformat(value))
-    except ValueError:
-        return None
-
-
-def _captured(status: str) -> bool:
-    return status in (TaskStatus.FULFILLED, TaskStatus.DONE)
 
 
 class Clock(Protocol):
@@ -165,7 +156,7 @@ def _fetch_scene(watch: Watch, client: TaskingClient, status: str) -> None:
     except TaskingError as error:
         watch.errors.append(("load the scene", error))
         return
-    if _captured(status):
+    if is_captured(status):
         watch.actual = scene
     else:
         watch.planned = scene

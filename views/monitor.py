@@ -14,7 +14,7 @@ from tasking.errors import TaskingError
 from tasking.service import TaskingService
 from ui import scene_map, state
 from ui.elements import Constellation, Unavailable, constellation
-from ui.errors import attempt, show_error
+from ui.errors import attempt, retry_key, show_error
 from ui.format import plain, short_id, when
 from ui.guard import guarded
 from ui.maps import base_map, poi_feature_group
@@ -34,6 +34,7 @@ from ui.task_form import open_clone
 from ui.watch import Watch, refresh
 
 WATCHES = "mon_watches"
+MONITOR_SCOPE = "mon_"  # the live panel's Retry keys, apart from the page's own
 
 
 def watch_for(task_id: str) -> Watch:
@@ -87,12 +88,12 @@ run_every = None if watch.final else monitoring.POLL_INTERVAL_S
 @st.fragment(run_every=run_every)
 @guarded("refresh the task")
 def live_panel() -> None:
-    if st.session_state.get("mon_retry:refresh the task"):
+    if st.session_state.get(retry_key("refresh the task", MONITOR_SCOPE)):
         watch.missing = False  # Retry on a task that was not found: look it up again
     was_final = watch.final
     refresh(watch, service.client, service.history, service.clock)
     for action, error in watch.errors:
-        show_error(error, action, retry_key=f"mon_retry:{action}")
+        show_error(error, action, retry_key=retry_key(action, MONITOR_SCOPE))
     if watch.final and not was_final:
         # Final status (or a task that does not exist): a full rerun redefines the fragment
         # without its timer.

@@ -9,15 +9,15 @@ from datetime import timedelta
 import streamlit as st
 
 from tasking import rules
-from tasking.tasking_api import FEASIBILITY_TIMEOUT_S
 from tasking.errors import TaskingError
 from tasking.journal import OrderState
 from tasking.models import Contract, FeasibilityResponse, TaskRequest
 from tasking.service import TaskingService
+from tasking.tasking_api import FEASIBILITY_TIMEOUT_S
 from ui import passes_view, state
 from ui import task_form as form
 from ui.elements import Constellation, Unavailable, constellation
-from ui.errors import attempt, show_error
+from ui.errors import attempt, retry_key, show_error
 from ui.format import duration
 from ui.guard import guarded
 from ui.order import (
@@ -39,8 +39,9 @@ FEASIBILITY = form.FEASIBILITY
 # calls it while this is set (and the dialog's own buttons then work in every kind of rerun).
 # (A comment, not a docstring: Streamlit's "magic" would print a bare string in a page.)
 CONFIRMING = "nt_confirming"
-# The key of the Retry button ``ui.errors.attempt`` shows when the check fails ("retry:<action>").
-RETRY_CHECK = "retry:check feasibility"
+CHECK = "check feasibility"
+# The key of the Retry button ``ui.errors.attempt`` shows when the check fails.
+RETRY_CHECK = retry_key(CHECK)
 
 
 def open_confirmation() -> None:
@@ -244,7 +245,7 @@ if check:
     else:
         limit = duration(timedelta(seconds=FEASIBILITY_TIMEOUT_S))
         with st.spinner(f"Asking the constellation… (ICEYE allows a check up to {limit})"):
-            result = attempt("check feasibility", service.client.check_feasibility, [request])
+            result = attempt(CHECK, service.client.check_feasibility, [request])
         if result is not None:
             st.session_state[FEASIBILITY] = (fingerprint(request), result)
 

@@ -16,13 +16,15 @@ from typing import Any
 
 from tasking import modes
 from tasking.geometry import LookSide, scene_footprint
-from tasking.models import Scene, Task
+from tasking.models import Scene, Task, TaskStatus
+from tasking.monitoring import PRODUCT_STATUSES, statuses_text
 from tasking.sandbox import products
 from tasking.sandbox.core import Sandbox
 from tasking.sandbox.problems import ApiProblem, not_found
-from tasking.sandbox.scheduler import parse_time, scene_of
+from tasking.sandbox.scheduler import scene_of
 from tasking.sandbox.store import TaskRecord
 from tasking.sandbox.tasks import own_task, task_model
+from tasking.times import parse_time
 
 FILES_PREFIX = "/sandbox/v1/files"
 _SUFFIX = {"quicklook-png": ".png", "metadata-json": ".json", "grd-tif": ".tif"}
@@ -31,9 +33,9 @@ _SUFFIX = {"quicklook-png": ".png", "metadata-json": ".json", "grd-tif": ".tif"}
 def ready_types(record: TaskRecord) -> list[str]:
     """Product types downloadable now: SLA types when FULFILLED, all ordered types when DONE."""
     ordered = list(record.document.get("productTypes") or [])
-    if record.status == "DONE":
+    if record.status == TaskStatus.DONE:
         return ordered
-    if record.status == "FULFILLED":
+    if record.status == TaskStatus.FULFILLED:
         return [t for t in ordered if t in modes.SLA_PRODUCTS]
     return []
 
@@ -51,7 +53,7 @@ def list_products(
     if not ready:
         raise not_found(
             f"products of task {task_id} are not available in status {record.status} "
-            "(only FULFILLED or DONE)",
+            f"(only {statuses_text(PRODUCT_STATUSES)})",
             title="Products Not Found",
         )
     if product_type is not None:

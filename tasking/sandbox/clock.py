@@ -12,8 +12,8 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from tasking.models import to_utc
 from tasking.sandbox.config import MAX_SPEED, MIN_SPEED
+from tasking.times import to_utc
 
 
 class SimClock:

@@ -10,12 +10,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-
-def _real_now() -> datetime:
-    return datetime.now(UTC)
+from tasking.times import utc_now
 
 
 def _new_id() -> str:
@@ -56,7 +54,7 @@ class SandboxConfig:
     rate_burst: float = 200.0
     # Background ticker period in real seconds; None = purely lazy (events run before each request).
     tick_s: float | None = None
-    real_clock: Callable[[], datetime] = field(default=_real_now)
+    real_clock: Callable[[], datetime] = field(default=utc_now)
     id_factory: Callable[[], str] = field(default=_new_id)
 
     def __post_init__(self) -> None:

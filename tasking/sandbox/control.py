@@ -14,7 +14,7 @@ import httpx
 
 from tasking.client import KEEPALIVE_S
 from tasking.errors import RequestTimeout, TaskingError, TransportError, error_from_response
-from tasking.models import to_utc
+from tasking.times import parse_time
 
 _TIMEOUT_S = 10.0
 
@@ -31,14 +31,10 @@ class ClockState:
     def from_wire(cls, body: dict[str, Any]) -> ClockState:
         upcoming = body.get("nextEvent")
         return cls(
-            now=_time(body["now"]),
+            now=parse_time(body["now"]),
             speed=float(body["speed"]),
-            next_event=_time(upcoming) if upcoming else None,
+            next_event=parse_time(upcoming) if upcoming else None,
         )
-
-
-def _time(text: str) -> datetime:
-    return to_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
 class SandboxControl:

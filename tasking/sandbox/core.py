@@ -15,7 +15,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from tasking.models import format_rfc3339, to_utc
 from tasking.sandbox.clock import SimClock
 from tasking.sandbox.config import SandboxConfig
 from tasking.sandbox.problems import ApiProblem, not_found
@@ -24,6 +23,7 @@ from tasking.sandbox.security import RateLimiter, TokenService
 from tasking.sandbox.seed import SeededContract, seeded_contracts
 from tasking.sandbox.store import Store, decode_time, encode_time
 from tasking.sandbox.world import load_world
+from tasking.times import format_rfc3339, to_utc
 
 log = logging.getLogger(__name__)
 

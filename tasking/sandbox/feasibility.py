@@ -20,13 +20,13 @@ from typing import Any
 from tasking import rules
 from tasking.errors import Violation
 from tasking.geometry import LookSide, look_bearing
-from tasking.models import Opportunity, TaskRequest, format_rfc3339
+from tasking.models import Opportunity, TaskRequest
 from tasking.sandbox.core import Sandbox
 from tasking.sandbox.planning import Booking, Refusal, Slot, find_slots
 from tasking.sandbox.pricing import task_price
 from tasking.sandbox.problems import bad_request, from_violations
-from tasking.sandbox.scheduler import parse_time
 from tasking.sandbox.tasks import fill_defaults
+from tasking.times import format_rfc3339
 
 MAX_ITEMS = 50
 OPPORTUNITIES = 5  # earliest slots shown with a FEASIBLE verdict
@@ -77,15 +77,8 @@ def check_feasibility(
     verdicts = []
     for index, item in enumerate(items):
         document = fill_defaults(item, contracts[item.contractID].contract)
-        point, window = document["pointOfInterest"], document["acquisitionWindow"]
-        passes = sandbox.world.passes(
-            float(point["lat"]),
-            float(point["lon"]),
-            parse_time(window["start"]),
-            parse_time(window["end"]),
-        )
         found = find_slots(
-            passes,
+            sandbox.world.passes_for(document),
             document,
             priority=document["priority"],
             not_before=now,

@@ -8,12 +8,11 @@ contract's tasks (``Store.contract_money``), so it can never drift from their st
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from tasking.errors import Violation
 from tasking.models import ContractSummary, OptionGroup, Price
-from tasking.rules import RULE_CONTRACT_ALLOWED, RULE_LAT, RULE_LON
+from tasking.rules import RULE_CONTRACT_ALLOWED, point_violations
 from tasking.sandbox.core import Sandbox
 from tasking.sandbox.pricing import task_price
 from tasking.sandbox.problems import from_violations, not_found
@@ -22,7 +21,7 @@ from tasking.sandbox.seed import SeededContract
 
 def _priced(sandbox: Sandbox, company_id: str, contract_id: str) -> SeededContract:
     seeded = sandbox.contract(company_id, contract_id)
-    if seeded.spend_limit is None:
+    if not seeded.priced:
         raise not_found(
             f"contract {contract_id} has no pricing plan: prices and summary are unavailable",
             title="Pricing Not Found",
@@ -59,23 +58,7 @@ def price(
     """getPrice: every parameter is required (SPEC) and must be allowed by the contract."""
     seeded = _priced(sandbox, company_id, contract_id)
     contract = seeded.contract
-    broken: list[Violation] = []
-    if not (math.isfinite(lat) and -90 <= lat <= 90):
-        broken.append(
-            Violation(
-                "pointOfInterest[lat]",
-                RULE_LAT,
-                f"latitude {lat} is outside -90..90 ({RULE_LAT} rule).",
-            )
-        )
-    if not (math.isfinite(lon) and -180 <= lon <= 180):
-        broken.append(
-            Violation(
-                "pointOfInterest[lon]",
-                RULE_LON,
-                f"longitude {lon} is outside -180..180 ({RULE_LON} rule).",
-            )
-        )
+    broken = point_violations(lat, lon, fields=("pointOfInterest[lat]", "pointOfInterest[lon]"))
     options: tuple[tuple[str, str, OptionGroup], ...] = (
         ("imagingMode", imaging_mode, contract.imagingModes),
         ("exclusivity", exclusivity, contract.exclusivity),

@@ -23,6 +23,7 @@ from typing import Any
 
 from tasking import modes
 from tasking.passes import Constraints, Pass, exclusion_reason
+from tasking.times import parse_time, to_utc
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,4 @@ def _geometry_reason(total: int, excluded: Counter[str], c: Constraints) -> str:
 
 
 def _as_time(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return to_utc(value) if isinstance(value, datetime) else parse_time(str(value))

@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tasking.errors import INSUFFICIENT_FUNDS_CODE, Violation
+from tasking.models import ErrorBody, ProblemBody
 
 log = logging.getLogger(__name__)
 
@@ -103,14 +104,17 @@ def problem_response(request: Request, problem: ApiProblem) -> JSONResponse:
     """Render a problem in the body format the client's ``Accept`` header asks for."""
     headers = dict(problem.headers)
     if PROBLEM_JSON in request.headers.get("accept", ""):
-        body: dict[str, Any] = {
-            "title": problem.title,
-            "code": problem.code,
-            "details": problem.message,
-            "reference": _reference(request),
-        }
-        return JSONResponse(body, problem.status, headers=headers, media_type=PROBLEM_JSON)
-    return JSONResponse({"code": problem.code, "message": problem.message}, problem.status, headers)
+        body = ProblemBody(
+            title=problem.title,
+            code=problem.code,
+            details=problem.message,
+            reference=_reference(request),
+        )
+        return JSONResponse(
+            body.to_wire(), problem.status, headers=headers, media_type=PROBLEM_JSON
+        )
+    plain = ErrorBody(code=problem.code, message=problem.message)
+    return JSONResponse(plain.to_wire(), problem.status, headers)
 
 
 def _validation_message(errors: Sequence[Any]) -> str:

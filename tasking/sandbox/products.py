@@ -69,10 +69,12 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, TiffImagePlugin, TiffTags
 
-from tasking.errors import InputError
+from tasking.errors import InputError, Violation
 from tasking.geometry import normalize_lon, unwrap
-from tasking.models import Scene, Task, format_rfc3339, to_utc
+from tasking.models import Scene, Task
 from tasking.modes import mode_info
+from tasking.rules import point_violations
+from tasking.times import format_rfc3339, require_aware, to_utc
 
 __all__ = [
     "LINK_LIFETIME",
@@ -112,19 +114,13 @@ class LinkError(Exception):
         self.reason: LinkReason = reason
 
 
-def _aware(value: datetime, name: str) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InputError(f"{name} must be timezone-aware (UTC)", field=name, rule="aware-datetime")
-    return to_utc(value)
-
-
 def _signature(secret: bytes, path: str, expires: str) -> str:
     return hmac.new(secret, f"{path}\n{expires}".encode(), hashlib.sha256).hexdigest()
 
 
 def link_expiry(issued: datetime) -> datetime:
     """When a link issued at ``issued`` (simulation time) stops working."""
-    return _aware(issued, "issued") + LINK_LIFETIME
+    return require_aware(issued, "issued") + LINK_LIFETIME
 
 
 def sign_link(secret: bytes, path: str, expires: datetime) -> str:
@@ -136,7 +132,7 @@ def sign_link(secret: bytes, path: str, expires: datetime) -> str:
             rule="link-path",
         )
     # Whole seconds, rounded down: the link dies at or before the requested instant, never after.
-    seconds = str(math.floor(_aware(expires, "expires").timestamp()))
+    seconds = str(math.floor(require_aware(expires, "expires").timestamp()))
     return f"{path}?expires={seconds}&signature={_signature(secret, path, seconds)}"
 
 
@@ -165,7 +161,7 @@ def verify_link(secret: bytes, path: str, expires: str, signature: str, now: dat
         )
     if not hmac.compare_digest(_signature(secret, path, expires), signature.lower()):
         raise LinkError("invalid signature", "download link refused: the signature does not match")
-    if _aware(now, "now").timestamp() > int(expires):
+    if require_aware(now, "now").timestamp() > int(expires):
         raise LinkError("expired", "download link refused: it expired; ask for the product again")
 
 
@@ -532,13 +528,13 @@ def _footprint_corners(footprint: Sequence[tuple[float, float]]) -> list[tuple[f
         raise InputError(
             "a footprint needs at least 3 distinct corners", field="footprint", rule="polygon"
         )
-    for lat, lon in corners:
-        if not (math.isfinite(lat) and math.isfinite(lon) and -90.0 <= lat <= 90.0):
-            raise InputError(
-                "footprint corners must be finite (lat, lon) with lat in [-90, 90]",
-                field="footprint",
-                rule="lat-lon",
-            )
+    broken = [
+        Violation("footprint", v.rule, f"footprint corner {index}: {v.message}")
+        for index, (lat, lon) in enumerate(corners)
+        for v in point_violations(lat, lon, wrap_lon=True)  # unwrapped rings pass ±180
+    ]
+    if broken:
+        raise InputError(broken)
     return corners
 
 
@@ -723,7 +719,7 @@ def stac_item(
     for key, asset in assets.items():
         if not isinstance(asset, Mapping) or not asset.get("href"):
             raise InputError(f"asset {key!r} needs an href", field="assets", rule="asset-href")
-    stamp = format_rfc3339(_aware(created, "created"))
+    stamp = format_rfc3339(require_aware(created, "created"))
     properties: dict[str, Any] = {
         "frame_id": frame_id(task, scene),
         "created": stamp,

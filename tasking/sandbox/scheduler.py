@@ -23,15 +23,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tasking import modes
-from tasking.models import Scene, TimeWindow, format_rfc3339
+from tasking.models import Scene, TimeWindow
+from tasking.monitoring import DEFAULT_SLA
 from tasking.sandbox.config import SandboxConfig
 from tasking.sandbox.planning import Booking, Refusal, Slot, find_slots
 from tasking.sandbox.store import Event, Store, TaskRecord
 from tasking.sandbox.world import World
+from tasking.times import format_rfc3339, parse_time
 
 DECIDE, CAPTURE, FULFIL, COMPLETE = "decide", "capture", "fulfil", "complete"
-# SPEC: "By default it is SLA_8H" — used only if a task carries no readable SLA.
-_DEFAULT_SLA_HOURS = 8.0
 
 
 def plan_of(slot: Slot) -> dict[str, Any]:
@@ -55,10 +55,6 @@ def plan_of(slot: Slot) -> dict[str, Any]:
     }
 
 
-def parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 def scene_of(plan: Mapping[str, Any]) -> Scene:
     """The TaskScene of a plan (incidence is serialised as a string by the model)."""
     return Scene(
@@ -68,6 +64,13 @@ def scene_of(plan: Mapping[str, Any]) -> Scene:
         passDirection=plan["passDirection"],
         incidenceAngle=float(plan["incidence"]),
     )
+
+
+def _sla_hours(document: Mapping[str, Any]) -> float:
+    """Hours the task's SLA promises; a task without a readable SLA gets the server's default."""
+    hours = modes.sla_hours(str(document.get("sla") or "")) or modes.sla_hours(DEFAULT_SLA)
+    assert hours is not None  # DEFAULT_SLA is a readable literal
+    return hours
 
 
 def non_sla_types(document: Mapping[str, Any]) -> list[str]:
@@ -132,16 +135,8 @@ class Scheduler:
 
     def find(self, task: TaskRecord, at: datetime, limit: int = 1) -> list[Slot] | Refusal:
         """Slots for a task as the schedule stands at ``at``."""
-        point = task.document["pointOfInterest"]
-        window = task.document["acquisitionWindow"]
-        passes = self._world.passes(
-            float(point["lat"]),
-            float(point["lon"]),
-            parse_time(window["start"]),
-            parse_time(window["end"]),
-        )
         return find_slots(
-            passes,
+            self._world.passes_for(task.document),
             task.document,
             priority=task.priority,
             not_before=at,
@@ -214,7 +209,7 @@ class Scheduler:
         task.updated_at = at
         self._store.update_task(task)
         self._store.add_history(task.id, at, "captured", task.status, _plan_detail(task.plan))
-        hours = modes.sla_hours(str(task.document.get("sla") or "")) or _DEFAULT_SLA_HOURS
+        hours = _sla_hours(task.document)
         self._store.add_event(
             task.id, FULFIL, parse_time(task.plan["end"]) + timedelta(hours=hours)
         )

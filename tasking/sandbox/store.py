@@ -15,9 +15,13 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from tasking.models import TaskStatus
+from tasking.monitoring import CANCELLABLE, PRODUCT_STATUSES
+from tasking.times import parse_time, to_utc
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -67,11 +71,11 @@ _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 def encode_time(value: datetime) -> str:
     """Fixed-width UTC text, so that SQL string order is time order."""
-    return value.astimezone(UTC).strftime(_TIME_FORMAT)
+    return to_utc(value).strftime(_TIME_FORMAT)
 
 
 def decode_time(text: str) -> datetime:
-    return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=UTC)
+    return parse_time(text)
 
 
 @dataclass
@@ -289,8 +293,9 @@ class Store:
         return [_task(r) for r in rows]
 
     def tasks_in_status(self, statuses: Sequence[str]) -> list[TaskRecord]:
-        marks = ", ".join("?" for _ in statuses)
-        rows = self._all(f"SELECT * FROM tasks WHERE status IN ({marks}) ORDER BY seq", statuses)
+        rows = self._all(
+            f"SELECT * FROM tasks WHERE status IN ({_marks(statuses)}) ORDER BY seq", statuses
+        )
         return [_task(r) for r in rows]
 
     def contract_money(self, contract_id: str) -> tuple[int, int]:
@@ -299,13 +304,14 @@ class Store:
         Held while RECEIVED/ACTIVE, spent once FULFILLED/DONE, the fee when CANCELED, nothing when
         REJECTED/FAILED (iceye-api.md §9.10 and §5.3); deriving it keeps the ledger exact.
         """
+        held, spent = sorted(CANCELLABLE), sorted(PRODUCT_STATUSES)
         row = self._one(
             "SELECT "
-            "COALESCE(SUM(CASE WHEN status IN ('RECEIVED', 'ACTIVE') THEN price END), 0) AS held, "
-            "COALESCE(SUM(CASE WHEN status IN ('FULFILLED', 'DONE') THEN price "
-            "WHEN status = 'CANCELED' THEN fee END), 0) AS spent "
+            f"COALESCE(SUM(CASE WHEN status IN ({_marks(held)}) THEN price END), 0) AS held, "
+            f"COALESCE(SUM(CASE WHEN status IN ({_marks(spent)}) THEN price "
+            "WHEN status = ? THEN fee END), 0) AS spent "
             "FROM tasks WHERE contract_id = ?",
-            (contract_id,),
+            (*held, *spent, TaskStatus.CANCELED, contract_id),
         )
         assert row is not None
         return int(row["held"]), int(row["spent"])
@@ -345,10 +351,6 @@ class Store:
     def delete_events(self, task_id: str) -> None:
         self._run("DELETE FROM events WHERE task_id = ?", (task_id,))
 
-    def events_of(self, task_id: str) -> list[Event]:
-        rows = self._all("SELECT * FROM events WHERE task_id = ? ORDER BY due_at, id", (task_id,))
-        return [Event(r["id"], r["task_id"], r["kind"], decode_time(r["due_at"])) for r in rows]
-
     # --- history -----------------------------------------------------------------------------
 
     def add_history(
@@ -367,6 +369,11 @@ class Store:
             )
             for r in rows
         ]
+
+
+def _marks(values: Sequence[object]) -> str:
+    """``?, ?, ?``: one placeholder per value, for ``IN (…)``."""
+    return ", ".join("?" for _ in values)
 
 
 def _dump(value: dict[str, Any] | None) -> str | None:

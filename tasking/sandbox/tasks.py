@@ -15,9 +15,15 @@ from datetime import datetime
 from typing import Any
 
 from tasking import modes
-from tasking.models import Contract, Task, TaskRequest, format_rfc3339
-from tasking.monitoring import cancellation_fee
-from tasking.rules import EXCLUSIVITY_FALLBACK, check_request, effective_priority
+from tasking.models import Contract, Task, TaskRequest
+from tasking.monitoring import (
+    CANCELLABLE,
+    DEFAULT_SLA,
+    SCENE_STATUSES,
+    cancellation_fee,
+    statuses_text,
+)
+from tasking.rules import check_request, effective_exclusivity, effective_priority, effective_sla
 from tasking.sandbox.core import Sandbox
 from tasking.sandbox.planning import imaging_duration, incidence_range
 from tasking.sandbox.pricing import task_price
@@ -29,16 +35,13 @@ from tasking.sandbox.problems import (
     insufficient_funds,
     not_found,
 )
-from tasking.sandbox.scheduler import parse_time, scene_of
+from tasking.sandbox.scheduler import scene_of
 from tasking.sandbox.store import TaskRecord
+from tasking.times import format_rfc3339, parse_time
 
 # Paging (iceye-api.md §1.1): default 10; the Delivery API's maximum of 100 applies here too.
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
-# SPEC: "By default it is SLA_8H".
-SLA_FALLBACK = "SLA_8H"
-CANCELABLE = ("RECEIVED", "ACTIVE")
-SCENE_STATUSES = ("ACTIVE", "FULFILLED", "DONE")
 _LIST_OMITS = ("notifications", "deliveries")  # ListTask = Task minus these (SPEC)
 
 
@@ -53,10 +56,8 @@ def fill_defaults(request: TaskRequest, contract: Contract) -> dict[str, Any]:
     doc["priority"] = effective_priority(
         request.priority.value if request.priority else None, contract
     )
-    doc["exclusivity"] = (
-        request.exclusivity or contract.exclusivity.resolved_default() or EXCLUSIVITY_FALLBACK
-    )
-    doc["sla"] = request.sla or contract.sla.resolved_default() or SLA_FALLBACK
+    doc["exclusivity"] = effective_exclusivity(request.exclusivity, contract)
+    doc["sla"] = effective_sla(request.sla, contract) or DEFAULT_SLA
     eula = request.eula or contract.eula.resolved_default()
     if eula:
         doc["eula"] = eula
@@ -190,10 +191,11 @@ def cancel_task(sandbox: Sandbox, company_id: str, task_id: str) -> dict[str, An
     with sandbox.store.transaction():
         now = sandbox.now_in_transaction()
         record = own_task(sandbox, company_id, task_id)
-        if record.status not in CANCELABLE:
+        if record.status not in CANCELLABLE:
             raise ApiProblem(
                 400,
-                f"task cannot be canceled in status {record.status} (only RECEIVED or ACTIVE)",
+                f"task cannot be canceled in status {record.status} "
+                f"(only {statuses_text(CANCELLABLE)})",
                 code=INVALID_STATUS_CODE,
             )
         window_start = parse_time(record.document["acquisitionWindow"]["start"])
@@ -219,7 +221,7 @@ def get_scene(sandbox: Sandbox, company_id: str, task_id: str) -> dict[str, Any]
     if record.status not in SCENE_STATUSES or record.plan is None:
         raise not_found(
             f"scene of task {task_id} is not available in status {record.status} "
-            "(only ACTIVE, FULFILLED or DONE)",
+            f"(only {statuses_text(SCENE_STATUSES)})",
             title="Scene Not Found",
         )
     return scene_of(record.plan).to_wire()

@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sgp4.api import jday
 
@@ -20,6 +21,7 @@ from tasking.modes import INCIDENCE_LIMITS
 from tasking.orbits import Satellite, generate_constellation
 from tasking.passes import Pass, predict_passes
 from tasking.sandbox.store import Store
+from tasking.times import parse_time
 
 _CACHE_SIZE = 256
 _WGS84_A_KM = 6378.137
@@ -58,6 +60,12 @@ class World:
             while len(self._cache) > _CACHE_SIZE:
                 self._cache.popitem(last=False)
         return found
+
+    def passes_for(self, document: Mapping[str, Any]) -> list[Pass]:
+        """``passes`` over a task document's point during its acquisition window."""
+        point, window = document["pointOfInterest"], document["acquisitionWindow"]
+        start, end = parse_time(window["start"]), parse_time(window["end"])
+        return self.passes(float(point["lat"]), float(point["lon"]), start, end)
 
     def altitude_km(self, name: str, when: datetime, sub_lat: float) -> float:
         """Height of a satellite above the WGS84 ellipsoid below it at ``when``."""

@@ -21,6 +21,21 @@ def _priced(**fields: Any) -> dict[str, Any]:
     return task_body(contractID=seed.PRICED_CONTRACT_ID, **fields)
 
 
+def _price_query(**fields: Any) -> dict[str, Any]:
+    """A getPrice query on the priced contract that its rules allow, with ``fields`` changed."""
+    return {
+        "contractID": seed.PRICED_CONTRACT_ID,
+        "imagingMode": "SPOTLIGHT",
+        "pointOfInterest[lat]": 1,
+        "pointOfInterest[lon]": 2,
+        "exclusivity": "PUBLIC",
+        "priority": "COMMERCIAL",
+        "sla": "SLA_8H",
+        "eula": "STANDARD",
+        **fields,
+    }
+
+
 def _summary(client: TestClient, headers: dict[str, str]) -> dict[str, Any]:
     response = client.get(SUMMARY, headers=headers)
     assert response.status_code == 200, response.text
@@ -152,16 +167,7 @@ def test_price_refuses_values_the_contract_does_not_allow(
 ) -> None:
     response = client.get(
         "/api/tasking/v2/price",
-        params={
-            "contractID": seed.PRICED_CONTRACT_ID,
-            "imagingMode": "SCAN_WIDE",
-            "pointOfInterest[lat]": 1,
-            "pointOfInterest[lon]": 2,
-            "exclusivity": "PUBLIC",
-            "priority": "COMMERCIAL",
-            "sla": "SLA_3H",
-            "eula": "STANDARD",
-        },
+        params=_price_query(imagingMode="SCAN_WIDE", sla="SLA_3H"),
         headers=demo,
     )
     assert response.status_code == 400
@@ -178,3 +184,17 @@ def test_price_model_charges_more_for_faster_finer_and_private() -> None:
     assert task_price("SPOTLIGHT", "COMMERCIAL", "SLA_8H", "PRIVATE", 10.0) > base
     assert task_price("SPOTLIGHT", "BACKGROUND", "SLA_24H", "PUBLIC", 10.0) < base
     assert base % 100 == 0  # whole currency units
+
+
+def test_price_refuses_a_point_off_the_globe_with_the_task_rules_ids(
+    client: TestClient, demo: dict[str, str]
+) -> None:
+    response = client.get(
+        "/api/tasking/v2/price",
+        params=_price_query(**{"pointOfInterest[lat]": 91, "pointOfInterest[lon]": -181}),
+        headers=demo,
+    )
+    assert response.status_code == 400
+    message = response.json()["message"]
+    assert "pointOfInterest[lat]: The latitude must be between -90 and 90" in message
+    assert "(latitude-range rule)" in message and "(longitude-range rule)" in message

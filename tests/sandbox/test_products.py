@@ -477,3 +477,15 @@ def test_render_asset_makes_each_planned_file(task: Task, scene: Scene) -> None:
     assert tiff.tag_v2[33922][3:5] == pytest.approx(tuple(doc["coord_first_near"][::-1]))
     with pytest.raises(InputError, match="asset key"):
         render_asset("slc-h5", seed=seed, metadata=doc)
+
+
+def test_a_footprint_corner_off_the_globe_is_refused_with_the_point_rules() -> None:
+    ring = [(91.0, 0.0), (0.0, 1.0), (1.0, 1.0), (1.0, 0.0)]
+    with pytest.raises(InputError, match="footprint corner 0: The latitude") as caught:
+        make_grd_tiff(4, width=16, height=16, footprint=ring)
+    assert [(v.field, v.rule) for v in caught.value.violations] == [("footprint", "latitude-range")]
+
+
+def test_a_footprint_unwrapped_across_the_antimeridian_is_accepted() -> None:
+    ring = [(0.0, 179.9), (0.0, 180.1), (0.1, 180.1), (0.1, 179.9)]
+    assert make_grd_tiff(4, width=16, height=16, footprint=ring).startswith(b"II")

@@ -12,10 +12,10 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tasking.models import format_rfc3339
 from tasking.orbits import to_omm, to_tle_text
 from tasking.sandbox.routes.deps import CompanyDep, SandboxDep
 from tasking.sandbox.tasks import own_task
+from tasking.times import format_rfc3339
 
 router = APIRouter(prefix="/sandbox/v1", tags=["sandbox"])
 
