@@ -63,7 +63,10 @@ class SandboxControl:
         except httpx.TimeoutException as exc:
             raise RequestTimeout(f"the sandbox did not answer in time: {exc}") from exc
         except httpx.TransportError as exc:
-            raise TransportError(f"cannot reach the sandbox at {self._root}: {exc}") from exc
+            # The host without its scheme: Markdown would turn a URL into a link and show the
+            # escapes the UI adds to server text.
+            where = httpx.URL(self._root).netloc.decode()
+            raise TransportError(f"cannot reach the sandbox at {where}: {exc}") from exc
         if response.is_error:
             raise error_from_response(response)
         return response

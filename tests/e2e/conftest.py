@@ -54,13 +54,13 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def _wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -81,8 +81,9 @@ class StreamlitApp:
     """`streamlit run app.py` as a user starts it: sandbox mode (no ICEYE_* credentials), data in
     ``data_dir``, on ``port``. ``restart()`` keeps both, as an operator's restart would."""
 
-    def __init__(self, data_dir: Path, port: int) -> None:
+    def __init__(self, data_dir: Path, port: int, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
+        self.extra_env = env or {}
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = data_dir / "streamlit.log"
         self._port = port
@@ -91,6 +92,7 @@ class StreamlitApp:
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ICEYE_")}
         env["ICEYE_DATA_DIR"] = str(self.data_dir)
+        env.update(self.extra_env)
         with self.log_path.open("a") as log:
             self._proc = subprocess.Popen(
                 [
@@ -114,7 +116,7 @@ class StreamlitApp:
             except httpx.HTTPError:
                 return False
 
-        _wait_until(healthy, 60, "the app's health check")
+        wait_until(healthy, 60, "the app's health check")
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
@@ -135,7 +137,7 @@ class StreamlitApp:
 @pytest.fixture(scope="session")
 def streamlit_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamlitApp]:
     """The app on a free port with a fresh data directory, for the whole session."""
-    app = StreamlitApp(tmp_path_factory.mktemp("app-data"), _free_port())
+    app = StreamlitApp(tmp_path_factory.mktemp("app-data"), free_port())
     try:
         app.start()
         yield app
