@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tasking.errors import TransportError
 from tasking.history import StatusEvent, TaskHistory
 from tasking.models import Task
 
@@ -293,3 +294,22 @@ def test_status_since_gives_when_each_task_was_first_seen_in_its_current_status(
     }
     assert history.status_since([]) == {}
     history.close()
+
+
+def test_a_status_whose_time_cannot_be_read_is_recorded_at_its_next_sighting(url: str) -> None:
+    readings: list[datetime | None] = [None, T0 + timedelta(minutes=3)]
+
+    def clock() -> datetime:
+        reading = readings.pop(0)
+        if reading is None:
+            raise TransportError("cannot reach the sandbox at 127.0.0.1:1")
+        return reading
+
+    history = TaskHistory(url, clock=clock)
+    try:
+        assert history.record(make_task(status="ACTIVE")) == []  # no time on another clock
+        assert history.get("task-1") is not None  # the document is kept all the same
+        (event,) = history.record(make_task(status="ACTIVE"))
+        assert event.seen_at == T0 + timedelta(minutes=3)
+    finally:
+        history.close()

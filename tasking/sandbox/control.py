@@ -17,6 +17,8 @@ from tasking.errors import RequestTimeout, TaskingError, TransportError, error_f
 from tasking.times import parse_time
 
 _TIMEOUT_S = 10.0
+HEALTH_TIMEOUT_S = 3.0
+"""A health check is one short request: the sidebar must not hang on a backend that hangs."""
 
 
 @dataclass(frozen=True)
@@ -57,9 +59,18 @@ class SandboxControl:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def _call(self, method: str, path: str, json: dict[str, Any] | None = None) -> httpx.Response:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        json: dict[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> httpx.Response:
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         try:
-            response = self._http.request(method, f"{self._root}/sandbox/v1{path}", json=json)
+            response = self._http.request(
+                method, f"{self._root}/sandbox/v1{path}", json=json, **extra
+            )
         except httpx.TimeoutException as exc:
             raise RequestTimeout(f"the sandbox did not answer in time: {exc}") from exc
         except httpx.TransportError as exc:
@@ -90,6 +101,6 @@ class SandboxControl:
     def health(self) -> bool:
         """True when the sandbox answers its health check; never raises."""
         try:
-            return self._call("GET", "/health").status_code == 200
+            return self._call("GET", "/health", timeout=HEALTH_TIMEOUT_S).status_code == 200
         except TaskingError:
             return False

@@ -16,7 +16,7 @@ from tasking.errors import BadRequest, TransportError
 from tasking.models import TaskRequest
 from tasking.sandbox import seed
 from tasking.sandbox.__main__ import parse_args
-from tasking.sandbox.control import SandboxControl
+from tasking.sandbox.control import HEALTH_TIMEOUT_S, SandboxControl
 from tasking.sandbox.server import start_in_background
 from tests.sandbox.conftest import EPOCH, login, task_body
 
@@ -82,3 +82,18 @@ def test_command_line_options_and_their_limits() -> None:
         parse_args(["--speed", "20000"])
     with pytest.raises(SystemExit):
         parse_args(["--failure-rate", "2"])
+
+
+def test_the_health_check_is_one_short_request_that_never_raises() -> None:
+    seen: list[httpx.Request] = []
+
+    def hang(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        raise httpx.ReadTimeout("no answer", request=request)
+
+    with SandboxControl(
+        "http://sandbox.test", httpx.Client(transport=httpx.MockTransport(hang))
+    ) as c:
+        assert c.health() is False
+    assert len(seen) == 1
+    assert seen[0].extensions["timeout"]["read"] == HEALTH_TIMEOUT_S
