@@ -86,11 +86,6 @@ class ClientCredentialsAuth(httpx.Auth):
     def __repr__(self) -> str:
         return f"ClientCredentialsAuth(token_url={self.token_url!r}, client_id={self._client_id!r})"
 
-    def invalidate(self) -> None:
-        """Forget the cached token; the next request fetches a new one."""
-        with self._lock:
-            self._token = None
-
     def _valid(self) -> str | None:
         token = self._token
         if token is not None and self._clock() < token.use_until:

@@ -102,10 +102,6 @@ class SimClock:
         with self._lock:
             self._last = (reading, self._monotonic())
 
-    def forget(self) -> None:
-        with self._lock:
-            self._last = None
-
     def _extrapolated(self) -> tuple[ClockReading, float] | None:
         """The last reading carried forward to this moment, and its age in real seconds."""
         with self._lock:

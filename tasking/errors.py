@@ -102,9 +102,6 @@ class InputError(TaskingError, ValueError):
         self.violations = violations
         super().__init__("; ".join(v.message for v in violations))
 
-    def for_field(self, field: str) -> list[Violation]:
-        return [v for v in self.violations if v.field == field]
-
 
 class HistoryError(TaskingError):
     """The app's local task history (SQLite or another SQLAlchemy database) failed."""

@@ -28,7 +28,7 @@ import threading
 import time
 import tomllib
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,7 +38,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from tasking import rules
+from tasking import rules, times
 from tasking.errors import (
     ApiError,
     ConfigurationError,
@@ -133,11 +133,6 @@ class _RedactQueries(logging.Filter):
 _httpx_log = logging.getLogger("httpx")
 if not any(isinstance(f, _RedactQueries) for f in _httpx_log.filters):
     _httpx_log.addFilter(_RedactQueries())
-
-
-def _utc_now() -> datetime:
-    """The machine's clock (tests replace it to play a machine whose clock is wrong)."""
-    return datetime.now(UTC)
 
 
 # --- retry policies ----------------------------------------------------------------------------
@@ -236,7 +231,9 @@ class Session:
 
     def local_now(self) -> datetime:
         """The injected clock, or the machine's UTC."""
-        return self._clock() if self._clock is not None else _utc_now()
+        # Looked up at each call, not bound as a default: tests replace ``times.utc_now`` to play
+        # a machine whose clock is wrong.
+        return self._clock() if self._clock is not None else times.utc_now()
 
     def server_time(self, local: datetime) -> datetime:
         """The server's time at the instant ``local_now()`` read ``local``, by the latest offset."""

@@ -33,7 +33,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Column, Index, MetaData, String, Table, Text, insert, select, update
 from sqlalchemy.engine import Engine, RowMapping
@@ -42,6 +42,7 @@ from sqlalchemy.exc import IntegrityError
 from tasking.errors import HistoryError
 from tasking.models import TaskRequest
 from tasking.store import UtcDateTime, create_tables, guarded
+from tasking.times import utc_now
 
 __all__ = ["Order", "OrderJournal", "OrderState", "fingerprint"]
 
@@ -119,10 +120,6 @@ class Order:
         )
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class OrderJournal:
     """Orders and their states in the local store; thread-safe, shared by every session."""
 
@@ -131,7 +128,7 @@ class OrderJournal:
         self,
         engine: Engine,
         *,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
         new_key: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
         self._engine = engine

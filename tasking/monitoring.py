@@ -25,6 +25,7 @@ __all__ = [
     "PRODUCT_STATUSES",
     "SCENE_STATUSES",
     "STAGES",
+    "STAGE_STATUSES",
     "TERMINAL",
     "FeeTier",
     "Fetch",
@@ -58,13 +59,16 @@ PRODUCT_STATUSES: Final = frozenset({TaskStatus.FULFILLED, TaskStatus.DONE})
 # nor the contract sets one).
 DEFAULT_SLA: Final = "SLA_8H"
 
+# The timeline's stages and the status each stands for (ICEYE's demo TaskTimeline: RECEIVED →
+# Received, ACTIVE → Scheduled, FULFILLED → Captured, DONE → Complete).
 STAGES: Final = ("Received", "Scheduled", "Captured", "Complete")
-_STAGE_OF: Final[dict[str, int]] = {
-    TaskStatus.RECEIVED: 0,
-    TaskStatus.ACTIVE: 1,
-    TaskStatus.FULFILLED: 2,
-    TaskStatus.DONE: 3,
-}
+STAGE_STATUSES: Final = (
+    TaskStatus.RECEIVED,
+    TaskStatus.ACTIVE,
+    TaskStatus.FULFILLED,
+    TaskStatus.DONE,
+)
+_STAGE_OF: Final[dict[str, int]] = {status: i for i, status in enumerate(STAGE_STATUSES)}
 _END_LABELS: Final[dict[str, str]] = {
     TaskStatus.REJECTED: "Rejected",
     TaskStatus.CANCELED: "Canceled",
@@ -164,6 +168,9 @@ def cancellation_fee(now: datetime, window_start: datetime) -> FeeTier:
     return FULL_FEE
 
 
-def next_poll_in(status: str) -> float | None:
-    """Seconds until the next poll, or None once the status is final."""
-    return None if is_terminal(status) else POLL_INTERVAL_S
+def next_poll_in(status: str | None, *, pending: bool = False) -> float | None:
+    """Seconds until the next poll, or None once nothing more will come: the status is final and
+    nothing it calls for is left to fetch (``pending``). A status not read yet (None) is polled."""
+    if status is not None and is_terminal(status) and not pending:
+        return None
+    return POLL_INTERVAL_S

@@ -25,6 +25,7 @@ from sgp4.api import SatrecArray, jday
 
 from tasking.errors import InputError
 from tasking.orbits import Satellite
+from tasking.rules import check_point
 from tasking.times import require_aware
 
 __all__ = [
@@ -102,7 +103,7 @@ def predict_passes(
 
     One opportunity per pass, at its zero-Doppler time; sorted by time.
     """
-    _check_point(lat, lon)
+    check_point(lat, lon)
     start, end = require_aware(start, "start"), require_aware(end, "end")
     if end < start:
         raise InputError(
@@ -454,14 +455,3 @@ def _heading(v_ecef: F64, lat_deg: F64, lon_deg: F64) -> F64:
         + np.cos(phi) * v_ecef[..., 2]
     )
     return np.asarray(np.degrees(np.arctan2(east, north)) % 360.0, dtype=np.float64)
-
-
-def _check_point(lat: float, lon: float) -> None:
-    if not (math.isfinite(lat) and -90.0 <= lat <= 90.0):
-        raise InputError(
-            f"latitude must be within [-90, 90]°, got {lat}", field="lat", rule="lat-range"
-        )
-    if not (math.isfinite(lon) and -180.0 <= lon <= 180.0):
-        raise InputError(
-            f"longitude must be within [-180, 180]°, got {lon}", field="lon", rule="lon-range"
-        )

@@ -28,7 +28,7 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
@@ -42,6 +42,7 @@ from tasking.http import check_text
 from tasking.journal import Order, OrderJournal, OrderState
 from tasking.models import Task, TaskRequest, TaskStatus
 from tasking.store import make_engine
+from tasking.times import utc_now
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -57,10 +58,6 @@ RECONCILE_HOLD_MIN_S = 120.0
 """An unconfirmed order is looked for at least this long (real seconds, and at least four request
 timeouts) before it is declared absent: a create delayed in the network past our timeout still
 reaches the server within it."""
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -93,7 +90,7 @@ class TaskingService:
         control: SandboxControl | None = None,
         sandbox: SandboxHandle | None = None,
         reconcile_hold_s: float | None = None,
-        real_clock: Callable[[], datetime] = _utc_now,
+        real_clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.mode = mode
         self.label = label

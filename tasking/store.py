@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -20,6 +20,7 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
 from tasking.errors import HistoryError
+from tasking.times import to_utc
 
 __all__ = ["DEFAULT_URL", "UtcDateTime", "create_tables", "database_name", "guarded", "make_engine"]
 
@@ -31,7 +32,8 @@ _BUSY_TIMEOUT_MS = 10_000
 
 
 class UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in, aware UTC datetimes out, on every backend.
+    """Aware UTC datetimes in, aware UTC datetimes out, on every backend (a naive one in is UTC,
+    as everywhere: ``tasking.times.to_utc``).
 
     SQLite's DATETIME keeps no offset, so UTC is stored naive there and re-labelled on the way out;
     PostgreSQL gets ``timestamp with time zone``.
@@ -43,13 +45,13 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        value = value.astimezone(UTC)
+        value = to_utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return to_utc(value)
 
 
 def make_engine(url: str) -> Engine:

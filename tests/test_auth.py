@@ -249,18 +249,6 @@ def test_the_lock_is_released_when_the_token_request_fails(
         assert http.get(API).status_code == 200
 
 
-def test_invalidate_forces_a_new_token(
-    router: respx.MockRouter, auth: ClientCredentialsAuth
-) -> None:
-    router.post(TOKEN_URL).mock(side_effect=TokenServer())
-    router.get(API).respond(200, json={})
-    with httpx.Client(auth=auth) as http:
-        http.get(API)
-        auth.invalidate()
-        http.get(API)
-    assert auth.token_requests == 2
-
-
 def test_the_secret_never_appears_in_repr() -> None:
     auth = ClientCredentialsAuth(TOKEN_URL, "my-client", "s3cr3t-value")
     assert "s3cr3t" not in repr(auth)

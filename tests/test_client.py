@@ -21,7 +21,7 @@ import httpx
 import pytest
 import respx
 
-from tasking import http as http_module
+from tasking import times
 from tasking.auth import ClientCredentialsAuth
 from tasking.client import TaskingClient
 from tasking.config import Settings
@@ -856,7 +856,7 @@ def test_create_tasks_lookup_uses_the_servers_date_when_the_local_clock_is_a_day
     router: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The machine's clock is a day ahead of the server's; no clock is injected (live mode).
-    monkeypatch.setattr(http_module, "_utc_now", lambda: NOW + timedelta(days=1))
+    monkeypatch.setattr(times, "utc_now", lambda: NOW + timedelta(days=1))
     server_date = {"Date": format_datetime(NOW, usegmt=True)}
     # The token response is the first to arrive, during the create itself.
     router.post(TOKEN_URL).respond(200, json=load_golden("token_response"), headers=server_date)

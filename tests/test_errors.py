@@ -127,11 +127,11 @@ def test_unreadable_retry_after_is_none(value: str | None) -> None:
     assert parse_retry_after(value) is None
 
 
-def test_input_error_keeps_every_violation_and_finds_them_by_field() -> None:
+def test_input_error_keeps_every_violation_and_says_them_all() -> None:
     violations = [Violation("lat", "latitude-range", "bad lat"), Violation("lon", "r", "bad lon")]
     error = InputError(violations)
     assert isinstance(error, ValueError) and isinstance(error, TaskingError)
-    assert error.for_field("lat") == [violations[0]]
+    assert error.violations == violations
     assert error.message == "bad lat; bad lon"
 
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import respx
 
-from tasking import http as http_module
+from tasking import times
 from tasking.auth import ClientCredentialsAuth
 from tasking.errors import (
     ApiError,
@@ -163,7 +163,7 @@ def test_a_request_retries_as_its_policy_allows(router: respx.MockRouter, sessio
 def test_server_now_is_the_machines_clock_until_a_response_brings_a_date(
     monkeypatch: pytest.MonkeyPatch, session: Session
 ) -> None:
-    monkeypatch.setattr(http_module, "_utc_now", lambda: SERVER_NOW + timedelta(days=1))
+    monkeypatch.setattr(times, "utc_now", lambda: SERVER_NOW + timedelta(days=1))
     assert session.server_now() == SERVER_NOW + timedelta(days=1)
 
 
@@ -171,7 +171,7 @@ def test_server_now_follows_the_date_of_the_latest_response_token_responses_incl
     router: respx.MockRouter, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     local = SERVER_NOW + timedelta(days=1)
-    monkeypatch.setattr(http_module, "_utc_now", lambda: local)
+    monkeypatch.setattr(times, "utc_now", lambda: local)
     router.post(TOKEN_URL).respond(
         200, json=load_golden("token_response"), headers=date(SERVER_NOW)
     )
@@ -187,7 +187,7 @@ def test_server_now_follows_the_date_of_the_latest_response_token_responses_incl
 def test_a_cached_responses_date_is_not_taken_for_the_servers_time(
     router: respx.MockRouter, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(http_module, "_utc_now", lambda: SERVER_NOW)
+    monkeypatch.setattr(times, "utc_now", lambda: SERVER_NOW)
     router.get("https://cdn.test/a").respond(
         200, content=b"x", headers={**date(SERVER_NOW - timedelta(days=3)), "Age": "259200"}
     )

@@ -236,9 +236,9 @@ def test_base_map_has_offline_basemap_shown_and_osm_as_a_hidden_choice() -> None
 @pytest.mark.parametrize(
     ("kwargs", "rule"),
     [
-        ({"center": (91.0, 0.0)}, "latitude must be within"),
-        ({"center": (0.0, 180.5)}, "longitude must be within"),
-        ({"center": (float("nan"), 0.0)}, "latitude must be within"),
+        ({"center": (91.0, 0.0)}, "center: The latitude must be between"),
+        ({"center": (0.0, 180.5)}, "longitude-range rule"),
+        ({"center": (float("nan"), 0.0)}, "latitude-range rule"),
         ({"center": ("1", 2)}, "must be numbers"),
         ({"zoom": 0}, "zoom must be an integer from 1 to 18"),
         ({"zoom": 2.5}, "zoom must be an integer"),
@@ -291,7 +291,7 @@ def test_escape_label_leaves_plain_text_alone_and_entities_every_special_charact
 
 
 def test_poi_feature_group_rejects_an_invalid_point() -> None:
-    with pytest.raises(ValueError, match="point of interest latitude"):
+    with pytest.raises(ValueError, match="point of interest: The latitude"):
         poi_feature_group(-91.0, 0.0, "x")
 
 

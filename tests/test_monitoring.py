@@ -71,6 +71,15 @@ def test_terminal_statuses_end_polling(status: str, terminal: bool) -> None:
     assert m.next_poll_in(status) == (None if terminal else 5.0)
 
 
+@pytest.mark.parametrize("status", ["DONE", "FAILED"])
+def test_a_final_status_is_polled_while_a_fetch_it_calls_for_is_pending(status: str) -> None:
+    assert m.next_poll_in(status, pending=True) == m.POLL_INTERVAL_S
+
+
+def test_a_status_not_read_yet_is_polled() -> None:
+    assert m.next_poll_in(None) == m.POLL_INTERVAL_S
+
+
 @pytest.mark.parametrize(
     ("status", "index", "label"),
     [
@@ -88,6 +97,7 @@ def test_statuses_on_the_happy_path_map_to_timeline_stages(
     assert (stage.index, stage.label, stage.ok) == (index, label, True)
     assert stage.is_end is (status == "DONE")
     assert m.STAGES[index] == label
+    assert m.STAGE_STATUSES[index] == status
 
 
 @pytest.mark.parametrize(

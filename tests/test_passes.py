@@ -224,9 +224,9 @@ def test_empty_inputs_give_no_passes(sats: list[Satellite]) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "rule"),
     [
-        ({"lat": 90.5}, "lat-range"),
-        ({"lon": -181.0}, "lon-range"),
-        ({"lat": float("nan")}, "lat-range"),
+        ({"lat": 90.5}, "latitude-range"),
+        ({"lon": -181.0}, "longitude-range"),
+        ({"lat": float("nan")}, "latitude-range"),
         ({"end": START - timedelta(seconds=1)}, "window-order"),
         ({"start": datetime(2026, 11, 22)}, "aware-datetime"),
         ({"min_incidence": 30.0, "max_incidence": 20.0}, "incidence-range"),

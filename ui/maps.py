@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import html
 import importlib.metadata
-import math
 import re
 from collections.abc import Mapping
 from typing import Any, TypeGuard
@@ -31,6 +30,9 @@ import folium.folium
 from branca.element import MacroElement
 from folium.map import Layer
 from folium.template import Template
+
+from tasking.geometry import normalize_lon
+from tasking.rules import point_violations
 
 # Where Streamlit serves ./static/ (server.enableStaticServing). Root-relative, so it assumes
 # the app is served at the root of its host (no server.baseUrlPath).
@@ -275,9 +277,10 @@ def click_to_point(value: Mapping[str, Any] | None) -> tuple[float, float] | Non
     if not (_is_number(lat) and _is_number(lon)):
         return None
     lat, lon = float(lat), float(lon)
-    if not (math.isfinite(lat) and math.isfinite(lon)) or abs(lat) > 90.0:
+    if point_violations(lat, lon, wrap_lon=True):
         return None
-    return lat, _wrap_lon(lon)
+    # Leaflet reports clicks on a world copy as lon + k*360: bring them back.
+    return lat, normalize_lon(lon)
 
 
 def asset_urls(m: folium.Map) -> list[str]:
@@ -306,19 +309,11 @@ def _check_lat_lon(point: tuple[float, float], what: str) -> tuple[float, float]
     if not (_is_number(lat) and _is_number(lon)):
         raise ValueError(f"{what} must be numbers (lat, lon), got {point!r}")
     lat, lon = float(lat), float(lon)
-    if not (math.isfinite(lat) and -90.0 <= lat <= 90.0):
-        raise ValueError(f"{what} latitude must be within [-90, 90] degrees, got {lat!r}")
-    if not (math.isfinite(lon) and -180.0 <= lon <= 180.0):
-        raise ValueError(f"{what} longitude must be within [-180, 180] degrees, got {lon!r}")
+    violations = point_violations(lat, lon)
+    if violations:
+        raise ValueError(f"{what}: " + " ".join(v.message for v in violations))
     return lat, lon
 
 
 def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _wrap_lon(lon: float) -> float:
-    # Leaflet reports clicks on a world copy as lon + k*360; bring them back.
-    if -180.0 <= lon <= 180.0:
-        return lon
-    return (lon + 180.0) % 360.0 - 180.0

@@ -17,10 +17,6 @@ from ui.format import code, duration, listing, plain, when, window
 from ui.guard import guarded
 from ui.watch import ProductView, Watch, fresh_asset, reached_stage
 
-# The status each timeline stage stands for (ICEYE's demo TaskTimeline: RECEIVED → Received,
-# ACTIVE → Scheduled, FULFILLED → Captured, DONE → Complete).
-STAGE_STATUS = (TaskStatus.RECEIVED, TaskStatus.ACTIVE, TaskStatus.FULFILLED, TaskStatus.DONE)
-
 _TIMELINE_CSS = """
 <style>
 .tl {display:flex; align-items:flex-start; gap:0; margin:0.25rem 0 1rem 0;}
@@ -38,7 +34,7 @@ _TIMELINE_CSS = """
 """
 
 
-CAPTURED_STAGE = 2
+CAPTURED_STAGE = monitoring.stage_index(TaskStatus.FULFILLED)
 
 
 def timeline_html(
@@ -51,7 +47,7 @@ def timeline_html(
     reached = stage.index if stage.index >= 0 else reached_stage(first_seen)
     parts: list[str] = []
     for index, (label, stage_status) in enumerate(
-        zip(monitoring.STAGES, STAGE_STATUS, strict=True)
+        zip(monitoring.STAGES, monitoring.STAGE_STATUSES, strict=True)
     ):
         if index > 0:
             parts.append(f'<div class="tl-bar{" done" if index <= reached else ""}"></div>')
@@ -209,7 +205,7 @@ def _loader(
 
 def show_products(watch: Watch, client: TaskingClient) -> None:
     if not watch.products:
-        if watch.status in (TaskStatus.FULFILLED, TaskStatus.DONE):
+        if watch.status is not None and monitoring.is_captured(watch.status):
             st.caption("No products listed yet.")
         else:
             st.caption("Products appear when the task is FULFILLED (SLA products) or DONE (all).")

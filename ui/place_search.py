@@ -10,6 +10,7 @@ import streamlit as st
 from tasking.coords import format_dms, parse_coordinates
 from tasking.errors import InputError
 from tasking.places import Place, search_places, warm_up
+from tasking.rules import is_valid_point
 from ui import task_form as form
 from ui.format import plain
 
@@ -97,7 +98,7 @@ def place_widgets() -> None:
         if error:
             st.markdown(f":red[:material/error: {plain(error)}]")
         lat, lon = st.session_state.get(form.LAT), st.session_state.get(form.LON)
-        if lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180:
+        if lat is not None and lon is not None and is_valid_point(lat, lon):
             st.caption(f"Point: {format_dms(lat, lon)}")
 
 

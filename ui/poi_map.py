@@ -16,6 +16,7 @@ import folium
 import streamlit as st
 from streamlit_folium import st_folium
 
+from tasking.rules import is_valid_point
 from ui import task_form as form
 from ui.layers import group
 from ui.maps import base_map, click_to_point, poi_feature_group
@@ -35,9 +36,9 @@ def _on_click() -> None:
 
 def point_layer(lat: float | None, lon: float | None, label: str) -> folium.FeatureGroup:
     """The marker of a valid point, else an empty layer (so a cleared point disappears)."""
-    if lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180:
-        return poi_feature_group(lat, lon, label)
-    return group("Point of interest", "poi:none", [])
+    if lat is None or lon is None or not is_valid_point(lat, lon):
+        return group("Point of interest", "poi:none", [])
+    return poi_feature_group(lat, lon, label)
 
 
 def poi_map(label: str, overlays: Sequence[folium.FeatureGroup] = ()) -> None:

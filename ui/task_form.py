@@ -441,7 +441,7 @@ def reference_widget(problems: dict[str, list[Violation]]) -> None:
 def centre_on_point() -> None:
     """Centre the map on the point (after it was typed or searched, not after a click)."""
     lat, lon = _number(LAT), _number(LON)
-    if lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180:
+    if rules.is_valid_point(lat, lon):
         st.session_state[CENTER] = (lat, lon)
         st.session_state[ZOOM] = POINT_ZOOM
 

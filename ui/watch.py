@@ -21,7 +21,14 @@ from tasking.client import TaskingClient
 from tasking.errors import NotFound, TaskingError
 from tasking.history import TaskHistory
 from tasking.models import Product, Scene, Task
-from tasking.monitoring import Fetch, fetches_after, is_captured, is_terminal, stage_index
+from tasking.monitoring import (
+    Fetch,
+    fetches_after,
+    is_captured,
+    is_terminal,
+    next_poll_in,
+    stage_index,
+)
 from tasking.times import parse_time_or_none
 
 QUICKLOOK_ASSET = "quicklook-png"
@@ -80,10 +87,15 @@ class Watch:
     """The task was never found (unknown id, or another company's): nothing to poll."""
 
     @property
-    def final(self) -> bool:
+    def poll_in(self) -> float | None:
+        """Seconds until the next refresh; None once nothing more will come (``final``)."""
         if self.missing:
-            return True
-        return self.status is not None and is_terminal(self.status) and not self.pending
+            return None
+        return next_poll_in(self.status, pending=bool(self.pending))
+
+    @property
+    def final(self) -> bool:
+        return self.poll_in is None
 
 
 class Clock(Protocol):

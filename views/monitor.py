@@ -80,9 +80,9 @@ if not task_id:
     st.stop()
 
 watch = watch_for(task_id)
-# The refresh timer exists only while the status can still change (decided before the fragment
+# The refresh timer exists only while something can still change (decided before the fragment
 # is defined: st.fragment's start/stop pattern, reference/streamlit-notes.md B3).
-run_every = None if watch.final else monitoring.POLL_INTERVAL_S
+run_every = watch.poll_in
 
 
 @st.fragment(run_every=run_every)
