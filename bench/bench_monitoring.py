@@ -5,7 +5,7 @@ Run from the repository root:  python bench/bench_monitoring.py [--interval 5] [
 
 What runs is the app's own code: the backend is built by ``tasking.service.build_service`` (the function
 the app's ``get_service`` caches), a task is ordered on the demo broad contract with the app's
-client, and each refresh is ``ui.watch.refresh`` (what the Monitor's fragment calls every
+client, and each refresh is ``tasking.watch.refresh`` (what the Monitor's fragment calls every
 ``POLL_INTERVAL_S``). Between refreshes the benchmark waits ``--interval`` real seconds (default:
 the Monitor's 5 s, so HTTP keep-alive expiry is exercised as in the browser) and moves the
 simulation clock ``--step-hours`` ahead with its own ``SandboxControl`` (its requests are counted
@@ -51,7 +51,7 @@ from tasking.sandbox import seed
 from tasking.sandbox.control import SandboxControl
 from tasking.sandbox.server import SandboxHandle, start_in_background
 from tasking.service import TaskingService, build_service
-from ui.watch import Watch, refresh
+from tasking.watch import Watch, refresh
 
 HELSINKI = (60.1699, 24.9384)
 # Bound on refreshes: a lifecycle is about three simulated days (12 h lead time + 48 h window +

@@ -13,9 +13,9 @@ from tasking import modes, monitoring
 from tasking.client import TaskingClient
 from tasking.models import Scene, Task, TaskStatus
 from tasking.service import TaskingService
+from tasking.watch import ProductView, Watch, fresh_asset, reached_stage
 from ui.format import code, duration, listing, plain, when, window
 from ui.guard import guarded
-from ui.watch import ProductView, Watch, fresh_asset, reached_stage
 
 _TIMELINE_CSS = """
 <style>

@@ -12,6 +12,7 @@ from streamlit_folium import st_folium
 from tasking import monitoring
 from tasking.errors import TaskingError
 from tasking.service import TaskingService
+from tasking.watch import Watch, refresh
 from ui import scene_map, state
 from ui.elements import Constellation, Unavailable, constellation
 from ui.errors import attempt, retry_key, show_error
@@ -31,7 +32,6 @@ from ui.monitor_view import (
 from ui.order import markdown_table
 from ui.service import get_service
 from ui.task_form import open_clone
-from ui.watch import Watch, refresh
 
 WATCHES = "mon_watches"
 MONITOR_SCOPE = "mon_"  # the live panel's Retry keys, apart from the page's own

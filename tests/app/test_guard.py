@@ -87,7 +87,7 @@ def test_a_failure_in_the_monitors_live_panel_is_explained(
     control: SandboxControl,
 ) -> None:
     task = order(client, control, reference="guarded monitor")
-    monkeypatch.setattr("ui.watch.refresh", boom)
+    monkeypatch.setattr("tasking.watch.refresh", boom)
     explained(open_app(MONITOR, query={"task": task.id}), injected, "refresh the task")
 
 

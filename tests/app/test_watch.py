@@ -13,8 +13,8 @@ from tasking.client import TaskingClient
 from tasking.errors import ServerError
 from tasking.history import TaskHistory
 from tasking.sandbox.control import SandboxControl
+from tasking.watch import Watch, fresh_asset, refresh
 from tests.app.helpers import order, run_until
-from ui.watch import Watch, fresh_asset, refresh
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -139,7 +139,7 @@ def test_a_failed_fetch_stays_pending_and_is_retried_on_the_next_refresh(
 def test_a_final_task_whose_products_keep_failing_is_given_up_after_a_few_refreshes(
     client: TaskingClient, control: SandboxControl, history: TaskHistory
 ) -> None:
-    from ui.watch import MAX_FINAL_RETRIES
+    from tasking.watch import MAX_FINAL_RETRIES
 
     task = order(client, control)
     run_until(client, control, task.id, "DONE")

@@ -31,6 +31,18 @@ from tasking.monitoring import (
 )
 from tasking.times import parse_time_or_none
 
+__all__ = [
+    "MAX_FINAL_RETRIES",
+    "QUICKLOOK_ASSET",
+    "AssetView",
+    "Clock",
+    "ProductView",
+    "Watch",
+    "fresh_asset",
+    "reached_stage",
+    "refresh",
+]
+
 QUICKLOOK_ASSET = "quicklook-png"
 """ICEYE's asset key of the quicklook image (iceye-api.md §4.8)."""
 
