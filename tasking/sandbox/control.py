@@ -66,7 +66,10 @@ class SandboxControl:
         json: dict[str, Any] | None = None,
         timeout: float | None = None,
     ) -> httpx.Response:
-        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        # As a request extension, not ``timeout=``: a TestClient passed as ``http`` refuses that.
+        extra: dict[str, Any] = (
+            {} if timeout is None else {"extensions": {"timeout": httpx.Timeout(timeout).as_dict()}}
+        )
         try:
             response = self._http.request(
                 method, f"{self._root}/sandbox/v1{path}", json=json, **extra
