@@ -14,7 +14,7 @@ import time
 import streamlit as st
 
 from tasking.errors import TaskingError
-from ui import state
+from ui import keys, state
 from ui.errors import show_error
 from ui.guard import show_unexpected
 from ui.progress import Steps, render_progress
@@ -50,7 +50,8 @@ try:
 except TaskingError as error:
     # Bad settings or a sandbox that could not start: nothing else can work, say why and stop.
     st.title("ICEYE tasking console")
-    show_error(error, "start the backend", retry_key="retry_backend")
+    action = "start the backend"
+    show_error(error, action, retry_key=keys.retry(action))
     st.stop()
 
 started = time.perf_counter()

@@ -12,6 +12,7 @@ from tasking import modes
 from tasking.client import TaskingClient
 from tasking.errors import NotFound, TaskingError
 from tasking.models import Contract, ContractSummary, OptionGroup, to_utc
+from ui import keys
 from ui.format import code, money, plain, when
 
 
@@ -119,7 +120,7 @@ def contract_card(
         label = "Continue with this contract" if chosen else "Use this contract"
         return st.button(
             label,
-            key=f"use_contract:{contract.id}",
+            key=keys.use_contract(contract.id).name,
             type="primary",
             disabled=not valid,
             help=None if valid else "Tasks can only be ordered while the contract is valid.",

@@ -29,6 +29,7 @@ from tasking.errors import (
     TransportError,
     Unauthorized,
 )
+from ui import keys
 from ui.format import plain
 
 log = logging.getLogger(__name__)
@@ -96,8 +97,9 @@ def explain(error: TaskingError, action: str) -> Explanation:
     return Explanation(f"Could not {action}", status, message, _hint(error))
 
 
-def show_error(error: TaskingError, action: str, *, retry_key: str | None = None) -> None:
-    """Render an error readably; with ``retry_key``, a Retry button that reruns the page."""
+def show_error(error: TaskingError, action: str, *, retry_key: keys.Button | None = None) -> None:
+    """Render an error readably; with ``retry_key`` (``keys.retry(...)``), a Retry button that
+    reruns the page."""
     info = explain(error, action)
     log.warning("%s failed: %s %s", action, type(error).__name__, info.status)
     status = f" — {info.status}" if info.status else ""
@@ -111,13 +113,7 @@ def show_error(error: TaskingError, action: str, *, retry_key: str | None = None
     st.error("\n\n".join(lines), icon=":material/error:")
     if retry_key is not None:
         # A click reruns the script (or the fragment the button is in), which repeats the call.
-        st.button("Retry", key=retry_key, icon=":material/refresh:")
-
-
-def retry_key(action: str, scope: str = "") -> str:
-    """The session-state key of the Retry button shown for a failed ``action``: the one place it is
-    spelled, so a page that reacts to Retry asks for the same key ``attempt`` / ``show_error`` used."""
-    return f"{scope}retry:{action}"
+        st.button("Retry", key=retry_key.name, icon=":material/refresh:")
 
 
 def attempt(
@@ -130,5 +126,5 @@ def attempt(
     try:
         return call(*args, **kwargs)
     except TaskingError as error:
-        show_error(error, action, retry_key=retry_key(action))
+        show_error(error, action, retry_key=keys.retry(action))
         return None

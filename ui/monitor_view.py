@@ -14,6 +14,7 @@ from tasking.client import TaskingClient
 from tasking.models import Scene, Task, TaskStatus
 from tasking.service import TaskingService
 from tasking.watch import ProductView, Watch, fresh_asset, reached_stage
+from ui import keys
 from ui.format import code, duration, listing, plain, when, window
 from ui.guard import guarded
 
@@ -228,23 +229,21 @@ def show_products(watch: Watch, client: TaskingClient) -> None:
                         data=_loader(client, watch.task_id, product, asset.key),
                         file_name=file_name(product, asset.key, asset.media_type),
                         mime=asset.media_type,
-                        key=f"dl:{product.id}:{asset.key}",
+                        key=keys.download(product.id, asset.key).name,
                         icon=":material/download:",
                         on_click="ignore",
                         help="Fetches a fresh signed link when pressed (links expire after 1 h).",
                     )
 
 
-CANCELLING = "mon_cancelling"
-"""Task id whose cancellation is being confirmed (the page calls the dialog while it is set)."""
-
-
 def open_cancel(task_id: str) -> None:
-    st.session_state[CANCELLING] = task_id
+    """Open the cancel dialog for a task (the page calls the dialog while ``keys.CANCELLING`` is
+    set: a dialog exists only in the runs that call it)."""
+    keys.CANCELLING.set(task_id)
 
 
 def close_cancel() -> None:
-    st.session_state.pop(CANCELLING, None)
+    keys.CANCELLING.pop()
 
 
 @st.dialog("Cancel this task?", on_dismiss=close_cancel)
@@ -263,10 +262,10 @@ def cancel_dialog(service: TaskingService, task: Task, now: datetime) -> None:
     )
     st.caption("A cancelled task cannot be resumed: order a new one instead.")
     left, right = st.columns(2)
-    if left.button("Cancel the task", type="primary", key="mon_cancel_confirm"):
+    if left.button("Cancel the task", type="primary", key=keys.CANCEL_CONFIRM.name):
         # Idempotent: a second click, or a cancel made in another tab, ends the same way.
         service.cancel_task(task.id)
         close_cancel()
         st.rerun()
-    if right.button("Keep the task", key="mon_cancel_keep", on_click=close_cancel):
+    if right.button("Keep the task", key=keys.CANCEL_KEEP.name, on_click=close_cancel):
         st.rerun()

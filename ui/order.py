@@ -12,7 +12,7 @@ from tasking.client import TaskingClient
 from tasking.errors import NotFound, TaskingError
 from tasking.journal import Order, OrderState
 from tasking.models import Contract, FeasibilityResponse, OptionGroup, TaskRequest, to_utc
-from ui import state
+from ui import keys, state
 from ui.errors import show_error
 from ui.format import duration, listing, money, plain, when
 
@@ -161,7 +161,8 @@ def price_and_budget(client: TaskingClient, request: TaskRequest, contract: Cont
         )
         return True
     except TaskingError as error:
-        show_error(error, "get the price of this order", retry_key="nt_retry_price")
+        action = "get the price of this order"
+        show_error(error, action, retry_key=keys.retry(action))
         return True  # the API checks the budget again when the task is created
     available = budget.available
     left, middle, right = st.columns(3)
@@ -195,7 +196,7 @@ def show_existing(order: Order) -> None:
             "identical capture: change the reference, the window or an option to order another.",
             icon=":material/content_copy:",
         )
-        if order.task_id and st.button("Open it in Monitor", key="nt_existing_open"):
+        if order.task_id and st.button("Open it in Monitor", key=keys.EXISTING_OPEN.name):
             state.open_task(order.task_id)
     else:
         st.info(
@@ -213,11 +214,11 @@ def show_order(order: Order, hold: timedelta) -> None:
             icon=":material/check_circle:",
         )
         left, right = st.columns([1, 3])
-        if left.button("Open in Monitor", type="primary", key="nt_order_open"):
-            st.session_state.pop(state.LAST_ORDER, None)
+        if left.button("Open in Monitor", type="primary", key=keys.ORDER_OPEN.name):
+            keys.LAST_ORDER.pop()
             state.open_task(order.task_id or "")
-        if right.button("Dismiss", key="nt_order_dismiss"):
-            st.session_state.pop(state.LAST_ORDER, None)
+        if right.button("Dismiss", key=keys.ORDER_DISMISS.name):
+            keys.LAST_ORDER.pop()
             st.rerun()
     elif order.state is OrderState.NOT_PLACED:
         st.warning(
@@ -226,8 +227,8 @@ def show_order(order: Order, hold: timedelta) -> None:
             + ". Nothing was ordered, so you can create it again.",
             icon=":material/block:",
         )
-        if st.button("Dismiss", key="nt_order_dismiss"):
-            st.session_state.pop(state.LAST_ORDER, None)
+        if st.button("Dismiss", key=keys.ORDER_DISMISS.name):
+            keys.LAST_ORDER.pop()
             st.rerun()
     else:
         waited = plain(order.error or "the create got no definite answer")

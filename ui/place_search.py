@@ -11,27 +11,24 @@ from tasking.coords import format_dms, parse_coordinates
 from tasking.errors import InputError
 from tasking.places import Place, search_places, warm_up
 from tasking.rules import is_valid_point
+from ui import keys
 from ui import task_form as form
 from ui.format import plain
 
-QUERY = "nt_place_query"
-PICK = "nt_place_pick"
-COORDS = "nt_coords"
-COORDS_ERROR = "nt_coords_error"
 MATCHES = 8
 # A country is seen whole at a lower zoom than a city.
 COUNTRY_ZOOM = 4
 
 
 def set_point(lat: float, lon: float, zoom: int = form.POINT_ZOOM) -> None:
-    st.session_state[form.LAT] = round(lat, 6)
-    st.session_state[form.LON] = round(lon, 6)
-    st.session_state[form.CENTER] = (lat, lon)
-    st.session_state[form.ZOOM] = zoom
+    keys.LAT.set(round(lat, 6))
+    keys.LON.set(round(lon, 6))
+    keys.CENTER.set((lat, lon))
+    keys.ZOOM.set(zoom)
 
 
 def _picked() -> None:
-    place: Place | None = st.session_state.get(PICK)
+    place = keys.PLACE_PICK.get()
     if place is not None:
         set_point(
             place.lat, place.lon, COUNTRY_ZOOM if place.kind == "country" else form.POINT_ZOOM
@@ -39,14 +36,14 @@ def _picked() -> None:
 
 
 def _typed() -> None:
-    text = st.session_state.get(COORDS) or ""
-    st.session_state.pop(COORDS_ERROR, None)
+    text = keys.COORDS.get() or ""
+    keys.COORDS_ERROR.pop()
     if not text.strip():
         return
     try:
         lat, lon = parse_coordinates(text)
     except InputError as error:
-        st.session_state[COORDS_ERROR] = error.message
+        keys.COORDS_ERROR.set(error.message)
         return
     set_point(lat, lon)
 
@@ -62,21 +59,21 @@ def place_widgets() -> None:
     with left:
         st.text_input(
             "Find a place",
-            key=QUERY,
+            key=keys.PLACE_QUERY.name,
             placeholder="City or country, e.g. Helsinki",
             persist_state="session",
             help="Offline gazetteer (GeoNames cities over 15,000 people, and countries).",
         )
-        query = (st.session_state.get(QUERY) or "").strip()
+        query = (keys.PLACE_QUERY.get() or "").strip()
         if query:
             matches = _search(query)
             if matches:
-                if st.session_state.get(PICK) not in matches:
-                    st.session_state[PICK] = None
+                if keys.PLACE_PICK.get() not in matches:
+                    keys.PLACE_PICK.set(None)
                 st.selectbox(
                     "Matches",
                     matches,
-                    key=PICK,
+                    key=keys.PLACE_PICK.name,
                     index=None,
                     format_func=_label,
                     placeholder=f"{len(matches)} match{'es' if len(matches) > 1 else ''}: choose one",
@@ -88,16 +85,16 @@ def place_widgets() -> None:
     with right:
         st.text_input(
             "Coordinates",
-            key=COORDS,
+            key=keys.COORDS.name,
             placeholder="60.17, 24.94  or  60°10'12\"N 24°56'18\"E",
             on_change=_typed,
             persist_state="session",
             help="Decimal degrees or degrees-minutes-seconds; N/S/E/W or signs.",
         )
-        error = st.session_state.get(COORDS_ERROR)
+        error = keys.COORDS_ERROR.get()
         if error:
             st.markdown(f":red[:material/error: {plain(error)}]")
-        lat, lon = st.session_state.get(form.LAT), st.session_state.get(form.LON)
+        lat, lon = keys.LAT.get(), keys.LON.get()
         if lat is not None and lon is not None and is_valid_point(lat, lon):
             st.caption(f"Point: {format_dms(lat, lon)}")
 

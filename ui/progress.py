@@ -8,8 +8,7 @@ from dataclasses import dataclass
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from tasking.models import Contract
-from ui import state
+from ui import keys, state
 from ui.format import short_id
 
 DONE = ":material/check_circle:"
@@ -25,17 +24,17 @@ class Steps:
 
 
 def _contract_name() -> str | None:
-    chosen = st.session_state.get(state.CONTRACT_ID)
+    chosen = keys.CONTRACT_ID.get()
     if not chosen:
         return None
-    loaded: list[Contract] = st.session_state.get(state.CONTRACTS, [])
+    loaded = keys.CONTRACTS.get([])
     match = next((c for c in loaded if c.id == chosen), None)
     return (match.name or match.id) if match else short_id(chosen)
 
 
 def render_progress(steps: Steps, current: StreamlitPage) -> None:
     contract = _contract_name()
-    task_id: str | None = st.session_state.get(state.TASK_ID)
+    task_id = keys.TASK_ID.get()
     labels = [
         (
             steps.contracts,

@@ -9,7 +9,7 @@ import streamlit as st
 
 from tasking.errors import TaskingError
 from tasking.service import TaskingService
-from ui import state
+from ui import keys
 from ui.errors import show_error
 from ui.format import duration, plain, when
 from ui.guard import guarded
@@ -17,9 +17,6 @@ from ui.guard import guarded
 # Speeds offered in the sidebar: real time, one minute per second (the sandbox's default), ten
 # minutes per second, one hour per second (a whole SLA in seconds for a demo).
 SPEEDS: tuple[float, ...] = (1.0, 60.0, 600.0, 3600.0)
-SPEED_KEY = "sim_speed"
-CLOCK_ERROR = "sim_clock_error"
-CLOCK_CHANGED = "sim_clock_changed"
 # The clock panel redraws itself this often (no request: the clock is extrapolated, tasking/clock.py).
 CLOCK_REFRESH = timedelta(seconds=5)
 HEALTH_TTL_S = 5
@@ -43,9 +40,9 @@ def render_sidebar(service: TaskingService) -> None:
 @guarded("check the backend")
 def _backend_panel(service: TaskingService) -> None:
     answers = _answers(service, service.host)
-    was = st.session_state.get(state.BACKEND_ANSWERED)
-    st.session_state[state.BACKEND_ANSWERED] = answers
-    if answers and (was is False or st.session_state.pop(state.AWAITING_BACKEND, False)):
+    was = keys.BACKEND_ANSWERED.get()
+    keys.BACKEND_ANSWERED.set(answers)
+    if answers and (was is False or keys.AWAITING_BACKEND.pop()):
         # Back after an outage (or a page is waiting for it): the whole page runs again, so what
         # failed loads by itself, without Retry. Typed values are in session state: nothing lost.
         st.rerun(scope="app")
@@ -66,43 +63,47 @@ def _speed_label(speed: float) -> str:
 
 
 def _set_speed(service: TaskingService) -> None:
+    speed = keys.SIM_SPEED.get()
+    if speed is None:
+        return
     try:
-        service.set_speed(st.session_state[SPEED_KEY])
+        service.set_speed(speed)
     except TaskingError as error:
-        st.session_state[CLOCK_ERROR] = error
-    st.session_state[CLOCK_CHANGED] = True
+        keys.CLOCK_ERROR.set(error)
+    keys.CLOCK_CHANGED.set(True)
 
 
 def _jump(service: TaskingService) -> None:
     try:
         service.jump_to_next_event()
     except TaskingError as error:
-        st.session_state[CLOCK_ERROR] = error
-    st.session_state[CLOCK_CHANGED] = True
+        keys.CLOCK_ERROR.set(error)
+    keys.CLOCK_CHANGED.set(True)
 
 
 @st.fragment(run_every=CLOCK_REFRESH)
 @guarded("show the simulation clock")
 def _clock_panel(service: TaskingService) -> None:
-    if st.session_state.pop(CLOCK_CHANGED, False) and CLOCK_ERROR not in st.session_state:
+    if keys.CLOCK_CHANGED.pop() and not keys.CLOCK_ERROR.is_set():
         # The clock moved: every page shows times and statuses that depend on it.
         st.rerun()
     st.markdown("**Simulation clock**")
-    error = st.session_state.pop(CLOCK_ERROR, None)
+    error = keys.CLOCK_ERROR.pop()
     if error is not None:
         show_error(error, "change the simulation clock")
     try:
         reading = service.clock.reading()
     except TaskingError as failure:
-        show_error(failure, "read the simulation clock", retry_key="retry_clock")
+        action = "read the simulation clock"
+        show_error(failure, action, retry_key=keys.retry(action))
         return
     st.markdown(f"### {when(reading.now)}")
     options = sorted({*SPEEDS, reading.speed})
-    st.session_state[SPEED_KEY] = reading.speed
+    keys.SIM_SPEED.set(reading.speed)
     st.selectbox(
         "Speed",
         options,
-        key=SPEED_KEY,
+        key=keys.SIM_SPEED.name,
         format_func=_speed_label,
         on_change=_set_speed,
         args=(service,),
@@ -115,7 +116,7 @@ def _clock_panel(service: TaskingService) -> None:
         st.caption("No event due: nothing is waiting on the clock.")
     st.button(
         "Jump to next event",
-        key="sim_jump",
+        key=keys.SIM_JUMP.name,
         icon=":material/skip_next:",
         on_click=_jump,
         args=(service,),

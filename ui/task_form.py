@@ -1,8 +1,8 @@
 """The New task form: contract-driven widgets, their state, and the draft they describe.
 
 Every option comes from the contract (allowed lists and defaults: ICEYE's "contract-driven UI
-pattern"); values live in session state under the keys below (``persist_state="session"``), so a
-failed call, a page switch or a map click never loses what the user entered. Rules are checked
+pattern"); values live in session state under the keys of ``ui.keys`` (``persist_state="session"``),
+so a failed call, a page switch or a map click never loses what the user entered. Rules are checked
 by ``tasking.rules.check_draft`` before any call; each message is shown under its own field.
 
 Only what the user set is sent (ICEYE: "Only send optional parameters if the user explicitly set
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 import streamlit as st
 
@@ -21,33 +22,9 @@ from tasking import modes, rules
 from tasking.errors import Violation
 from tasking.models import Contract, OptionGroup, Task
 from tasking.rules import TaskDraft
-from ui import state
+from ui import keys, state
 from ui.format import from_widget, plain, utc_naive
 
-# Keys (tests seed them; the point is set by a map click, typed coordinates or a place search).
-LAT = "poi_lat"
-LON = "poi_lon"
-MODE = "nt_mode"
-PRIORITY = "nt_priority"
-SLA = "nt_sla"
-EXCLUSIVITY = "nt_exclusivity"
-EULA = "nt_eula"
-START = "nt_start"
-END = "nt_end"
-WINDOW_AUTO = "nt_window_auto"
-INCIDENCE = "nt_incidence"
-INC_MIN = "nt_inc_min"
-INC_MAX = "nt_inc_max"
-LOOK = "nt_look"
-PASS = "nt_pass"
-PRODUCTS = "nt_products"
-DERIVATIVES = "nt_derivatives"
-DURATION = "nt_duration"
-REFERENCE = "nt_reference"
-DRAFT_CONTRACT = "nt_draft_contract"
-FEASIBILITY = "nt_feasibility"
-CENTER = "nt_center"
-ZOOM = "nt_zoom"
 # Zoom used when the map centres on a typed or searched point: the region around it, where the
 # ground tracks of the predicted passes run (a satellite images from up to ~600 km to the side).
 POINT_ZOOM = 5
@@ -62,17 +39,21 @@ PASS_DIRECTIONS = ("ANY", "ASCENDING", "DESCENDING")
 # Spot, iceye-fleet-modes.md §1.4), inside the API's 10..45 limits.
 DEFAULT_RANGE = (20, 40)
 
-_OPTION_KEYS = (MODE, PRIORITY, SLA, EXCLUSIVITY, EULA)
-_RESET_KEYS = (
-    *_OPTION_KEYS,
-    INCIDENCE,
-    INC_MIN,
-    INC_MAX,
-    LOOK,
-    PASS,
-    PRODUCTS,
-    DERIVATIVES,
-    DURATION,
+# What another contract's allowed lists and defaults replace.
+_RESET_KEYS: tuple[keys.Key[Any], ...] = (
+    keys.MODE,
+    keys.PRIORITY,
+    keys.SLA,
+    keys.EXCLUSIVITY,
+    keys.EULA,
+    keys.INCIDENCE,
+    keys.INC_MIN,
+    keys.INC_MAX,
+    keys.LOOK,
+    keys.PASS,
+    keys.PRODUCTS,
+    keys.DERIVATIVES,
+    keys.DURATION,
 )
 
 
@@ -100,64 +81,53 @@ def derivative_choices(contract: Contract, mode: str) -> list[str]:
     return contract.derivatives_allowed
 
 
-def _set(key: str, value: object) -> None:
-    st.session_state[key] = value
-
-
-def _ensure(key: str, default: object, choices: Sequence[object] | None = None) -> None:
-    if key not in st.session_state or (
-        choices is not None and st.session_state[key] not in choices
-    ):
-        st.session_state[key] = default
-
-
 def prepare(contract: Contract, now: datetime) -> None:
     """Initialise (or repair) every form key for this contract before the widgets are drawn."""
-    previous = st.session_state.get(DRAFT_CONTRACT)
+    previous = keys.DRAFT_CONTRACT.get()
     if previous is not None and previous != contract.id:
         # Another contract: its allowed lists and defaults replace the previous ones.
         for key in _RESET_KEYS:
-            st.session_state.pop(key, None)
-    _set(DRAFT_CONTRACT, contract.id)
-    _ensure(LAT, None)
-    _ensure(LON, None)
+            key.pop()
+    keys.DRAFT_CONTRACT.set(contract.id)
+    keys.LAT.ensure(None)
+    keys.LON.ensure(None)
     for key, group, fallback in (
-        (MODE, contract.imagingModes, ()),
-        (PRIORITY, contract.priority, rules.PRIORITIES),
-        (SLA, contract.sla, ()),
-        (EXCLUSIVITY, contract.exclusivity, rules.EXCLUSIVITIES),
-        (EULA, contract.eula, ()),
+        (keys.MODE, contract.imagingModes, ()),
+        (keys.PRIORITY, contract.priority, rules.PRIORITIES),
+        (keys.SLA, contract.sla, ()),
+        (keys.EXCLUSIVITY, contract.exclusivity, rules.EXCLUSIVITIES),
+        (keys.EULA, contract.eula, ()),
     ):
         choices = _choices(group, fallback)
         if choices:
-            _ensure(key, _default(group, choices), choices)
+            key.ensure(_default(group, choices), choices)
         else:
-            _set(key, None)
-    _ensure(INCIDENCE, INCIDENCE_ANY, INCIDENCE_KINDS)
-    _ensure(INC_MIN, DEFAULT_RANGE[0])
-    _ensure(INC_MAX, DEFAULT_RANGE[1])
-    _ensure(LOOK, ANY, LOOK_SIDES)
-    _ensure(PASS, ANY, PASS_DIRECTIONS)
-    mode = st.session_state.get(MODE) or ""
+            key.set(None)
+    keys.INCIDENCE.ensure(INCIDENCE_ANY, INCIDENCE_KINDS)
+    keys.INC_MIN.ensure(DEFAULT_RANGE[0])
+    keys.INC_MAX.ensure(DEFAULT_RANGE[1])
+    keys.LOOK.ensure(ANY, LOOK_SIDES)
+    keys.PASS.ensure(ANY, PASS_DIRECTIONS)
+    mode = keys.MODE.get() or ""
     products = product_choices(contract, mode) if mode else []
-    _set(PRODUCTS, [p for p in st.session_state.get(PRODUCTS, []) if p in products])
+    keys.PRODUCTS.set([p for p in keys.PRODUCTS.get([]) if p in products])
     derivatives = derivative_choices(contract, mode) if mode else []
-    _set(DERIVATIVES, [d for d in st.session_state.get(DERIVATIVES, []) if d in derivatives])
-    _ensure(DURATION, None)
-    _ensure(REFERENCE, "")
-    _ensure(WINDOW_AUTO, True)
-    if st.session_state[WINDOW_AUTO] or START not in st.session_state:
+    keys.DERIVATIVES.set([d for d in keys.DERIVATIVES.get([]) if d in derivatives])
+    keys.DURATION.ensure(None)
+    keys.REFERENCE.ensure("")
+    keys.WINDOW_AUTO.ensure(True)
+    if keys.WINDOW_AUTO.get() or not keys.START.is_set():
         # Until the user edits it, the window follows the clock (and the priority's lead time),
         # so the default is valid whenever it is used, even on a fast simulation clock.
         use_default_window(contract, now)
 
 
 def use_default_window(contract: Contract, now: datetime) -> None:
-    priority = rules.effective_priority(st.session_state.get(PRIORITY), contract)
+    priority = rules.effective_priority(keys.PRIORITY.get(), contract)
     start, end = rules.default_window(now, priority)
-    _set(START, utc_naive(start))
-    _set(END, utc_naive(end))
-    _set(WINDOW_AUTO, True)
+    keys.START.set(utc_naive(start))
+    keys.END.set(utc_naive(end))
+    keys.WINDOW_AUTO.set(True)
 
 
 def preview_window(draft: TaskDraft) -> tuple[datetime, datetime] | None:
@@ -170,13 +140,13 @@ def preview_window(draft: TaskDraft) -> tuple[datetime, datetime] | None:
     return start, end
 
 
-def _unless_default(key: str, group: OptionGroup) -> str | None:
-    value: str | None = st.session_state.get(key)
+def _unless_default(key: keys.Key[str | None], group: OptionGroup) -> str | None:
+    value = key.get()
     return None if value is None or value == group.resolved_default() else value
 
 
-def _number(key: str) -> float | None:
-    value = st.session_state.get(key)
+def _number(key: keys.Key[float | None]) -> float | None:
+    value = key.get()
     return None if value is None else float(value)
 
 
@@ -190,33 +160,33 @@ def _angle(value: object) -> int | str | None:
 
 def draft(contract: Contract) -> TaskDraft:
     """The draft the form describes now (unset options are None: they will not be sent)."""
-    kind = st.session_state.get(INCIDENCE, INCIDENCE_ANY)
+    kind = keys.INCIDENCE.get(INCIDENCE_ANY)
     if kind == INCIDENCE_RANGE:
-        low, high = _angle(st.session_state.get(INC_MIN)), _angle(st.session_state.get(INC_MAX))
+        low, high = _angle(keys.INC_MIN.get()), _angle(keys.INC_MAX.get())
     elif kind in modes.INCIDENCE_PRESETS:
         low = high = kind
     else:
         low = high = None
-    look, direction = st.session_state.get(LOOK), st.session_state.get(PASS)
-    reference = (st.session_state.get(REFERENCE) or "").strip()
-    duration = st.session_state.get(DURATION)
+    look, direction = keys.LOOK.get(), keys.PASS.get()
+    reference = (keys.REFERENCE.get() or "").strip()
+    duration = keys.DURATION.get()
     return TaskDraft(
         contract_id=contract.id,
-        lat=_number(LAT),
-        lon=_number(LON),
-        window_start=from_widget(st.session_state.get(START)),
-        window_end=from_widget(st.session_state.get(END)),
-        imaging_mode=st.session_state.get(MODE) or "",
-        priority=_unless_default(PRIORITY, contract.priority),
-        sla=_unless_default(SLA, contract.sla),
-        exclusivity=_unless_default(EXCLUSIVITY, contract.exclusivity),
-        eula=_unless_default(EULA, contract.eula),
+        lat=_number(keys.LAT),
+        lon=_number(keys.LON),
+        window_start=from_widget(keys.START.get()),
+        window_end=from_widget(keys.END.get()),
+        imaging_mode=keys.MODE.get() or "",
+        priority=_unless_default(keys.PRIORITY, contract.priority),
+        sla=_unless_default(keys.SLA, contract.sla),
+        exclusivity=_unless_default(keys.EXCLUSIVITY, contract.exclusivity),
+        eula=_unless_default(keys.EULA, contract.eula),
         incidence_min=low,
         incidence_max=high,
         look_side=None if look == ANY else look,
         pass_direction=None if direction == ANY else direction,
-        product_types=list(st.session_state.get(PRODUCTS) or []) or None,
-        derivative_product_types=list(st.session_state.get(DERIVATIVES) or []) or None,
+        product_types=list(keys.PRODUCTS.get() or []) or None,
+        derivative_product_types=list(keys.DERIVATIVES.get() or []) or None,
         imaging_duration=int(duration) if duration is not None else None,
         reference=reference or None,
     )
@@ -250,7 +220,7 @@ def option_widgets(contract: Contract, problems: dict[str, list[Violation]]) -> 
     st.selectbox(
         "Imaging mode",
         mode_choices(contract),
-        key=MODE,
+        key=keys.MODE.name,
         format_func=_mode_label,
         persist_state="session",
         help="Allowed by the contract. Resolution and scene size: see ICEYE's mode table.",
@@ -261,7 +231,7 @@ def option_widgets(contract: Contract, problems: dict[str, list[Violation]]) -> 
         st.selectbox(
             "Priority",
             _choices(contract.priority, rules.PRIORITIES),
-            key=PRIORITY,
+            key=keys.PRIORITY.name,
             format_func=_option_label(contract.priority),
             persist_state="session",
             help="COMMERCIAL is acquired first-come first-served; BACKGROUND uses spare capacity.",
@@ -272,7 +242,7 @@ def option_widgets(contract: Contract, problems: dict[str, list[Violation]]) -> 
             st.selectbox(
                 "Delivery SLA",
                 contract.sla.allowed,
-                key=SLA,
+                key=keys.SLA.name,
                 format_func=_option_label(contract.sla),
                 persist_state="session",
                 help="How soon after the capture the standard products are delivered.",
@@ -286,13 +256,13 @@ def window_widgets(contract: Contract, now: datetime, problems: dict[str, list[V
     """Acquisition window (UTC), with a button back to a valid default window."""
 
     def edited() -> None:
-        st.session_state[WINDOW_AUTO] = False
+        keys.WINDOW_AUTO.set(False)
 
     # One per row: a date and a time need the width at laptop size (1280 px).
     st.datetime_input(
         "Window start (UTC)",
         value=None,
-        key=START,
+        key=keys.START.name,
         format="YYYY-MM-DD",
         on_change=edited,
         persist_state="session",
@@ -301,28 +271,25 @@ def window_widgets(contract: Contract, now: datetime, problems: dict[str, list[V
     st.datetime_input(
         "Window end (UTC)",
         value=None,
-        key=END,
+        key=keys.END.name,
         format="YYYY-MM-DD",
         on_change=edited,
         persist_state="session",
     )
     show_problems(problems.get("window_end", []))
-    priority = rules.effective_priority(st.session_state.get(PRIORITY), contract)
+    priority = rules.effective_priority(keys.PRIORITY.get(), contract)
+    auto = keys.WINDOW_AUTO.get(True)
     lead = rules.lead_time(priority)
     hours = int(lead.total_seconds() // 3600)
     st.caption(
         f"Rules: start at least {hours} h from now for {priority}, end at most 14 days from now, "
         "at least 24 h wide."
-        + (
-            " The default window follows the clock until you edit it."
-            if st.session_state[WINDOW_AUTO]
-            else ""
-        )
+        + (" The default window follows the clock until you edit it." if auto else "")
     )
-    if not st.session_state[WINDOW_AUTO]:
+    if not auto:
         st.button(
             "Use a valid default window",
-            key="nt_default_window",
+            key=keys.DEFAULT_WINDOW.name,
             icon=":material/event_repeat:",
             on_click=use_default_window,
             args=(contract, now),
@@ -331,7 +298,7 @@ def window_widgets(contract: Contract, now: datetime, problems: dict[str, list[V
 
 def advanced_widgets(contract: Contract, problems: dict[str, list[Violation]]) -> None:
     """Incidence, look side, pass direction, exclusivity, EULA, products, duration."""
-    mode = st.session_state.get(MODE) or ""
+    mode = keys.MODE.get() or ""
     info = modes.mode_info(mode)
     perf = f"{info.performant[0]}–{info.performant[1]}°"
     labels = {
@@ -343,21 +310,29 @@ def advanced_widgets(contract: Contract, problems: dict[str, list[Violation]]) -
     st.selectbox(
         "Incidence angle",
         INCIDENCE_KINDS,
-        key=INCIDENCE,
+        key=keys.INCIDENCE.name,
         format_func=labels.__getitem__,
         persist_state="session",
         help="Narrower ranges are harder to schedule; wider ones give the scheduler room.",
     )
-    if st.session_state.get(INCIDENCE) == INCIDENCE_RANGE:
+    if keys.INCIDENCE.get() == INCIDENCE_RANGE:
         left, right = st.columns(2)
         with left:
             st.number_input(
-                "Minimum incidence (°)", value=None, step=1, key=INC_MIN, persist_state="session"
+                "Minimum incidence (°)",
+                value=None,
+                step=1,
+                key=keys.INC_MIN.name,
+                persist_state="session",
             )
             show_problems(problems.get("incidence_min", []))
         with right:
             st.number_input(
-                "Maximum incidence (°)", value=None, step=1, key=INC_MAX, persist_state="session"
+                "Maximum incidence (°)",
+                value=None,
+                step=1,
+                key=keys.INC_MAX.name,
+                persist_state="session",
             )
             show_problems(problems.get("incidence_max", []))
     else:
@@ -365,11 +340,17 @@ def advanced_widgets(contract: Contract, problems: dict[str, list[Violation]]) -
 
     left, right = st.columns(2)
     with left:
-        st.radio("Look side", LOOK_SIDES, key=LOOK, horizontal=True, persist_state="session")
+        st.radio(
+            "Look side", LOOK_SIDES, key=keys.LOOK.name, horizontal=True, persist_state="session"
+        )
         show_problems(problems.get("look_side", []))
     with right:
         st.radio(
-            "Pass direction", PASS_DIRECTIONS, key=PASS, horizontal=True, persist_state="session"
+            "Pass direction",
+            PASS_DIRECTIONS,
+            key=keys.PASS.name,
+            horizontal=True,
+            persist_state="session",
         )
         show_problems(problems.get("pass_direction", []))
 
@@ -378,7 +359,7 @@ def advanced_widgets(contract: Contract, problems: dict[str, list[Violation]]) -
         st.selectbox(
             "Exclusivity",
             _choices(contract.exclusivity, rules.EXCLUSIVITIES),
-            key=EXCLUSIVITY,
+            key=keys.EXCLUSIVITY.name,
             format_func=_option_label(contract.exclusivity),
             persist_state="session",
         )
@@ -388,7 +369,7 @@ def advanced_widgets(contract: Contract, problems: dict[str, list[Violation]]) -
             st.selectbox(
                 "EULA",
                 contract.eula.allowed,
-                key=EULA,
+                key=keys.EULA.name,
                 format_func=_option_label(contract.eula),
                 persist_state="session",
             )
@@ -399,7 +380,7 @@ def advanced_widgets(contract: Contract, problems: dict[str, list[Violation]]) -
     st.multiselect(
         "Product types",
         product_choices(contract, mode) if mode else [],
-        key=PRODUCTS,
+        key=keys.PRODUCTS.name,
         placeholder="ICEYE's default products for the mode",
         persist_state="session",
         help="Leave empty for the mode's standard products.",
@@ -410,7 +391,7 @@ def advanced_widgets(contract: Contract, problems: dict[str, list[Violation]]) -
         st.multiselect(
             "Derivative products (Detect & Classify)",
             derivatives,
-            key=DERIVATIVES,
+            key=keys.DERIVATIVES.name,
             persist_state="session",
             help="Need GRD among the product types.",
         )
@@ -419,7 +400,7 @@ def advanced_widgets(contract: Contract, problems: dict[str, list[Violation]]) -
         "Imaging duration (s)",
         value=None,
         step=1,
-        key=DURATION,
+        key=keys.DURATION.name,
         placeholder=f"mode default ({info.nominal_duration_s} s)",
         persist_state="session",
         help=f"1–180 s; {info.label} images for {info.nominal_duration_s} s by default.",
@@ -430,7 +411,7 @@ def advanced_widgets(contract: Contract, problems: dict[str, list[Violation]]) -
 def reference_widget(problems: dict[str, list[Violation]]) -> None:
     st.text_input(
         "Reference",
-        key=REFERENCE,
+        key=keys.REFERENCE.name,
         placeholder="Your label for this order, e.g. 'Helsinki port, weekly'",
         persist_state="session",
         help="Up to 256 characters; shown in All tasks and searchable.",
@@ -440,10 +421,10 @@ def reference_widget(problems: dict[str, list[Violation]]) -> None:
 
 def centre_on_point() -> None:
     """Centre the map on the point (after it was typed or searched, not after a click)."""
-    lat, lon = _number(LAT), _number(LON)
-    if rules.is_valid_point(lat, lon):
-        st.session_state[CENTER] = (lat, lon)
-        st.session_state[ZOOM] = POINT_ZOOM
+    lat, lon = _number(keys.LAT), _number(keys.LON)
+    if lat is not None and lon is not None and rules.is_valid_point(lat, lon):
+        keys.CENTER.set((lat, lon))
+        keys.ZOOM.set(POINT_ZOOM)
 
 
 def point_widgets(problems: dict[str, list[Violation]]) -> None:
@@ -454,7 +435,7 @@ def point_widgets(problems: dict[str, list[Violation]]) -> None:
             value=None,
             step=0.0001,
             format="%.6f",
-            key=LAT,
+            key=keys.LAT.name,
             placeholder="click the map",
             on_change=centre_on_point,
             persist_state="session",
@@ -466,7 +447,7 @@ def point_widgets(problems: dict[str, list[Violation]]) -> None:
             value=None,
             step=0.0001,
             format="%.6f",
-            key=LON,
+            key=keys.LON.name,
             placeholder="click the map",
             on_change=centre_on_point,
             persist_state="session",
@@ -500,41 +481,41 @@ def clone(task: Task) -> None:
     """Fill the form with a task's parameters and a fresh (default) window; the page then repairs
     anything the contract no longer allows (``prepare``)."""
     for key in _RESET_KEYS:
-        st.session_state.pop(key, None)
-    st.session_state[state.CONTRACT_ID] = task.contractID
-    st.session_state.pop(FEASIBILITY, None)
-    _set(DRAFT_CONTRACT, task.contractID)
+        key.pop()
+    keys.CONTRACT_ID.set(task.contractID)
+    keys.FEASIBILITY.pop()
+    keys.DRAFT_CONTRACT.set(task.contractID)
     point = task.pointOfInterest
-    _set(LAT, point.lat)
-    _set(LON, point.lon)
-    _set(CENTER, (point.lat, point.lon))
-    _set(ZOOM, POINT_ZOOM)
-    _set(MODE, task.imagingMode)
+    keys.LAT.set(point.lat)
+    keys.LON.set(point.lon)
+    keys.CENTER.set((point.lat, point.lon))
+    keys.ZOOM.set(POINT_ZOOM)
+    keys.MODE.set(task.imagingMode)
     for key, value in (
-        (PRIORITY, task.priority),
-        (SLA, task.sla),
-        (EXCLUSIVITY, task.exclusivity),
-        (EULA, task.eula),
+        (keys.PRIORITY, task.priority),
+        (keys.SLA, task.sla),
+        (keys.EXCLUSIVITY, task.exclusivity),
+        (keys.EULA, task.eula),
     ):
         if value:
-            _set(key, value)
+            key.set(value)
     angle = task.incidenceAngle
     if angle is not None:
         if isinstance(angle.min, str) and angle.min == angle.max:
-            _set(INCIDENCE, angle.min)
+            keys.INCIDENCE.set(angle.min)
         elif (angle.min, angle.max) != modes.INCIDENCE_LIMITS:
-            _set(INCIDENCE, INCIDENCE_RANGE)
-            _set(INC_MIN, angle.min)
-            _set(INC_MAX, angle.max)
-    _set(LOOK, task.lookSide if task.lookSide in LOOK_SIDES else ANY)
-    _set(PASS, task.passDirection if task.passDirection in PASS_DIRECTIONS else ANY)
-    _set(PRODUCTS, list(task.productTypes or []))
-    _set(DERIVATIVES, list(task.derivativeProductTypes or []))
-    _set(DURATION, task.imagingDuration)
-    _set(REFERENCE, task.reference or "")
-    _set(WINDOW_AUTO, True)
-    st.session_state.pop(START, None)
-    st.session_state.pop(END, None)
+            keys.INCIDENCE.set(INCIDENCE_RANGE)
+            keys.INC_MIN.set(angle.min)
+            keys.INC_MAX.set(angle.max)
+    keys.LOOK.set(task.lookSide if task.lookSide in LOOK_SIDES else ANY)
+    keys.PASS.set(task.passDirection if task.passDirection in PASS_DIRECTIONS else ANY)
+    keys.PRODUCTS.set(list(task.productTypes or []))
+    keys.DERIVATIVES.set(list(task.derivativeProductTypes or []))
+    keys.DURATION.set(task.imagingDuration)
+    keys.REFERENCE.set(task.reference or "")
+    keys.WINDOW_AUTO.set(True)
+    keys.START.pop()
+    keys.END.pop()
 
 
 def open_clone(task: Task) -> None:

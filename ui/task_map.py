@@ -9,6 +9,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from tasking.models import Task
+from ui import keys
 from ui.format import short_id
 from ui.layers import dot, group
 from ui.maps import base_map
@@ -32,7 +33,7 @@ def markers(tasks: Sequence[Task]) -> folium.FeatureGroup:
 def task_map(tasks: Sequence[Task]) -> None:
     st_folium(
         base_map(),
-        key="tasks_map",
+        key=keys.TASKS_MAP.name,
         returned_objects=[],
         feature_group_to_add=markers(tasks),
         height=380,

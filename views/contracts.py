@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import state
-from ui.contract_view import Budget, budget_of, contract_card
+from ui import keys, state
+from ui.contract_view import budget_of, contract_card
 from ui.service import get_service
 
 service = get_service()
@@ -20,7 +20,7 @@ if contracts is None:
     st.stop()
 if st.button("Reload contracts", icon=":material/refresh:"):
     state.forget_contracts()
-    st.session_state.pop(state.BUDGETS, None)
+    keys.BUDGETS.pop()
     st.rerun()
 if not contracts:
     st.info("This account has no contracts: ask ICEYE to set one up.", icon=":material/info:")
@@ -31,12 +31,12 @@ if now is None:
     st.stop()
 
 # Budgets are read once per session (one request per contract), like the contracts themselves.
-budgets: dict[str, Budget] = st.session_state.setdefault(state.BUDGETS, {})
+budgets = keys.BUDGETS.setdefault({})
 for contract in contracts:
     if contract.id not in budgets:
         budgets[contract.id] = budget_of(service.client, contract.id)
 
-chosen = st.session_state.get(state.CONTRACT_ID)
+chosen = keys.CONTRACT_ID.get()
 columns = st.columns(2, gap="medium")
 for index, contract in enumerate(contracts):
     with columns[index % 2]:

@@ -13,14 +13,13 @@ from tasking import monitoring
 from tasking.errors import TaskingError
 from tasking.service import TaskingService
 from tasking.watch import Watch, refresh
-from ui import scene_map, state
+from ui import keys, scene_map, state
 from ui.elements import Constellation, Unavailable, constellation
-from ui.errors import attempt, retry_key, show_error
+from ui.errors import attempt, show_error
 from ui.format import plain, short_id, when
 from ui.guard import guarded
 from ui.maps import base_map, poi_feature_group
 from ui.monitor_view import (
-    CANCELLING,
     cancel_dialog,
     close_cancel,
     details_rows,
@@ -33,12 +32,9 @@ from ui.order import markdown_table
 from ui.service import get_service
 from ui.task_form import open_clone
 
-WATCHES = "mon_watches"
-MONITOR_SCOPE = "mon_"  # the live panel's Retry keys, apart from the page's own
-
 
 def watch_for(task_id: str) -> Watch:
-    watches: dict[str, Watch] = st.session_state.setdefault(WATCHES, {})
+    watches = keys.WATCHES.setdefault({})
     if task_id not in watches:
         watches[task_id] = Watch(task_id)
     return watches[task_id]
@@ -57,13 +53,15 @@ def task_picker(service: TaskingService) -> None:
         )
         if chosen and st.button("Monitor this task", type="primary"):
             state.open_task(chosen)
-    typed = st.text_input("…or a task ID", key="mon_typed_id", placeholder="UUID of the task")
-    if typed.strip() and st.button("Open", key="mon_open_typed"):
+    typed = st.text_input(
+        "…or a task ID", key=keys.TYPED_TASK_ID.name, placeholder="UUID of the task"
+    )
+    if typed.strip() and st.button("Open", key=keys.OPEN_TYPED.name):
         state.open_task(typed.strip())
 
 
 def contract_name(contract_id: str) -> str | None:
-    loaded = st.session_state.get(state.CONTRACTS) or []
+    loaded = keys.CONTRACTS.get([])
     match = next((c for c in loaded if c.id == contract_id), None)
     return match.name if match else None
 
@@ -71,9 +69,9 @@ def contract_name(contract_id: str) -> str | None:
 service = get_service()
 st.title("Monitor")
 # Once per session, for the contract's name in the details (no request after that).
-if state.CONTRACTS not in st.session_state:
+if not keys.CONTRACTS.is_set():
     with contextlib.suppress(TaskingError):
-        st.session_state[state.CONTRACTS] = list(service.client.iter_contracts())
+        keys.CONTRACTS.set(list(service.client.iter_contracts()))
 task_id = state.current_task_id()
 if not task_id:
     task_picker(service)
@@ -88,12 +86,12 @@ run_every = watch.poll_in
 @st.fragment(run_every=run_every)
 @guarded("refresh the task")
 def live_panel() -> None:
-    if st.session_state.get(retry_key("refresh the task", MONITOR_SCOPE)):
+    if keys.retry("refresh the task", keys.MONITOR_PANEL).get():
         watch.missing = False  # Retry on a task that was not found: look it up again
     was_final = watch.final
     refresh(watch, service.client, service.history, service.clock)
     for action, error in watch.errors:
-        show_error(error, action, retry_key=retry_key(action, MONITOR_SCOPE))
+        show_error(error, action, retry_key=keys.retry(action, keys.MONITOR_PANEL))
     if watch.final and not was_final:
         # Final status (or a task that does not exist): a full rerun redefines the fragment
         # without its timer.
@@ -123,17 +121,19 @@ def live_panel() -> None:
 
     cancellable = monitoring.can_cancel(task.status)
     with st.container(horizontal=True):
-        if st.button("Clone into a new task", icon=":material/content_copy:", key="mon_clone"):
+        if st.button(
+            "Clone into a new task", icon=":material/content_copy:", key=keys.CLONE_TASK.name
+        ):
             open_clone(task)
         if cancellable:
             st.button(
                 "Cancel task…",
                 icon=":material/cancel:",
-                key="mon_cancel",
+                key=keys.CANCEL.name,
                 on_click=open_cancel,
                 args=(task.id,),
             )
-    if st.session_state.get(CANCELLING) == task.id:
+    if keys.CANCELLING.get() == task.id:
         now = attempt("read the backend's clock", service.now) if cancellable else None
         if now is not None:
             cancel_dialog(service, task, now)
@@ -158,7 +158,7 @@ def live_panel() -> None:
             layers.insert(0, scene_map.layer(geo, watch.quicklook, task.id))
         st_folium(
             base_map(),
-            key="monitor_map",
+            key=keys.MONITOR_MAP.name,
             returned_objects=[],
             feature_group_to_add=layers,
             center=(point.lat, point.lon),

@@ -11,13 +11,13 @@ import streamlit as st
 from tasking import rules
 from tasking.errors import TaskingError
 from tasking.journal import OrderState
-from tasking.models import Contract, FeasibilityResponse, TaskRequest
+from tasking.models import Contract, TaskRequest
 from tasking.service import TaskingService
 from tasking.tasking_api import FEASIBILITY_TIMEOUT_S
-from ui import passes_view, state
+from ui import keys, passes_view, state
 from ui import task_form as form
 from ui.elements import Constellation, Unavailable, constellation
-from ui.errors import attempt, retry_key, show_error
+from ui.errors import attempt, show_error
 from ui.format import duration
 from ui.guard import guarded
 from ui.order import (
@@ -34,22 +34,18 @@ from ui.place_search import place_widgets, warm_up_in_background
 from ui.poi_map import poi_map
 from ui.service import get_service
 
-FEASIBILITY = form.FEASIBILITY
-# Set while the confirmation is open: a dialog exists only in the runs that call it, so the page
-# calls it while this is set (and the dialog's own buttons then work in every kind of rerun).
-# (A comment, not a docstring: Streamlit's "magic" would print a bare string in a page.)
-CONFIRMING = "nt_confirming"
 CHECK = "check feasibility"
-# The key of the Retry button ``ui.errors.attempt`` shows when the check fails.
-RETRY_CHECK = retry_key(CHECK)
 
 
+# The confirmation dialog exists only in the runs that call it, so the page calls it while
+# keys.CONFIRMING is set (and the dialog's own buttons then work in every kind of rerun).
+# (A comment, not a docstring: Streamlit's "magic" would print a bare string in a page.)
 def open_confirmation() -> None:
-    st.session_state[CONFIRMING] = True
+    keys.CONFIRMING.set(True)
 
 
 def close_confirmation() -> None:
-    st.session_state.pop(CONFIRMING, None)
+    keys.CONFIRMING.pop()
 
 
 def current_request(service: TaskingService, contract: Contract) -> TaskRequest:
@@ -57,7 +53,7 @@ def current_request(service: TaskingService, contract: Contract) -> TaskRequest:
     A window the user has not edited is recomputed from the clock at this moment."""
     now = service.now()
     draft = form.draft(contract)
-    if st.session_state.get(form.WINDOW_AUTO):
+    if keys.WINDOW_AUTO.get():
         priority = rules.effective_priority(draft.priority, contract)
         draft.window_start, draft.window_end = rules.default_window(now, priority)
     return rules.build_task_request(draft, contract, now)
@@ -85,7 +81,7 @@ def confirm_order(service: TaskingService, contract: Contract) -> None:
         "Create task",
         type="primary",
         icon=":material/send:",
-        key="nt_confirm",
+        key=keys.CONFIRM_CREATE.name,
         disabled=not affordable or already is not None,
     ):
         with st.spinner("Creating the task…"):
@@ -94,16 +90,16 @@ def confirm_order(service: TaskingService, contract: Contract) -> None:
             except TaskingError as error:
                 show_error(error, "create the task")
                 return
-        st.session_state.pop(FEASIBILITY, None)
-        st.session_state.pop(state.BUDGETS, None)  # the order put money on hold
+        keys.FEASIBILITY.pop()
+        keys.BUDGETS.pop()  # the order put money on hold
         close_confirmation()
         if placement.order.state is OrderState.PLACED and placement.new:
             assert placement.order.task_id is not None
             state.open_task(placement.order.task_id)
         # In flight, unconfirmed, or identical to an earlier order: the page says which.
-        st.session_state[state.LAST_ORDER] = placement.order.key
+        keys.LAST_ORDER.set(placement.order.key)
         st.rerun()
-    if right.button("Back to the form", key="nt_back", on_click=close_confirmation):
+    if right.button("Back to the form", key=keys.CONFIRM_BACK.name, on_click=close_confirmation):
         st.rerun()
 
 
@@ -114,7 +110,7 @@ ORDER_CHECK_S = 3.0
 def order_outcome(service: TaskingService) -> None:
     """This session's last order, when it did not simply succeed: in flight, being checked,
     proven absent, or identical to an earlier one. Re-checked on a timer while it is open."""
-    key = st.session_state.get(state.LAST_ORDER)
+    key = keys.LAST_ORDER.get()
     if key is None:
         return
     order = service.order(key)
@@ -125,7 +121,7 @@ def order_outcome(service: TaskingService) -> None:
     def panel() -> None:
         current = service.order(key)
         if current is None:
-            st.session_state.pop(state.LAST_ORDER, None)
+            keys.LAST_ORDER.pop()
             return
         if current.open:
             current = service.reconcile(key)
@@ -151,16 +147,16 @@ if now is None:
     st.stop()
 
 names = {c.id: c.name or c.id for c in contracts}
-state.ensure(state.CONTRACT_ID, contracts[0].id, list(names))
+keys.CONTRACT_ID.ensure(contracts[0].id, list(names))
 st.selectbox(
     "Contract",
     list(names),
-    key=state.CONTRACT_ID,
+    key=keys.CONTRACT_ID.name,
     format_func=names.__getitem__,
     persist_state="session",
     help="Every option below comes from this contract. See Contracts for the details.",
 )
-contract = next(c for c in contracts if c.id == st.session_state[state.CONTRACT_ID])
+contract = next(c for c in contracts if c.id == keys.CONTRACT_ID.get())
 
 form.prepare(contract, now)
 draft = form.draft(contract)
@@ -225,7 +221,7 @@ check = check_col.button(
     icon=":material/radar:",
     disabled=bool(violations),
     width="stretch",
-) or (not violations and bool(st.session_state.get(RETRY_CHECK)))  # Retry checks again
+) or (not violations and bool(keys.retry(CHECK).get()))  # attempt's Retry checks again
 create_col.button(
     "Create task…",
     type="primary",
@@ -237,7 +233,7 @@ create_col.button(
 
 if check:
     # A verdict for other options, or from before a failed re-check, must not stay on screen.
-    st.session_state.pop(FEASIBILITY, None)
+    keys.FEASIBILITY.pop()
     try:
         request = current_request(service, contract)
     except TaskingError as error:
@@ -247,11 +243,11 @@ if check:
         with st.spinner(f"Asking the constellation… (ICEYE allows a check up to {limit})"):
             result = attempt(CHECK, service.client.check_feasibility, [request])
         if result is not None:
-            st.session_state[FEASIBILITY] = (fingerprint(request), result)
+            keys.FEASIBILITY.set((fingerprint(request), result))
 
-if FEASIBILITY in st.session_state:
-    checked, result = st.session_state[FEASIBILITY]
-    assert isinstance(result, FeasibilityResponse)
+verdict = keys.FEASIBILITY.get()
+if verdict is not None:
+    checked, result = verdict
     try:
         stale = checked != fingerprint(current_request(service, contract))
     except TaskingError:
@@ -260,7 +256,7 @@ if FEASIBILITY in st.session_state:
 
 order_outcome(service)
 
-if st.session_state.get(CONFIRMING):
+if keys.CONFIRMING.get():
     if violations:
         close_confirmation()
     else:

@@ -10,7 +10,7 @@ import streamlit as st
 from tasking.export import tasks_to_csv, tasks_to_geojson
 from tasking.models import TaskStatus
 from tasking.service import TaskingService
-from ui import state
+from ui import keys, state
 from ui.errors import attempt
 from ui.format import short_id
 from ui.service import get_service
@@ -18,7 +18,6 @@ from ui.task_form import open_clone
 from ui.task_map import task_map
 from ui.task_table import PAGE_SIZE, SORTS, Query, TaskList, created_range, frame, select
 
-LIST = "tl_list"
 ALL = ""
 
 
@@ -51,38 +50,36 @@ filters = st.columns([2, 2, 2, 1.3])
 filters[0].selectbox(
     "Contract",
     list(names),
-    key="tl_contract",
+    key=keys.LIST_CONTRACT.name,
     format_func=names.__getitem__,
     persist_state="session",
 )
 filters[1].multiselect(
     "Status",
     [s.value for s in TaskStatus],
-    key="tl_status",
+    key=keys.LIST_STATUS.name,
     placeholder="Any status",
     persist_state="session",
 )
 filters[2].text_input(
-    "Search", key="tl_search", placeholder="Task ID or reference", persist_state="session"
+    "Search", key=keys.LIST_SEARCH.name, placeholder="Task ID or reference", persist_state="session"
 )
-filters[3].selectbox("Sort", list(SORTS), key="tl_sort", persist_state="session")
+filters[3].selectbox("Sort", list(SORTS), key=keys.LIST_SORT.name, persist_state="session")
 
 dates = st.columns([2, 2, 4])
-dates[0].date_input("Created from", value=None, key="tl_from", persist_state="session")
-dates[1].date_input("Created until", value=None, key="tl_until", persist_state="session")
-created_after, created_before = created_range(
-    st.session_state.get("tl_from"), st.session_state.get("tl_until")
-)
+dates[0].date_input("Created from", value=None, key=keys.LIST_FROM.name, persist_state="session")
+dates[1].date_input("Created until", value=None, key=keys.LIST_UNTIL.name, persist_state="session")
+created_after, created_before = created_range(keys.LIST_FROM.get(), keys.LIST_UNTIL.get())
 query = Query(
-    contract_id=st.session_state.get("tl_contract") or None,
+    contract_id=keys.LIST_CONTRACT.get() or None,
     created_after=created_after,
     created_before=created_before,
 )
-task_list: TaskList | None = st.session_state.get(LIST)
+task_list = keys.TASK_LIST.get()
 reload = st.button("Refresh", icon=":material/refresh:", help="Load the list again from the start.")
 if task_list is None or task_list.query != query or reload:
     task_list = TaskList(query)
-    st.session_state[LIST] = task_list
+    keys.TASK_LIST.set(task_list)
     load_page(service, task_list)
 elif not task_list.loaded_pages:
     # The first page failed earlier: try again (Retry, or any rerun) instead of showing an
@@ -91,9 +88,9 @@ elif not task_list.loaded_pages:
 
 shown = select(
     task_list.tasks,
-    st.session_state.get("tl_status") or [],
-    st.session_state.get("tl_search") or "",
-    st.session_state.get("tl_sort") or "Newest first",
+    keys.LIST_STATUS.get() or [],
+    keys.LIST_SEARCH.get() or "",
+    keys.LIST_SORT.get() or "Newest first",
 )
 more = "" if task_list.complete else " (more on the server: Load more)"
 st.caption(
@@ -104,7 +101,7 @@ since = attempt("read the local task history", service.history.status_since, sho
 table = frame(shown, since)
 event = st.dataframe(
     table,
-    key="tl_table",
+    key=keys.LIST_TABLE.name,
     on_select="rerun",
     selection_mode="single-row",
     hide_index=True,
@@ -168,7 +165,7 @@ with right:
         list(labels),
         index=None,
         format_func=labels.__getitem__,
-        key="tl_clone",
+        key=keys.LIST_CLONE.name,
         placeholder="Choose a task",
         help="Opens New task with its parameters and a fresh acquisition window.",
     )

@@ -1,0 +1,225 @@
+"""Every session-state key of the app, typed by the value it holds: the one place a key is spelled.
+
+A ``Key[T]`` names one entry of ``st.session_state`` and reads and writes it as a ``T``; widgets
+take ``key=keys.X.name``. This module is the only one that touches ``st.session_state`` (a test
+holds that line), so a key cannot be misspelt on one side and a value cannot change type unseen.
+
+The names are fixed: widget values persisted with ``persist_state="session"`` live under them, and
+the page tests seed and read them (``poi_lat``, ``nt_reference``, ``contract_id``, ...). Keys made
+per item (a Retry button per failed action, a button per contract or product asset) come from the
+functions at the end, never from strings in the pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, overload
+
+import streamlit as st
+
+if TYPE_CHECKING:
+    from tasking.errors import TaskingError
+    from tasking.models import Contract, FeasibilityResponse
+    from tasking.places import Place
+    from tasking.watch import Watch
+    from ui.contract_view import Budget
+    from ui.task_table import TaskList
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Key(Generic[T]):
+    """One entry of session state holding a ``T`` (or nothing yet)."""
+
+    name: str
+    doc: str
+
+    @overload
+    def get(self) -> T | None: ...
+    @overload
+    def get(self, default: T) -> T: ...
+    def get(self, default: T | None = None) -> T | None:
+        value: T | None = st.session_state.get(self.name, default)
+        return value
+
+    def set(self, value: T) -> None:
+        st.session_state[self.name] = value
+
+    def pop(self) -> T | None:
+        """Forget the value (nothing happens when there is none); return what it was."""
+        value: T | None = st.session_state.pop(self.name, None)
+        return value
+
+    def is_set(self) -> bool:
+        return self.name in st.session_state
+
+    def setdefault(self, default: T) -> T:
+        """The value, after storing ``default`` if there was none (mutable values stay shared)."""
+        value: T = st.session_state.setdefault(self.name, default)
+        return value
+
+    def ensure(self, default: T, options: Collection[T] | None = None) -> None:
+        """Give the key ``default`` unless it holds a value that is still one of ``options``."""
+        if not self.is_set() or (options is not None and self.get() not in options):
+            self.set(default)
+
+
+Button: TypeAlias = Key[bool]
+"""A button's key: True during the one run that follows its click (its value is also returned)."""
+
+# --- the journey, shared by the pages ---------------------------------------------------------
+
+CONTRACT_ID: Key[str] = Key("contract_id", "The contract chosen on Contracts (step 1).")
+TASK_ID: Key[str] = Key(
+    "task_id", "The task on the Monitor (step 3); mirrored into the URL as ``?task=<id>``."
+)
+CONTRACTS: Key[list[Contract]] = Key(
+    "contracts", "The user's contracts, loaded once per session (ICEYE's demo: once)."
+)
+BUDGETS: Key[dict[str, Budget]] = Key(
+    "contract_budgets",
+    "Contract id → its budget, read once per session; forgotten when an order changes them.",
+)
+LAST_ORDER: Key[str] = Key(
+    "nt_order", "Journal key of this session's last order, while New task shows where it stands."
+)
+AWAITING_BACKEND: Key[bool] = Key(
+    "awaiting_backend",
+    "Set when a page could not load what it needs: the sidebar's health check reruns the page "
+    "as soon as the backend answers (recovery without Retry).",
+)
+BACKEND_ANSWERED: Key[bool] = Key(
+    "backend_answered",
+    "The sidebar's last health reading in this session (a change to True reruns the page).",
+)
+
+# --- sidebar: the simulation clock ------------------------------------------------------------
+
+SIM_SPEED: Key[float] = Key("sim_speed", "Speed selectbox: the simulation clock's speed.")
+SIM_JUMP: Button = Key("sim_jump", "Jump to next event.")
+CLOCK_ERROR: Key[TaskingError] = Key(
+    "sim_clock_error", "A failed speed change or jump, shown once by the clock panel."
+)
+CLOCK_CHANGED: Key[bool] = Key(
+    "sim_clock_changed", "The clock was moved by a callback: the page reruns to follow it."
+)
+
+# --- New task: the point of interest ----------------------------------------------------------
+
+LAT: Key[float | None] = Key("poi_lat", "Latitude input (°): set by a map click, search or typing.")
+LON: Key[float | None] = Key("poi_lon", "Longitude input (°): set like the latitude.")
+POI_MAP: Key[dict[str, Any] | None] = Key(
+    "poi_map", "st_folium's value of the point map (``last_clicked``), read in its on_change."
+)
+CENTER: Key[tuple[float, float]] = Key(
+    "nt_center", "Where the point map centres after a typed or searched point (lat, lon)."
+)
+ZOOM: Key[int] = Key("nt_zoom", "The point map's zoom after a typed or searched point.")
+PLACE_QUERY: Key[str] = Key("nt_place_query", "Find a place: the text searched.")
+PLACE_PICK: Key[Place | None] = Key("nt_place_pick", "The place chosen among the matches.")
+COORDS: Key[str] = Key("nt_coords", "Coordinates typed as text (decimal or DMS).")
+COORDS_ERROR: Key[str] = Key("nt_coords_error", "Why the typed coordinates could not be read.")
+
+# --- New task: the options --------------------------------------------------------------------
+
+DRAFT_CONTRACT: Key[str] = Key(
+    "nt_draft_contract", "The contract the form was prepared for (another one resets it)."
+)
+MODE: Key[str | None] = Key("nt_mode", "Imaging mode selectbox.")
+PRIORITY: Key[str | None] = Key("nt_priority", "Priority selectbox.")
+SLA: Key[str | None] = Key("nt_sla", "Delivery SLA selectbox (None: the contract lists none).")
+EXCLUSIVITY: Key[str | None] = Key("nt_exclusivity", "Exclusivity selectbox.")
+EULA: Key[str | None] = Key("nt_eula", "EULA selectbox (None: the contract lists none).")
+START: Key[datetime | None] = Key("nt_start", "Window start input (naive UTC).")
+END: Key[datetime | None] = Key("nt_end", "Window end input (naive UTC).")
+WINDOW_AUTO: Key[bool] = Key(
+    "nt_window_auto", "True until the user edits the window: it then follows the clock."
+)
+DEFAULT_WINDOW: Button = Key("nt_default_window", "Use a valid default window.")
+INCIDENCE: Key[str] = Key(
+    "nt_incidence", "Incidence choice: ``any``, ``range`` or a preset (PERFORMANT, FULL_RANGE)."
+)
+INC_MIN: Key[float | str | None] = Key("nt_inc_min", "Minimum incidence (°) of a range.")
+INC_MAX: Key[float | str | None] = Key("nt_inc_max", "Maximum incidence (°) of a range.")
+LOOK: Key[str] = Key("nt_look", "Look side radio: ANY, LEFT or RIGHT.")
+PASS: Key[str] = Key("nt_pass", "Pass direction radio: ANY, ASCENDING or DESCENDING.")
+PRODUCTS: Key[list[str]] = Key("nt_products", "Product types chosen (empty: the mode's default).")
+DERIVATIVES: Key[list[str]] = Key("nt_derivatives", "Derivative product types chosen.")
+DURATION: Key[int | None] = Key("nt_duration", "Imaging duration input (s; None: mode default).")
+REFERENCE: Key[str] = Key("nt_reference", "The user's reference for the order.")
+
+# --- New task: checking and ordering ----------------------------------------------------------
+
+FEASIBILITY: Key[tuple[str, FeasibilityResponse]] = Key(
+    "nt_feasibility",
+    "The last feasibility verdict, with the fingerprint of the request it is for (to mark it "
+    "stale when the options change).",
+)
+CONFIRMING: Key[bool] = Key(
+    "nt_confirming",
+    "Set while the confirmation dialog is open: a dialog exists only in the runs that call it.",
+)
+CONFIRM_CREATE: Button = Key("nt_confirm", "Create task, in the confirmation dialog.")
+CONFIRM_BACK: Button = Key("nt_back", "Back to the form, in the confirmation dialog.")
+EXISTING_OPEN: Button = Key("nt_existing_open", "Open the identical, already placed task.")
+ORDER_OPEN: Button = Key("nt_order_open", "Open the order just placed in Monitor.")
+ORDER_DISMISS: Button = Key("nt_order_dismiss", "Dismiss the outcome of the last order.")
+
+# --- Monitor ----------------------------------------------------------------------------------
+
+WATCHES: Key[dict[str, Watch]] = Key(
+    "mon_watches", "Task id → what this session has seen of it (the Monitor's refresh state)."
+)
+CANCELLING: Key[str] = Key(
+    "mon_cancelling", "Task id whose cancellation is being confirmed (the dialog is open)."
+)
+TYPED_TASK_ID: Key[str] = Key("mon_typed_id", "A task ID typed into the Monitor's picker.")
+OPEN_TYPED: Button = Key("mon_open_typed", "Open the typed task ID.")
+CLONE_TASK: Button = Key("mon_clone", "Clone the monitored task into a new task.")
+CANCEL: Button = Key("mon_cancel", "Cancel task… (opens the confirmation).")
+CANCEL_CONFIRM: Button = Key("mon_cancel_confirm", "Cancel the task, in the dialog.")
+CANCEL_KEEP: Button = Key("mon_cancel_keep", "Keep the task, in the dialog.")
+MONITOR_MAP: Key[Any] = Key("monitor_map", "The Monitor's map (nothing is read back from it).")
+MONITOR_PANEL = "mon_"
+"""Scope of the Retry keys of the Monitor's live panel, apart from the page's own."""
+
+# --- All tasks --------------------------------------------------------------------------------
+
+TASK_LIST: Key[TaskList] = Key(
+    "tl_list", "The tasks loaded for the current filters, page by page (Load more)."
+)
+LIST_CONTRACT: Key[str] = Key("tl_contract", "Contract filter ('' for all contracts).")
+LIST_STATUS: Key[list[str]] = Key("tl_status", "Status filter (empty: any status).")
+LIST_SEARCH: Key[str] = Key("tl_search", "Search text: task ID or reference.")
+LIST_SORT: Key[str] = Key("tl_sort", "Sort order, one of ``ui.task_table.SORTS``.")
+LIST_FROM: Key[date | None] = Key("tl_from", "Created from (date filter, UTC).")
+LIST_UNTIL: Key[date | None] = Key("tl_until", "Created until (date filter, UTC, inclusive).")
+LIST_TABLE: Key[Any] = Key("tl_table", "The task table's selection state (rows open the Monitor).")
+LIST_CLONE: Key[str | None] = Key("tl_clone", "The task chosen to clone.")
+TASKS_MAP: Key[Any] = Key("tasks_map", "The All tasks map (nothing is read back from it).")
+
+# --- keys made per item -----------------------------------------------------------------------
+
+
+def retry(action: str, scope: str = "") -> Button:
+    """The Retry button shown when ``action`` failed: a page that reacts to Retry asks for the same
+    key ``ui.errors.attempt`` / ``show_error`` used. ``scope`` keeps a fragment's apart."""
+    return Key(f"{scope}retry:{action}", f"Retry after failing to {action}.")
+
+
+def use_contract(contract_id: str) -> Button:
+    """The "Use this contract" button of one contract card."""
+    return Key(f"use_contract:{contract_id}", f"Use contract {contract_id}.")
+
+
+def download(product_id: str, asset_key: str) -> Button:
+    """The download button of one asset of one product on the Monitor."""
+    return Key(f"dl:{product_id}:{asset_key}", f"Download {asset_key} of {product_id}.")
+
+
+def registered() -> tuple[Key[Any], ...]:
+    """Every fixed key above (the per-item ones are made by the functions)."""
+    return tuple(value for value in globals().values() if isinstance(value, Key))
