@@ -52,3 +52,37 @@ def test_the_server_clock_is_the_time_it_is_given() -> None:
     clock = ServerClock(lambda: T0)
     assert clock.now() == clock.estimate() == clock.reading().now == T0
     assert clock.reading().speed == 1.0 and clock.reading().next_event is None
+
+
+def test_sim_clock_extrapolates_between_reads_at_its_speed() -> None:
+    reads: list[int] = []
+    ticker = Ticker()
+
+    def fetch() -> ClockReading:
+        reads.append(1)
+        return ClockReading(T0, speed=60.0, next_event=T0 + timedelta(hours=2))
+
+    clock = SimClock(fetch, monotonic=ticker, max_age_s=30)
+    assert clock.now() == T0
+    ticker.now += 10  # ten real seconds at 60×
+    assert clock.now() == T0 + timedelta(minutes=10)
+    assert len(reads) == 1
+
+
+def test_sim_clock_reads_again_when_stale_or_when_the_next_event_is_due() -> None:
+    reads: list[int] = []
+    ticker = Ticker()
+
+    def fetch() -> ClockReading:
+        reads.append(1)
+        return ClockReading(T0, speed=3600.0, next_event=T0 + timedelta(hours=1))
+
+    clock = SimClock(fetch, monotonic=ticker, max_age_s=30)
+    clock.now()
+    ticker.now += 2  # two hours simulated: the event is due
+    clock.now()
+    assert len(reads) == 2
+    clock.remember(ClockReading(T0, speed=1.0))
+    ticker.now += 31
+    clock.now()
+    assert len(reads) == 3

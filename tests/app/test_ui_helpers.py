@@ -1,4 +1,4 @@
-"""Pure helpers of the UI: clock extrapolation, error wording, escaping, timeline, fee table,
+"""Pure helpers of the UI: error wording, escaping, timeline, fee table,
 task list selection."""
 
 from __future__ import annotations
@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tasking.clock import ClockReading, SimClock
 from tasking.errors import InsufficientFunds, RateLimited, RequestTimeout, TransportError
 from tasking.models import Task
 from ui.errors import explain
@@ -17,48 +16,6 @@ from ui.order import cancellation_policy
 from ui.task_table import Query, TaskList, select
 
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
-
-
-class Ticker:
-    def __init__(self) -> None:
-        self.t = 100.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-def test_sim_clock_extrapolates_between_reads_at_its_speed() -> None:
-    reads: list[int] = []
-    ticker = Ticker()
-
-    def fetch() -> ClockReading:
-        reads.append(1)
-        return ClockReading(T0, speed=60.0, next_event=T0 + timedelta(hours=2))
-
-    clock = SimClock(fetch, monotonic=ticker, max_age_s=30)
-    assert clock.now() == T0
-    ticker.t += 10  # ten real seconds at 60×
-    assert clock.now() == T0 + timedelta(minutes=10)
-    assert len(reads) == 1
-
-
-def test_sim_clock_reads_again_when_stale_or_when_the_next_event_is_due() -> None:
-    reads: list[int] = []
-    ticker = Ticker()
-
-    def fetch() -> ClockReading:
-        reads.append(1)
-        return ClockReading(T0, speed=3600.0, next_event=T0 + timedelta(hours=1))
-
-    clock = SimClock(fetch, monotonic=ticker, max_age_s=30)
-    clock.now()
-    ticker.t += 2  # two hours simulated: the event is due
-    clock.now()
-    assert len(reads) == 2
-    clock.remember(ClockReading(T0, speed=1.0))
-    ticker.t += 31
-    clock.now()
-    assert len(reads) == 3
 
 
 def test_errors_are_explained_with_code_status_and_what_to_do() -> None:
