@@ -15,7 +15,7 @@ import uvicorn
 from tasking.sandbox.app import create_app
 from tasking.sandbox.config import MAX_SPEED, MIN_SPEED, SandboxConfig
 from tasking.sandbox.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from tasking.sandbox.server import KEEP_ALIVE_S
+from tasking.sandbox.server import uvicorn_options
 
 
 def _speed(text: str) -> float:
@@ -81,8 +81,7 @@ def main(argv: list[str] | None = None) -> None:
         host=args.host,
         port=args.port,
         log_level=args.log_level.lower(),
-        timeout_keep_alive=KEEP_ALIVE_S,
-        date_header=False,  # the app's Date is the simulation clock (app.py)
+        **uvicorn_options(),
     )
 
 

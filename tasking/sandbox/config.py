@@ -52,6 +52,17 @@ class SandboxConfig:
     # Token bucket per access token: 50 pollers at 1 request/s sharing one token stay well inside.
     rate_per_s: float = 100.0
     rate_burst: float = 200.0
+    # Largest request body in bytes, refused with 413 before it is read (and before auth): the
+    # biggest legitimate body, a feasibility request or a task, is a few kilobytes.
+    max_body_bytes: int = 1024 * 1024
+    # Failed token requests (wrong or malformed client credentials), counted per client id and per
+    # peer address in token buckets: bursts of 10, then one more every 6 real seconds; an empty
+    # bucket answers 429 with Retry-After before the secret is even checked (README "Limits").
+    login_failure_burst: float = 10.0
+    login_failure_refill_s: float = 6.0
+    # Real seconds of simulated time the clock reserves ahead on disk (clock.py): a restart after
+    # kill -9 resumes at most this much (× speed) ahead of the last time served, never behind it.
+    clock_reserve_s: float = 1.0
     # Background ticker period in real seconds; None = purely lazy (events run before each request).
     tick_s: float | None = None
     real_clock: Callable[[], datetime] = field(default=utc_now)
@@ -65,12 +76,22 @@ class SandboxConfig:
             raise ValueError(f"failure_rate must be within 0..1, got {self.failure_rate}")
         if self.rate_per_s <= 0 or self.rate_burst < 1:
             raise ValueError("rate_per_s must be > 0 and rate_burst ≥ 1")
+        if self.max_body_bytes < 1:
+            raise ValueError("max_body_bytes must be at least 1")
+        if self.login_failure_burst < 1 or self.login_failure_refill_s <= 0:
+            raise ValueError("login_failure_burst must be ≥ 1 and login_failure_refill_s > 0")
+        if self.clock_reserve_s <= 0:
+            raise ValueError("clock_reserve_s must be > 0")
         if self.satellite_count < 1:
             raise ValueError("satellite_count must be at least 1")
 
     @property
     def database(self) -> Path:
         return self.data_dir / "sandbox.sqlite3"
+
+    @property
+    def clock_mark(self) -> Path:
+        return self.data_dir / "clock-mark"
 
     @property
     def files_dir(self) -> Path:

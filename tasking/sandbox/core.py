@@ -1,9 +1,10 @@
-"""The sandbox's composition root: store, clock, world, scheduler, tokens, rate limits.
+"""The sandbox's composition root: store, clock, world, scheduler, tokens, rate limits, throttle.
 
 One ``Sandbox`` per data directory and process. It fixes the world on first start (epoch, seed,
 constellation, link-signing secret, all stored) and resumes the simulation clock where it stopped:
-from the latest simulated instant the store has seen, so a restart — even after ``kill -9`` —
-neither loses time already shown nor leaps ahead by the downtime.
+from its high-water mark (``clock.ClockMark``) or the latest simulated instant the store has seen,
+whichever is later, so a restart — even after ``kill -9`` — never shows a time earlier than one
+already shown, nor leaps ahead by the downtime.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from tasking.sandbox.clock import SimClock
+from tasking.sandbox.clock import ClockMark, SimClock
 from tasking.sandbox.config import SandboxConfig
 from tasking.sandbox.problems import ApiProblem, not_found
 from tasking.sandbox.scheduler import Scheduler
-from tasking.sandbox.security import RateLimiter, TokenService
+from tasking.sandbox.security import LoginThrottle, RateLimiter, TokenService
 from tasking.sandbox.seed import SeededContract, seeded_contracts
 from tasking.sandbox.store import Store, decode_time, encode_time
 from tasking.sandbox.world import load_world
@@ -28,8 +29,6 @@ from tasking.times import format_rfc3339, to_utc
 log = logging.getLogger(__name__)
 
 _DEFAULT_SPEED = 60.0
-# The clock's position is written at most this often (real seconds) when nothing else is written.
-_MARK_EVERY_S = 1.0
 # The longest single jump of POST /sandbox/v1/clock/advance: beyond any 14-day window plus SLA.
 MAX_ADVANCE_S = 60 * 86400.0
 
@@ -53,17 +52,26 @@ class Sandbox:
 
         stored_speed = self.store.get_meta("speed")
         speed = config.speed or (float(stored_speed) if stored_speed else _DEFAULT_SPEED)
-        marks = [self.epoch, self.store.latest_time()]
-        if (mark := self.store.get_meta("clock")) is not None:
-            marks.append(decode_time(mark))
-        self.clock = SimClock(max(m for m in marks if m), speed, config.real_clock)
+        mark = ClockMark(config.clock_mark)
+        marks = [self.epoch, self.store.latest_time(), mark.read()]
+        if (legacy := self.store.get_meta("clock")) is not None:  # data dirs from before the mark
+            marks.append(decode_time(legacy))
+        self.clock = SimClock(
+            max(m for m in marks if m),
+            speed,
+            config.real_clock,
+            reserve=mark.write,
+            reserve_s=config.clock_reserve_s,
+        )
         self.store.set_meta("speed", repr(speed))
-        self._marked_at = config.real_clock()
-        self._mark(self.clock.now())
+        self.clock.now()  # reserves ahead at once: the mark covers the start time
 
         self.scheduler = Scheduler(self.store, self.world, config)
         self.tokens = TokenService(self.store, config.token_ttl_s, config.real_clock)
         self.limiter = RateLimiter(config.rate_per_s, config.rate_burst, config.real_clock)
+        self.logins = LoginThrottle(
+            config.login_failure_burst, config.login_failure_refill_s, config.real_clock
+        )
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
 
@@ -85,10 +93,6 @@ class Sandbox:
         """Run every event due by now (called before serving any request); returns now."""
         now = self.clock.now()
         self.scheduler.process_due(now)
-        real = self.config.real_clock()
-        if (real - self._marked_at).total_seconds() >= _MARK_EVERY_S:
-            self._marked_at = real
-            self._mark(now)
         return now
 
     def now_in_transaction(self) -> datetime:
@@ -100,9 +104,6 @@ class Sandbox:
         now = self.clock.now()
         self.scheduler.process_due(now)
         return now
-
-    def _mark(self, now: datetime) -> None:
-        self.store.set_meta("clock", encode_time(now))
 
     def clock_state(self) -> dict[str, Any]:
         """``GET /sandbox/v1/clock``: ``{now, speed, nextEvent}``."""
@@ -116,11 +117,10 @@ class Sandbox:
 
     def set_speed(self, speed: float) -> dict[str, Any]:
         try:
-            at = self.clock.set_speed(speed)
+            self.clock.set_speed(speed)
         except ValueError as exc:
             raise ApiProblem(400, str(exc)) from None
         self.store.set_meta("speed", repr(float(speed)))
-        self._mark(at)
         return self.clock_state()
 
     def advance(
@@ -139,8 +139,7 @@ class Sandbox:
                     f"seconds must be > 0 and at most {MAX_ADVANCE_S:g} (60 days), got {seconds:g}",
                 )
             self.clock.advance(seconds)
-        now = self.catch_up()
-        self._mark(now)
+        self.catch_up()
         return self.clock_state()
 
     # --- contracts ---------------------------------------------------------------------------
@@ -177,5 +176,5 @@ class Sandbox:
         self._stop.set()
         if self._ticker is not None:
             self._ticker.join(timeout=5)
-        self._mark(self.clock.now())
+        self.clock.settle()
         self.store.close()

@@ -8,13 +8,15 @@ Input refusals, for the whole request (the sandbox's choice, following the doc p
 - 404: an unknown contract (or another company's).
 A valid request answers 200 ``{id, status: "DONE", createdAt, feasibility: [...]}`` with one verdict
 per item, ``id`` its index, ``result`` and ``status`` both FEASIBLE / INFEASIBLE (the tutorial reads
-one, the doc page the other), a ``reason`` when infeasible and ``opportunities`` when feasible. The
+one, the doc page the other), a ``reason`` when infeasible and ``opportunities`` when feasible, in
+time order (free slots and ones that would displace BACKGROUND bookings mixed). The
 verdict uses the scheduler's own planner on real passes, the current bookings, and the contract's
 available funds; items are planned in order, each seeing the slots and money the earlier ones took.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from tasking import rules
@@ -47,7 +49,7 @@ _FORBIDDEN_RULES = frozenset(
 
 
 def check_feasibility(
-    sandbox: Sandbox, company_id: str, items: list[TaskRequest]
+    sandbox: Sandbox, company_id: str, items: Sequence[TaskRequest]
 ) -> dict[str, Any]:
     if not items:
         raise bad_request("feasibility needs a non-empty JSON array of task requests")
@@ -106,7 +108,7 @@ def check_feasibility(
                 verdicts.append(_infeasible(verdict, reason))
                 continue
             funds[item.contractID] -= price
-        first = found[0]
+        first = found[0]  # the planner's choice: what the scheduler would book
         bookings = [
             *bookings,
             Booking(
@@ -116,7 +118,7 @@ def check_feasibility(
         verdict |= {
             "result": "FEASIBLE",
             "status": "FEASIBLE",
-            "opportunities": [_opportunity(slot) for slot in found],
+            "opportunities": [_opportunity(s) for s in sorted(found, key=lambda s: s.start)],
         }
         verdicts.append(verdict)
     return {

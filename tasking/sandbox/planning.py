@@ -123,10 +123,12 @@ def find_slots(
     gap_s: float,
     limit: int = 1,
 ) -> list[Slot] | Refusal:
-    """Up to ``limit`` slots for a task, earliest first, or why there is none.
+    """Up to ``limit`` slots for a task, the planner's choice first, or why there is none.
 
-    Free slots come first; a COMMERCIAL task falls back to slots held only by BACKGROUND
-    bookings that are not captured yet (``Slot.displaced`` names them).
+    Free slots come first, earliest first; a COMMERCIAL task falls back to slots held only by
+    BACKGROUND bookings that are not captured yet (``Slot.displaced`` names them), earliest first
+    after the free ones. So the list is in time order only within each group: sort it by ``start``
+    to show it as a timeline (feasibility does).
     """
     window = document["acquisitionWindow"]
     window_start = _as_time(window["start"])

@@ -12,9 +12,12 @@ Four small parts, each used by the sandbox's routes:
   shadows, ships with sidelobe crosses, a range falloff by incidence, and gamma speckle. numpy and
   Pillow only; deterministic for a seed and size.
 * **Metadata.** ``make_metadata``: the scene's true geometry in ICEYE's metadata style (snake_case
-  keys as in ICEYE's GRD/SLC metadata files; table below).
+  keys as in ICEYE's GRD/SLC metadata files; table below), written as the ``grd-xml`` annotation
+  (``make_metadata_xml``) and as the quicklook's KML ground overlay (``make_quicklook_kml``).
 * **STAC.** ``stac_item``, ``asset_entry``, ``asset_plan``: ICEYE's ``CatalogItem`` (a STAC 1.0.0
-  Item; iceye-api.md §4.8) with only the documented fields, which ``tasking.models.Product`` parses.
+  Item; iceye-api.md §4.8) with only the documented properties and ICEYE's asset keys
+  (``grd-tif``, ``grd-xml``, ``quicklook-kml``, ``quicklook-png``), which
+  ``tasking.models.Product`` parses; ``render_asset`` makes the file behind each key.
 
 Image orientation (quicklook and GRD): rows run along azimuth with the flight direction *up*, columns
 across range; the satellite is on the near-range side, on the left for a RIGHT-looking pass and on the
@@ -64,6 +67,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
+from xml.etree import ElementTree
 
 import numpy as np
 import numpy.typing as npt
@@ -77,14 +81,18 @@ from tasking.rules import point_violations
 from tasking.times import format_rfc3339, require_aware, to_utc
 
 __all__ = [
+    "DOCUMENTED_PROPERTIES",
     "LINK_LIFETIME",
     "LinkError",
     "asset_entry",
+    "asset_file_name",
     "asset_plan",
     "frame_id",
     "link_expiry",
     "make_grd_tiff",
     "make_metadata",
+    "make_metadata_xml",
+    "make_quicklook_kml",
     "make_quicklook_png",
     "product_id",
     "render_asset",
@@ -642,22 +650,177 @@ def make_metadata(
 
 # --- STAC items ------------------------------------------------------------------------------
 
-QUICKLOOK_PNG = ("quicklook-png", "Quicklook image", "image/png", ["overview"])
-METADATA_JSON = ("metadata-json", "Metadata", "application/json", ["metadata"])
-# Key, title and type of ICEYE's GRD asset (iceye-api.md §4.8 example).
+DOCUMENTED_PROPERTIES = frozenset(
+    {
+        "frame_id",
+        "created",
+        "updated",
+        "start_datetime",
+        "end_datetime",
+        "sar:instrument_mode",
+        "sar:frequency_band",
+        "sar:polarizations",
+        "sar:product_type",
+        "sar:looks_range",
+        "sar:looks_azimuth",
+        "sar:observation_direction",
+        "sat:orbit_state",
+        "iceye:acquisition_mode",
+        "iceye:incidence_center",
+        "iceye:incidence_near",
+        "iceye:incidence_far",
+        "iceye:satellite_look_angle",
+        "iceye:chirp_bandwidth",
+        "iceye:data_orientation",
+        "iceye:azimuth_resolution",
+        "iceye:range_resolution_center",
+        "iceye:range_resolution_near",
+        "iceye:range_resolution_far",
+        "iceye:processing_mode",
+    }
+)
+"""``CatalogItem.properties`` as ICEYE's SPEC lists them (iceye-api.md §4.8): a closed list, so no
+STAC ``datetime`` or ``platform`` even though STAC Items usually carry them."""
+
+# (key, title, media type, roles). Keys, titles and media types of ICEYE's documented example
+# (iceye-api.md §4.8); the quicklook PNG's entry is cut off there, so its title is ours.
 GRD_TIF = ("grd-tif", "GRD data file", "image/tiff; application=geotiff", ["data"])
+GRD_XML = ("grd-xml", "GRD metadata file", "application/xml", ["metadata"])
+SLC_XML = ("slc-xml", "SLC metadata file", "application/xml", ["metadata"])
+QUICKLOOK_KML = (
+    "quicklook-kml",
+    "Quicklook metadata file",
+    "application/vnd.google-earth.kml+xml",
+    ["metadata"],
+)
+QUICKLOOK_PNG = ("quicklook-png", "Quicklook image", "image/png", ["overview"])
+
+_EXTENSIONS = {"grd-tif": "tif", "grd-xml": "xml", "slc-xml": "xml", "quicklook-kml": "kml",
+               "quicklook-png": "png"}  # fmt: skip
+_METADATA_XML = {"GRD": GRD_XML, "SLC": SLC_XML}  # ICEYE's GRD and SLC packages carry an XML file
 
 
 def asset_plan(product_type: str) -> list[tuple[str, str, str, list[str]]]:
-    """The assets to offer for a product type: ``(key, title, media type, roles)``."""
+    """The assets to offer for a product type: ``(key, title, media type, roles)``.
+
+    Every type has the quicklook pair (``quicklook-kml``, ``quicklook-png``); GRD adds ``grd-tif``
+    and ``grd-xml`` (ICEYE's example item), SLC its ``slc-xml`` metadata (the sandbox renders no
+    complex data). Order as in ICEYE's example: data, metadata, quicklooks.
+    """
     _check_product_type(product_type)
-    plan = [QUICKLOOK_PNG, METADATA_JSON] + ([GRD_TIF] if product_type == "GRD" else [])
+    plan = [GRD_TIF] if product_type == "GRD" else []
+    plan += [_METADATA_XML[product_type]] if product_type in _METADATA_XML else []
+    plan += [QUICKLOOK_KML, QUICKLOOK_PNG]
     return [(key, title, media, list(roles)) for key, title, media, roles in plan]
+
+
+def asset_file_name(product_name: str, key: str) -> str:
+    """``<product name>-<asset key>.<extension>``: the name a download is saved under.
+
+    The quicklook KML refers to its PNG by this name, so the two work side by side; the app's
+    download buttons (``ui.monitor_view.file_name``) and the files route's Content-Disposition
+    use the same pattern.
+    """
+    if key not in _EXTENSIONS:
+        raise InputError(f"no file is made for asset key {key!r}", field="asset", rule="asset-key")
+    return f"{product_name}-{key}.{_EXTENSIONS[key]}"
 
 
 def asset_entry(href: str, title: str, media_type: str, roles: list[str]) -> dict[str, Any]:
     """One STAC asset as ICEYE gives it: ``{href, title, type, roles}``."""
     return {"href": href, "title": title, "type": media_type, "roles": list(roles)}
+
+
+_CORNER_KEYS = ("coord_first_near", "coord_first_far", "coord_last_far", "coord_last_near")
+
+
+def _metadata_corners(metadata: Mapping[str, Any]) -> list[tuple[float, float]] | None:
+    if not all(name in metadata for name in _CORNER_KEYS):
+        return None
+    return [(float(metadata[n][0]), float(metadata[n][1])) for n in _CORNER_KEYS]
+
+
+def make_metadata_xml(metadata: Mapping[str, Any]) -> bytes:
+    """The metadata document as an XML annotation file (``grd-xml`` / ``slc-xml``).
+
+    One element per key of ``make_metadata``, in its order, under ``<product>``; a ``[lat, lon]``
+    corner becomes ``<lat>`` and ``<lon>`` children, an object one child per field, and numbers
+    keep their JSON spelling.
+    """
+    root = ElementTree.Element("product")
+    for key, value in metadata.items():
+        _xml_value(ElementTree.SubElement(root, key), value, key)
+    ElementTree.indent(root)
+    return bytes(ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)) + b"\n"
+
+
+def _xml_value(element: ElementTree.Element, value: Any, key: str) -> None:
+    if isinstance(value, Mapping):
+        for name, item in value.items():
+            _xml_value(ElementTree.SubElement(element, str(name)), item, str(name))
+    elif key.startswith("coord_") and isinstance(value, Sequence) and len(value) == 2:
+        ElementTree.SubElement(element, "lat").text = json.dumps(value[0])
+        ElementTree.SubElement(element, "lon").text = json.dumps(value[1])
+    elif isinstance(value, str):
+        element.text = value
+    else:
+        element.text = json.dumps(value)
+
+
+_KML = "http://www.opengis.net/kml/2.2"
+_GX = "http://www.google.com/kml/ext/2.2"
+
+
+def make_quicklook_kml(metadata: Mapping[str, Any]) -> bytes:
+    """A KML 2.2 ground overlay that lays the quicklook PNG on the scene's footprint.
+
+    The image corners come from the metadata's ``coord_*`` corners through the quicklook's
+    orientation (flight direction up, near range on the satellite's side), as a ``gx:LatLonQuad``
+    (lower-left, lower-right, upper-right, upper-left of the image, Google's KML extension for
+    images that are not north-up). The icon is the PNG's file name (``asset_file_name``), relative
+    to the KML, as in a product package where the two files sit side by side.
+    """
+    corners = _metadata_corners(metadata)
+    if corners is None:
+        raise InputError(
+            "a quicklook KML needs the scene's 4 corners (coord_first_near ... coord_last_near)",
+            field="metadata",
+            rule="four-corners",
+        )
+    side = "LEFT" if str(metadata.get("look_side", "")).upper() == "LEFT" else "RIGHT"
+    at_pixel = dict(zip(_corner_pixels(side, 1, 1), corners, strict=True))
+    quad = [at_pixel[(0, 1)], at_pixel[(1, 1)], at_pixel[(1, 0)], at_pixel[(0, 0)]]
+    name = str(metadata.get("product_name") or metadata.get("frame_id") or "quicklook")
+    ElementTree.register_namespace("", _KML)
+    ElementTree.register_namespace("gx", _GX)
+    kml = ElementTree.Element(f"{{{_KML}}}kml")
+    overlay = ElementTree.SubElement(kml, f"{{{_KML}}}GroundOverlay")
+    ElementTree.SubElement(overlay, f"{{{_KML}}}name").text = f"{name} quicklook"
+    facts = [
+        f"{label}: {metadata[key]}"
+        for label, key in (
+            ("Satellite", "satellite_name"),
+            ("Acquisition start", "acquisition_start_utc"),
+            ("Acquisition end", "acquisition_end_utc"),
+            ("Look side", "look_side"),
+            ("Orbit direction", "orbit_direction"),
+            ("Incidence at centre", "incidence_center"),
+        )
+        if key in metadata
+    ]
+    ElementTree.SubElement(overlay, f"{{{_KML}}}description").text = "\n".join(facts)
+    if "acquisition_start_utc" in metadata and "acquisition_end_utc" in metadata:
+        span = ElementTree.SubElement(overlay, f"{{{_KML}}}TimeSpan")
+        ElementTree.SubElement(span, f"{{{_KML}}}begin").text = metadata["acquisition_start_utc"]
+        ElementTree.SubElement(span, f"{{{_KML}}}end").text = metadata["acquisition_end_utc"]
+    icon = ElementTree.SubElement(overlay, f"{{{_KML}}}Icon")
+    ElementTree.SubElement(icon, f"{{{_KML}}}href").text = asset_file_name(name, QUICKLOOK_PNG[0])
+    lat_lon_quad = ElementTree.SubElement(overlay, f"{{{_GX}}}LatLonQuad")
+    ElementTree.SubElement(lat_lon_quad, f"{{{_KML}}}coordinates").text = " ".join(
+        f"{json.dumps(lon)},{json.dumps(lat)}" for lat, lon in quad
+    )
+    ElementTree.indent(kml)
+    return bytes(ElementTree.tostring(kml, encoding="utf-8", xml_declaration=True)) + b"\n"
 
 
 def render_asset(key: str, *, seed: int, metadata: Mapping[str, Any]) -> bytes:
@@ -666,11 +829,12 @@ def render_asset(key: str, *, seed: int, metadata: Mapping[str, Any]) -> bytes:
     incidence = float(metadata.get("incidence_center", 30.0))
     if key == QUICKLOOK_PNG[0]:
         return make_quicklook_png(seed, look_side=look, incidence=incidence)
-    if key == METADATA_JSON[0]:
-        return json.dumps(metadata, indent=2).encode()
+    if key == QUICKLOOK_KML[0]:
+        return make_quicklook_kml(metadata)
+    if key in (GRD_XML[0], SLC_XML[0]):
+        return make_metadata_xml(metadata)
     if key == GRD_TIF[0]:
-        names = ("coord_first_near", "coord_first_far", "coord_last_far", "coord_last_near")
-        corners = [tuple(metadata[n]) for n in names] if all(n in metadata for n in names) else None
+        corners = _metadata_corners(metadata)
         return make_grd_tiff(seed, look_side=look, incidence=incidence, footprint=corners)
     raise InputError(f"no file is made for asset key {key!r}", field="asset", rule="asset-key")
 
@@ -709,11 +873,17 @@ def stac_item(
 ) -> dict[str, Any]:
     """ICEYE's ``CatalogItem`` for one product type of a captured scene (a STAC 1.0.0 Item).
 
-    Only documented fields (iceye-api.md §4.8), plus STAC's ``datetime`` (the start) and
-    ``platform`` (the satellite); ``properties_extra`` (e.g. ``iceye:incidence_near``) is merged
-    into the properties last.
+    Only documented fields (iceye-api.md §4.8; ``DOCUMENTED_PROPERTIES``); ``properties_extra``
+    (e.g. ``iceye:incidence_near``) is merged into the properties last and must stay in that list.
     """
     _check_product_type(product_type)
+    undocumented = sorted(set(properties_extra or {}) - DOCUMENTED_PROPERTIES)
+    if undocumented:
+        raise InputError(
+            f"properties outside ICEYE's CatalogItem list: {', '.join(undocumented)}",
+            field="properties_extra",
+            rule="documented-properties",
+        )
     look, direction, incidence = _scene_sides(task, scene)
     geometry, bbox = _geometry(_footprint_corners(footprint))
     for key, asset in assets.items():
@@ -724,10 +894,8 @@ def stac_item(
         "frame_id": frame_id(task, scene),
         "created": stamp,
         "updated": stamp,
-        "datetime": format_rfc3339(scene.imagingTime.start),
         "start_datetime": format_rfc3339(scene.imagingTime.start),
         "end_datetime": format_rfc3339(scene.imagingTime.end),
-        "platform": satellite,
         "sar:instrument_mode": _strategy(task.imagingMode),
         "sar:frequency_band": "X",
         "sar:polarizations": ["VV"],

@@ -13,10 +13,14 @@ time*, so the outcome depends only on the seed and the clock, not on when reques
 
 "Straight to DONE" follows ICEYE's lifecycle (iceye-api.md §5.1 step 4: FULFILLED "or straight to
 DONE if there are no additional products"). Every change is also written to the task's history.
+
+An event whose task cannot be handled (a stored row the scheduler cannot read) is logged and
+dropped: the scheduler runs before every request, so one bad row must not stop them all.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -30,6 +34,8 @@ from tasking.sandbox.planning import Booking, Refusal, Slot, find_slots
 from tasking.sandbox.store import Event, Store, TaskRecord
 from tasking.sandbox.world import World
 from tasking.times import format_rfc3339, parse_time
+
+log = logging.getLogger(__name__)
 
 DECIDE, CAPTURE, FULFIL, COMPLETE = "decide", "capture", "fulfil", "complete"
 
@@ -92,14 +98,22 @@ class Scheduler:
         """Run every event due at or before ``now``; returns how many ran."""
         done = 0
         while True:
-            with self._store.transaction():
-                event = self._store.next_event(until=now)
-                if event is None:
-                    return done
-                self._store.delete_event(event.id)
-                task = self._store.get_task(event.task_id)
-                if task is not None:
-                    self._handle(event, task)
+            failed: Event | None = None
+            try:
+                with self._store.transaction():
+                    event = self._store.next_event(until=now)
+                    if event is None:
+                        return done
+                    failed = event
+                    self._store.delete_event(event.id)
+                    task = self._store.get_task(event.task_id)
+                    if task is not None:
+                        self._handle(event, task)
+            except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+                if failed is None:
+                    raise
+                log.exception("dropping %s event of task %s", failed.kind, failed.task_id)
+                self._store.delete_event(failed.id)
             done += 1
 
     def next_event_time(self) -> datetime | None:
@@ -121,16 +135,19 @@ class Scheduler:
         for task in self._store.tasks_in_status(["ACTIVE"]):
             if task.plan is None or task.id == exclude:
                 continue
-            found.append(
-                Booking(
+            try:
+                booking = Booking(
                     task.id,
                     task.priority,
-                    task.plan["satellite"],
+                    str(task.plan["satellite"]),
                     parse_time(task.plan["start"]),
                     parse_time(task.plan["end"]),
                     bool(task.plan.get("locked")),
                 )
-            )
+            except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+                log.exception("task %s has an unreadable plan; it holds no satellite time", task.id)
+                continue
+            found.append(booking)
         return found
 
     def find(self, task: TaskRecord, at: datetime, limit: int = 1) -> list[Slot] | Refusal:

@@ -2,20 +2,29 @@
 
 ``start_in_background`` serves the app with uvicorn on a loopback port in a daemon thread and
 returns once ``/sandbox/v1/health`` answers, so the caller can use the URL at once.
+``uvicorn_options`` holds what both ways of serving share (this one and ``python -m
+tasking.sandbox``): keep-alive, the app's own Date header, and an access log that never records a
+signed link's query string (``RedactedAccessLog``), since a logged signature is a usable link.
 """
 
 from __future__ import annotations
 
+import copy
+import logging
 import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
 from tasking.sandbox.app import create_app
+from tasking.sandbox.catalog import FILES_PREFIX
 from tasking.sandbox.config import SandboxConfig
 
 HEALTH_PATH = "/sandbox/v1/health"
@@ -49,6 +58,53 @@ class SandboxHandle:
 KEEP_ALIVE_S = 75
 """Seconds an idle client connection is kept (uvicorn's default, 5 s, equals the poll interval)."""
 
+REDACTED = "REDACTED"
+# Query parameters that carry a credential wherever they appear.
+_SECRET_PARAMS = frozenset({"signature", "access_token", "token", "client_secret"})
+
+
+def redact_target(target: str) -> str:
+    """A request target fit for a log: no query string under the signed-file prefix, and no value
+    of a credential-carrying parameter anywhere else."""
+    path, sep, query = target.partition("?")
+    if not sep:
+        return target
+    if path.startswith(FILES_PREFIX + "/"):
+        return f"{path}?{REDACTED}"
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if not any(name.lower() in _SECRET_PARAMS for name, _ in pairs):
+        return target
+    cleaned = [(n, REDACTED if n.lower() in _SECRET_PARAMS else v) for n, v in pairs]
+    return f"{path}?{urlencode(cleaned, safe='/:,')}"
+
+
+class RedactedAccessLog(logging.Filter):
+    """Rewrites uvicorn's access-log records (``client, method, target, version, status``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (args[0], args[1], redact_target(args[2]), args[3], args[4])
+        return True
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's default logging, with ``RedactedAccessLog`` on its access logger."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact_targets"] = {"()": RedactedAccessLog}
+    config["loggers"]["uvicorn.access"]["filters"] = ["redact_targets"]
+    return config
+
+
+def uvicorn_options() -> dict[str, Any]:
+    """The ``uvicorn.Config`` keywords every sandbox server uses."""
+    return {
+        # Longer than the Monitor's 5 s polls, so one connection serves a whole lifecycle.
+        "timeout_keep_alive": KEEP_ALIVE_S,
+        "date_header": False,  # the app's Date is the simulation clock (app.py)
+        "log_config": log_config(),
+    }
+
 
 def start_in_background(
     data_dir: Path,
@@ -71,9 +127,7 @@ def start_in_background(
             port=bound_port,
             log_level="warning",
             lifespan="on",
-            # Longer than the Monitor's 5 s polls, so one connection serves a whole lifecycle.
-            timeout_keep_alive=KEEP_ALIVE_S,
-            date_header=False,  # the app's Date is the simulation clock (app.py)
+            **uvicorn_options(),
         )
     )
     thread = threading.Thread(

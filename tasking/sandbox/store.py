@@ -5,11 +5,19 @@ Durability (issue 3: "a restart, even after kill -9, loses no task and no status
 reports is committed before the response is sent. One connection is shared by all threads and
 guarded by a re-entrant lock; ``transaction()`` nests, so a service call and the scheduler's work
 it triggers commit together. Times are stored as fixed-width UTC strings, which sort as times.
+
+What is read back can always be served: text that is not valid UTF-8 reads with U+FFFD in place of
+the bad bytes, a lone surrogate in a task's document (written by sandboxes before the edge refused
+them) reads as U+FFFD and is repaired when the store opens, and a task row that cannot be decoded
+at all is logged and left out (``get_task`` answers None, lists skip it), so one bad row never
+breaks a list, a lookup or the scheduler.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -22,6 +30,8 @@ from typing import Any
 from tasking.models import TaskStatus
 from tasking.monitoring import CANCELLABLE, PRODUCT_STATUSES
 from tasking.times import parse_time, to_utc
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -66,12 +76,19 @@ CREATE TABLE IF NOT EXISTS history (
 CREATE INDEX IF NOT EXISTS history_by_task ON history (task_id, id);
 """
 
-_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def encode_time(value: datetime) -> str:
-    """Fixed-width UTC text, so that SQL string order is time order."""
-    return to_utc(value).strftime(_TIME_FORMAT)
+    """Fixed-width UTC text, so that SQL string order is time order.
+
+    Written field by field: ``strftime("%Y")`` does not pad years before 1000 on every platform.
+    """
+    v = to_utc(value)
+    return (
+        f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}"
+        f".{v.microsecond:06d}Z"
+    )
 
 
 def decode_time(text: str) -> datetime:
@@ -126,11 +143,30 @@ class Store:
         self._lock = threading.RLock()
         self._depth = 0
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.text_factory = _lenient_text
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute("PRAGMA busy_timeout=10000")
         with self._lock:
             self._conn.executescript(_SCHEMA)
+        self._repair_documents()
+
+    def _repair_documents(self) -> None:
+        """Replace lone surrogates in stored task documents by U+FFFD (rows from older sandboxes,
+        whose answers could not be encoded); logged per task."""
+        repaired: list[tuple[str, str]] = []
+        for row in self._all("SELECT id, document FROM tasks"):
+            try:
+                document = json.loads(row["document"])
+            except ValueError:
+                continue  # unreadable: reads leave it out (see _decoded)
+            cleaned = _scrub(document)
+            if cleaned != document:
+                log.warning("task %s: replaced unpaired surrogates in its document", row["id"])
+                repaired.append((json.dumps(cleaned), row["id"]))
+        if repaired:
+            with self.transaction():
+                self._conn.executemany("UPDATE tasks SET document = ? WHERE id = ?", repaired)
 
     def close(self) -> None:
         with self._lock:
@@ -258,7 +294,7 @@ class Store:
 
     def get_task(self, task_id: str) -> TaskRecord | None:
         row = self._one("SELECT * FROM tasks WHERE id = ?", (task_id,))
-        return None if row is None else _task(row)
+        return None if row is None else _decoded(row)
 
     def list_tasks(
         self,
@@ -290,13 +326,13 @@ class Store:
             "ORDER BY created_at DESC, seq DESC LIMIT ?",
             [*params, limit],
         )
-        return [_task(r) for r in rows]
+        return _readable(rows)
 
     def tasks_in_status(self, statuses: Sequence[str]) -> list[TaskRecord]:
         rows = self._all(
             f"SELECT * FROM tasks WHERE status IN ({_marks(statuses)}) ORDER BY seq", statuses
         )
-        return [_task(r) for r in rows]
+        return _readable(rows)
 
     def contract_money(self, contract_id: str) -> tuple[int, int]:
         """(onHold, consolidatedSpent) of a contract, derived from its tasks' statuses.
@@ -380,6 +416,35 @@ def _dump(value: dict[str, Any] | None) -> str | None:
     return None if value is None else json.dumps(value)
 
 
+def _lenient_text(raw: bytes) -> str:
+    """SQLite text as str; bytes that are not UTF-8 (a hand-edited row) become U+FFFD."""
+    return raw.decode("utf-8", errors="replace")
+
+
+def _scrub(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings (keys too) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def _decoded(row: sqlite3.Row) -> TaskRecord | None:
+    """The row as a record, or None (logged) when it cannot be decoded."""
+    try:
+        return _task(row)
+    except (ValueError, TypeError, KeyError, OverflowError):
+        log.exception("stored task %s cannot be decoded; it is left out", row["id"])
+        return None
+
+
+def _readable(rows: Sequence[sqlite3.Row]) -> list[TaskRecord]:
+    return [record for record in map(_decoded, rows) if record is not None]
+
+
 def _task(row: sqlite3.Row) -> TaskRecord:
     return TaskRecord(
         id=row["id"],
@@ -389,10 +454,16 @@ def _task(row: sqlite3.Row) -> TaskRecord:
         updated_at=decode_time(row["updated_at"]),
         status=row["status"],
         priority=row["priority"],
-        document=json.loads(row["document"]),
+        document=_object(_scrub(json.loads(row["document"]))),
         price=int(row["price"]),
         fee=int(row["fee"]),
-        plan=json.loads(row["plan"]) if row["plan"] else None,
+        plan=_object(json.loads(row["plan"])) if row["plan"] else None,
         fulfilled_at=decode_time(row["fulfilled_at"]) if row["fulfilled_at"] else None,
         seq=int(row["seq"]),
     )
+
+
+def _object(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+    return value

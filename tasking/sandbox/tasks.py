@@ -4,6 +4,11 @@ Create checks the request with ``tasking.rules.check_request`` — the client's 
 sandbox cannot disagree — then the budget, fills the contract's defaults into the stored task (§9.5)
 and hands it to the scheduler. Another company's task is answered exactly like an unknown one (404),
 so task ids do not leak between companies.
+
+A write is committed only with its answer: create and cancel render the response inside their
+transaction, so a task that cannot be rendered is never saved. A stored task that cannot be
+rendered (a row written by an older sandbox, or edited by hand) is logged and treated as absent:
+lists skip it and its id answers 404, so one bad row never breaks a company's list.
 """
 
 from __future__ import annotations
@@ -11,8 +16,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from datetime import datetime
 from typing import Any
+
+from pydantic import ValidationError
 
 from tasking import modes
 from tasking.models import Contract, Task, TaskRequest
@@ -39,10 +47,18 @@ from tasking.sandbox.scheduler import scene_of
 from tasking.sandbox.store import TaskRecord
 from tasking.times import format_rfc3339, parse_time
 
-# Paging (iceye-api.md §1.1): default 10; the Delivery API's maximum of 100 applies here too.
+log = logging.getLogger(__name__)
+
+# Paging (iceye-api.md §1.1 and §9.8): default 10; ICEYE's changelog (2025-02-17) refuses a
+# `limit` outside 0..10000 with a 400. A page of 0 could carry no cursor, so the sandbox starts at 1.
 DEFAULT_LIMIT = 10
-MAX_LIMIT = 100
+MAX_LIMIT = 10_000
+# SQLite's INTEGER (a cursor's seq must fit it).
+_MAX_SEQ = 2**63 - 1
 _LIST_OMITS = ("notifications", "deliveries")  # ListTask = Task minus these (SPEC)
+# Accepted in requests (§4.3) but not a field of ICEYE's Task object (SPEC Task, §4.2).
+_TASK_OMITS = ("derivativeProductTypes",)
+_BAD_CURSOR = "cursor is not one this API issued"
 
 
 # --- documents -------------------------------------------------------------------------------
@@ -92,19 +108,53 @@ def task_model(record: TaskRecord) -> Task:
 
 
 def task_wire(record: TaskRecord, *, listing: bool = False) -> dict[str, Any]:
-    """The Task (or ListTask) JSON of a record: wire names, no empty fields."""
+    """The Task (or ListTask) JSON of a record: wire names, no empty fields.
+
+    Raises ``ValueError`` (pydantic's ``ValidationError`` is one) when the record cannot be
+    rendered as JSON text, e.g. a NaN or a document without its required fields.
+    """
     wire = task_model(record).to_wire()
-    if listing:
-        for key in _LIST_OMITS:
-            wire.pop(key, None)
+    for key in (*_TASK_OMITS, *(_LIST_OMITS if listing else ())):
+        wire.pop(key, None)
+    json_bytes(wire)
     return wire
 
 
+def json_bytes(payload: Any) -> bytes:
+    """The response body exactly as FastAPI's ``JSONResponse`` renders it (``ValueError`` for what
+    it cannot render: text UTF-8 cannot encode, NaN or infinity)."""
+    try:
+        return json.dumps(
+            payload, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+        ).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"text that UTF-8 cannot encode: {exc}") from None
+
+
+def readable_wire(record: TaskRecord, *, listing: bool = False) -> dict[str, Any] | None:
+    """``task_wire``, or None (logged) for a stored task that cannot be rendered."""
+    try:
+        return task_wire(record, listing=listing)
+    except (ValidationError, ValueError, KeyError, TypeError):
+        log.exception("stored task %s cannot be rendered; it is left out of the API", record.id)
+        return None
+
+
 def own_task(sandbox: Sandbox, company_id: str, task_id: str) -> TaskRecord:
+    """The company's task; unknown, another company's and unreadable tasks are the same 404."""
     record = sandbox.store.get_task(task_id)
-    if record is None or record.company_id != company_id:
+    if record is None or record.company_id != company_id or readable_wire(record) is None:
         raise not_found(f"task {task_id} not found", title="Task Not Found")
     return record
+
+
+def _answer(record: TaskRecord) -> dict[str, Any]:
+    """The Task answering a write, rendered before the write commits (a failure rolls it back)."""
+    try:
+        return task_wire(record)
+    except (ValidationError, ValueError, KeyError, TypeError):
+        log.exception("task %s cannot be rendered; the change is not saved", record.id)
+        raise ApiProblem(500, "the task could not be rendered; nothing was saved") from None
 
 
 # --- operations ------------------------------------------------------------------------------
@@ -146,7 +196,8 @@ def create_task(sandbox: Sandbox, company_id: str, request: TaskRequest) -> dict
         sandbox.store.insert_task(record)
         sandbox.store.add_history(record.id, now, "received", "RECEIVED", {"price": price})
         sandbox.scheduler.submitted(record)
-    return task_wire(record)
+        answer = _answer(record)
+    return answer
 
 
 def list_tasks(
@@ -161,13 +212,7 @@ def list_tasks(
 ) -> dict[str, Any]:
     """getTasks: newest first; ``cursor`` only when another page exists."""
     size = check_limit(limit)
-    below = None
-    if cursor:
-        position = decode_cursor(cursor)
-        try:
-            below = (parse_time(position["createdAt"]), int(position["seq"]))
-        except (KeyError, TypeError, ValueError):
-            raise bad_request("cursor is not one this API issued") from None
+    below = _position(decode_cursor(cursor)) if cursor else None
     records = sandbox.store.list_tasks(
         company_id,
         limit=size + 1,
@@ -176,7 +221,10 @@ def list_tasks(
         created_before=created_before,
         below=below,
     )
-    page: dict[str, Any] = {"data": [task_wire(r, listing=True) for r in records[:size]]}
+    # A row that cannot be rendered is skipped (and logged); it still counts for the cursor, so
+    # paging goes on past it.
+    rendered = (readable_wire(r, listing=True) for r in records[:size])
+    page: dict[str, Any] = {"data": [wire for wire in rendered if wire is not None]}
     if len(records) > size:
         last = records[size - 1]
         page["cursor"] = encode_cursor(
@@ -212,7 +260,13 @@ def cancel_task(sandbox: Sandbox, company_id: str, task_id: str) -> dict[str, An
             "CANCELED",
             {"feePercent": tier.percent, "fee": record.fee, "tier": tier.label},
         )
-    return task_wire(record)
+        answer = _answer(record)
+    return answer
+
+
+def get_task(sandbox: Sandbox, company_id: str, task_id: str) -> dict[str, Any]:
+    """getTask."""
+    return task_wire(own_task(sandbox, company_id, task_id))
 
 
 def get_scene(sandbox: Sandbox, company_id: str, task_id: str) -> dict[str, Any]:
@@ -248,7 +302,18 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         position = json.loads(raw)
     except (binascii.Error, ValueError):
-        raise bad_request("cursor is not one this API issued") from None
+        raise bad_request(_BAD_CURSOR) from None
     if not isinstance(position, dict):
-        raise bad_request("cursor is not one this API issued")
+        raise bad_request(_BAD_CURSOR)
     return position
+
+
+def _position(position: dict[str, Any]) -> tuple[datetime, int]:
+    """(createdAt, seq) of a task-list cursor; 400 for anything this API would not have issued."""
+    created, seq = position.get("createdAt"), position.get("seq")
+    if not isinstance(created, str) or type(seq) is not int or not 0 <= seq <= _MAX_SEQ:
+        raise bad_request(_BAD_CURSOR)
+    try:
+        return parse_time(created), seq
+    except (ValueError, OverflowError):
+        raise bad_request(_BAD_CURSOR) from None

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 from uuid import uuid4
+from xml.etree import ElementTree
 
 import pytest
 from playwright.sync_api import Download, Frame, Locator, Page, Position, expect
@@ -197,6 +198,12 @@ def check_file(download: Download, target: Path) -> str:
     if suffix in (".json", ".geojson"):
         json.loads(data)  # raises on anything but JSON
         return "json"
+    if suffix in (".xml", ".kml"):
+        root = ElementTree.fromstring(data)  # raises on anything but XML
+        if suffix == ".kml":
+            assert root.tag.endswith("kml"), f"{name} is not KML: root {root.tag}"
+            return "kml"
+        return "xml"
     pytest.fail(f"unexpected product file {name!r} (first bytes {data[:8]!r})")
 
 

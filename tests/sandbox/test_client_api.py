@@ -80,11 +80,11 @@ def test_feasibility_create_monitor_and_download_through_the_client(client: Test
         products = api.list_products(task.id)
         assert [p.product_type for p in products] == ["GRD", "QLK"]
         grd = api.list_products(task.id, "GRD")[0]
-        assert set(grd.assets) == {"quicklook-png", "metadata-json", "grd-tif"}
+        assert set(grd.assets) == {"grd-tif", "grd-xml", "quicklook-kml", "quicklook-png"}
         png = api.fetch_asset(grd.assets["quicklook-png"].href)
         assert png.startswith(b"\x89PNG")
-        metadata = api.fetch_asset(grd.assets["metadata-json"].href)
-        assert b'"satellite_name"' in metadata
+        metadata = api.fetch_asset(grd.assets["grd-xml"].href)
+        assert b"<satellite_name>" in metadata
 
 
 def test_list_tasks_pages_newest_first_and_filters(client: TestClient, real_clock: Any) -> None:
@@ -105,7 +105,7 @@ def test_list_tasks_pages_newest_first_and_filters(client: TestClient, real_cloc
         last = api.list_tasks(limit=5)
         assert last.cursor is None  # no cursor field on the last page
         with pytest.raises(BadRequest):
-            api.list_tasks(limit=101)
+            api.list_tasks(limit=10_001)  # ICEYE: 0..10000 (iceye-api.md §1.1)
         with pytest.raises(BadRequest):
             api.list_tasks(cursor="not-a-cursor")
 

@@ -18,8 +18,9 @@ from tests.sandbox.conftest import EPOCH, iso, login, run_until, task_body
 
 TASKS = "/api/tasking/v2/tasks"
 PROBLEM = {"Accept": "application/json, application/problem+json"}
-# Task fields of the SPEC that the documentation's examples happen not to show (iceye-api.md §4.2).
-TASK_OPTIONAL = {"fulfilledAt", "derivativeProductTypes", "notifications", "deliveries"}
+# Task fields of the SPEC that the documentation's examples happen not to show (iceye-api.md §4.2);
+# derivativeProductTypes is a request field only: SPEC's Task has no such field.
+TASK_OPTIONAL = {"fulfilledAt", "notifications", "deliveries"}
 
 
 def _kind(value: Any) -> str:
@@ -136,6 +137,24 @@ def test_tasks_match_the_documented_task_shapes(client: TestClient) -> None:
     assert_keys(canceled, allowed=set(full) | TASK_OPTIONAL, required=set(minimal))
 
 
+def test_a_task_ordered_with_derivatives_does_not_echo_them_in_any_task_shape(
+    client: TestClient,
+) -> None:
+    headers = login(client)
+    full, minimal = load_golden("task_full"), load_golden("task_cancel_response")
+    body = task_body(productTypes=["GRD"], derivativeProductTypes=["DC_VESSELS"])
+    created = client.post(TASKS, json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    task_id = created.json()["id"]
+    got = client.get(f"{TASKS}/{task_id}", headers=headers).json()
+    listed = client.get(TASKS, headers=headers).json()["data"][0]
+    canceled = client.patch(f"{TASKS}/{task_id}", json={"status": "CANCELED"}, headers=headers)
+    for task in (created.json(), got, listed, canceled.json()):
+        assert "derivativeProductTypes" not in task
+        assert_keys(task, allowed=set(full) | TASK_OPTIONAL, required=set(minimal))
+        assert_types(task, full)
+
+
 def test_the_documented_create_request_is_accepted_and_its_deliveries_echoed(
     client: TestClient,
 ) -> None:
@@ -212,10 +231,12 @@ def test_products_match_the_documented_catalog_item_shape(client: TestClient) ->
             assert {"href", "title", "type"} <= set(asset)
             assert_types(asset, item_golden["assets"]["grd-tif"])
     grd = client.get(f"{TASKS}/{task['id']}/products/GRD", headers=headers).json()["data"][0]
-    golden_grd = item_golden["assets"]["grd-tif"]
-    assert {k: grd["assets"]["grd-tif"][k] for k in ("title", "type")} == {
-        k: golden_grd[k] for k in ("title", "type")
-    }
+    # ICEYE's example lists grd-tif, grd-xml, quicklook-kml and a quicklook-png cut off in the source.
+    assert set(grd["assets"]) == set(item_golden["assets"]) | {"quicklook-png"}
+    for key, documented in item_golden["assets"].items():
+        assert {k: grd["assets"][key][k] for k in ("title", "type")} == {
+            k: documented[k] for k in ("title", "type")
+        }
 
 
 def test_error_bodies_match_both_documented_formats(client: TestClient) -> None:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tasking.sandbox import seed
+from tasking.sandbox.clock import ClockMark
 from tasking.sandbox.store import Store
-from tests.sandbox.conftest import advance, history, login, run_until, task_body
+from tests.sandbox.conftest import EPOCH, advance, history, login, run_until, task_body
 
 TASKS = "/api/tasking/v2/tasks"
 POLLS_PER_S = 20
@@ -61,22 +62,22 @@ def test_speed_change_is_persisted(client_for: Any) -> None:
     assert client_for(speed=None).get("/sandbox/v1/clock").json()["speed"] == 500
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_process(data_dir: Path, port: int, speed: float = 3000) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     command = [
         sys.executable, "-m", "tasking.sandbox", "--port", str(port), "--data-dir", str(data_dir),
-        "--speed", "3000", "--tick", "0.02", "--log-level", "warning",
+        "--speed", str(speed), "--tick", "0.02", "--log-level", "warning",
     ]  # fmt: skip
     return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL)
 
 
-def _wait_healthy(http: httpx.Client, process: subprocess.Popen[bytes]) -> None:
+def wait_healthy(http: httpx.Client, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         assert process.poll() is None, "the sandbox process exited"
@@ -91,8 +92,8 @@ def _wait_healthy(http: httpx.Client, process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    state: dict[str, Any] = {"data_dir": tmp_path / "killed", "port": _free_port()}
-    state["process"] = _start(state["data_dir"], state["port"])
+    state: dict[str, Any] = {"data_dir": tmp_path / "killed", "port": free_port()}
+    state["process"] = start_process(state["data_dir"], state["port"])
     yield state
     if state["process"].poll() is None:
         state["process"].kill()
@@ -102,7 +103,7 @@ def server(tmp_path: Path) -> Iterator[dict[str, Any]]:
 def test_tasks_and_status_changes_survive_sigkill_mid_run(server: dict[str, Any]) -> None:
     base = f"http://127.0.0.1:{server['port']}"
     http = httpx.Client(base_url=base, timeout=10)
-    _wait_healthy(http, server["process"])
+    wait_healthy(http, server["process"])
     token = http.post(
         "/v1/token",
         data={"grant_type": "client_credentials"},
@@ -149,9 +150,9 @@ def test_tasks_and_status_changes_survive_sigkill_mid_run(server: dict[str, Any]
     finally:
         store.close()
 
-    server["process"] = _start(server["data_dir"], server["port"])
+    server["process"] = start_process(server["data_dir"], server["port"])
     with httpx.Client(base_url=base, timeout=10) as again:
-        _wait_healthy(again, server["process"])
+        wait_healthy(again, server["process"])
         listed = again.get(TASKS, params={"limit": 100}, headers=headers).json()["data"]
         assert sorted(t["id"] for t in listed) == sorted(ids)
         for task in listed:
@@ -174,8 +175,6 @@ def test_store_commits_each_change_durably(tmp_path: Path) -> None:
 
 def test_advance_moves_the_persisted_clock_mark(client: TestClient, data_dir: Path) -> None:
     advance(client, 3600)
-    store = Store(data_dir / "sandbox.sqlite3")
-    try:
-        assert store.get_meta("clock") == "2026-05-01T09:00:00.000000Z"
-    finally:
-        store.close()
+    # The mark is reserved ahead: one real second (clock_reserve_s) at speed 1.
+    mark = ClockMark(data_dir / "clock-mark").read()
+    assert mark == EPOCH + timedelta(hours=1, seconds=1)

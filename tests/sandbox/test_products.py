@@ -11,9 +11,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from PIL import Image
 
 from tasking.errors import InputError
@@ -23,11 +25,14 @@ from tasking.sandbox.products import (
     LINK_LIFETIME,
     LinkError,
     asset_entry,
+    asset_file_name,
     asset_plan,
     frame_id,
     link_expiry,
     make_grd_tiff,
     make_metadata,
+    make_metadata_xml,
+    make_quicklook_kml,
     make_quicklook_png,
     product_id,
     render_asset,
@@ -37,7 +42,11 @@ from tasking.sandbox.products import (
     stac_item,
     verify_link,
 )
+from tasking.watch import AssetView, ProductView
+from tests.sandbox.conftest import run_until, task_body
+from ui.monitor_view import file_name
 
+TASKS = "/api/tasking/v2/tasks"
 SECRET = b"test-secret"
 PATH = "/sandbox/v1/files/7d1f0c52/GRD/quicklook-png"
 ISSUED = datetime(2026, 5, 2, 18, 0, 0, tzinfo=UTC)
@@ -64,8 +73,8 @@ DOCUMENTED_PROPERTIES = {
     "iceye:satellite_look_angle",
     "iceye:processing_mode",
 }
-STAC_COMMON = {"datetime", "platform"}  # STAC 1.0.0 Item fields the module adds on purpose
 DOCUMENTED_ASSET_FIELDS = {"href", "title", "type", "roles", "coordinates"}
+KML_NS = {"kml": "http://www.opengis.net/kml/2.2", "gx": "http://www.google.com/kml/ext/2.2"}
 
 
 # --- fixtures --------------------------------------------------------------------------------
@@ -382,16 +391,20 @@ def test_metadata_refuses_a_scene_without_its_geometry(task: Task, scene: Scene)
 # --- STAC items ------------------------------------------------------------------------------
 
 
-def test_every_product_offers_a_quicklook_and_metadata_and_grd_adds_its_tiff() -> None:
+def test_assets_use_iceyes_documented_keys_titles_and_media_types(
+    golden: Callable[[str], Any],
+) -> None:
     keys = {ptype: [key for key, *_ in asset_plan(ptype)] for ptype in ("GRD", "SLC", "QLK")}
     assert keys == {
-        "GRD": ["quicklook-png", "metadata-json", "grd-tif"],
-        "SLC": ["quicklook-png", "metadata-json"],
-        "QLK": ["quicklook-png", "metadata-json"],
+        "GRD": ["grd-tif", "grd-xml", "quicklook-kml", "quicklook-png"],
+        "SLC": ["slc-xml", "quicklook-kml", "quicklook-png"],
+        "QLK": ["quicklook-kml", "quicklook-png"],
     }
-    assert asset_plan("GRD")[0] == ("quicklook-png", "Quicklook image", "image/png", ["overview"])
-    assert asset_plan("GRD")[1] == ("metadata-json", "Metadata", "application/json", ["metadata"])
-    assert asset_plan("GRD")[2][1:3] == ("GRD data file", "image/tiff; application=geotiff")
+    documented = golden("products_response_doc")["data"][0]["assets"]
+    plan = {key: (title, media) for key, title, media, _ in asset_plan("GRD")}
+    for key, asset in documented.items():
+        assert plan[key] == (asset["title"], asset["type"]), key
+    assert plan["quicklook-png"] == ("Quicklook image", "image/png")
     with pytest.raises(InputError, match="product type"):
         asset_plan("grd tif")
 
@@ -413,7 +426,7 @@ def test_the_stac_item_has_the_documented_shape(
     item = item_for(task, scene)
     documented = golden("products_response_doc")["data"][0]
     assert set(item) == set(documented)
-    assert set(item["properties"]) <= DOCUMENTED_PROPERTIES | STAC_COMMON
+    assert set(item["properties"]) <= DOCUMENTED_PROPERTIES  # closed: no STAC datetime/platform
     for asset in item["assets"].values():
         assert set(asset) <= DOCUMENTED_ASSET_FIELDS
     props = item["properties"]
@@ -465,27 +478,119 @@ def test_extra_properties_are_merged_and_bad_inputs_refused(task: Task, scene: S
         item_for(task, scene, footprint=[(60.0, 24.0), (60.1, 24.1)])
 
 
+def test_extra_properties_outside_iceyes_list_are_refused(task: Task, scene: Scene) -> None:
+    with pytest.raises(InputError, match="platform"):
+        item_for(task, scene, properties_extra={"platform": "SANDSAT-07"})
+    with pytest.raises(InputError, match="datetime"):
+        item_for(task, scene, properties_extra={"datetime": "2026-05-02T09:41:12Z"})
+
+
 def test_render_asset_makes_each_planned_file(task: Task, scene: Scene) -> None:
     doc = metadata_for(task, scene, product_type="GRD")
     seed = scene_seed(2026, task.id)
     assert render_asset("quicklook-png", seed=seed, metadata=doc) == make_quicklook_png(
         seed, look_side="RIGHT", incidence=27.4
     )
-    assert json.loads(render_asset("metadata-json", seed=seed, metadata=doc)) == doc
+    assert render_asset("grd-xml", seed=seed, metadata=doc) == make_metadata_xml(doc)
+    assert render_asset("quicklook-kml", seed=seed, metadata=doc) == make_quicklook_kml(doc)
     tiff = Image.open(io.BytesIO(render_asset("grd-tif", seed=seed, metadata=doc)))
     assert tiff.mode == "I;16"
     assert tiff.tag_v2[33922][3:5] == pytest.approx(tuple(doc["coord_first_near"][::-1]))
-    with pytest.raises(InputError, match="asset key"):
-        render_asset("slc-h5", seed=seed, metadata=doc)
+    for unknown in ("slc-h5", "metadata-json"):
+        with pytest.raises(InputError, match="asset key"):
+            render_asset(unknown, seed=seed, metadata=doc)
 
 
-def test_a_footprint_corner_off_the_globe_is_refused_with_the_point_rules() -> None:
-    ring = [(91.0, 0.0), (0.0, 1.0), (1.0, 1.0), (1.0, 0.0)]
-    with pytest.raises(InputError, match="footprint corner 0: The latitude") as caught:
-        make_grd_tiff(4, width=16, height=16, footprint=ring)
-    assert [(v.field, v.rule) for v in caught.value.violations] == [("footprint", "latitude-range")]
+def _text(root: ElementTree.Element, path: str) -> str:
+    found = root.find(path, KML_NS)
+    assert found is not None and found.text is not None, path
+    return found.text
 
 
-def test_a_footprint_unwrapped_across_the_antimeridian_is_accepted() -> None:
-    ring = [(0.0, 179.9), (0.0, 180.1), (0.1, 180.1), (0.1, 179.9)]
-    assert make_grd_tiff(4, width=16, height=16, footprint=ring).startswith(b"II")
+def test_grd_xml_holds_every_metadata_value_of_the_scene(task: Task, scene: Scene) -> None:
+    doc = metadata_for(task, scene, product_type="GRD")
+    root = ElementTree.fromstring(make_metadata_xml(doc))
+    assert root.tag == "product"
+    assert [child.tag for child in root] == list(doc)
+    for key, value in doc.items():
+        if key.startswith("coord_"):
+            assert [float(_text(root, f"{key}/{axis}")) for axis in ("lat", "lon")] == value
+        elif key == "point_of_interest":
+            assert float(_text(root, f"{key}/lat")) == value["lat"]
+        elif isinstance(value, str):
+            assert _text(root, key) == value
+        else:
+            assert json.loads(_text(root, key)) == value, key
+    assert _text(root, "product_name") == product_id(task, scene, "SANDSAT-07", "GRD")
+
+
+@pytest.mark.parametrize("look", ["RIGHT", "LEFT"])
+def test_quicklook_kml_lays_the_png_on_the_footprint_corners(
+    task: Task, scene: Scene, look: str
+) -> None:
+    corners = footprint_for(task, look=look)
+    doc = metadata_for(task, scene.model_copy(update={"lookSide": look}), footprint=corners,
+                       product_type="GRD")  # fmt: skip
+    root = ElementTree.fromstring(make_quicklook_kml(doc))
+    assert root.tag == "{http://www.opengis.net/kml/2.2}kml"
+    overlay = "kml:GroundOverlay"
+    png = asset_file_name(doc["product_name"], "quicklook-png")
+    assert _text(root, f"{overlay}/kml:Icon/kml:href") == png
+    assert png.endswith("-quicklook-png.png")
+    assert _text(root, f"{overlay}/kml:TimeSpan/kml:begin") == "2026-05-02T09:41:12Z"
+    quad = [
+        tuple(map(float, point.split(",")))
+        for point in _text(root, f"{overlay}/gx:LatLonQuad/kml:coordinates").split()
+    ]
+    # KML: lower-left, lower-right, upper-right, upper-left of the image. Flight direction up
+    # puts the first line at the bottom; the near range is on the left for a RIGHT look.
+    near_start, far_start, far_end, near_end = [(lon, lat) for lat, lon in corners]
+    if look == "RIGHT":
+        expected = [near_start, far_start, far_end, near_end]
+    else:
+        expected = [far_start, near_start, near_end, far_end]
+    assert np.allclose(quad, expected, atol=1e-6)
+
+
+def test_file_names_match_the_apps_download_names() -> None:
+    # The KML finds its PNG only if both are saved under these names; the app's download
+    # buttons name files the same way.
+    name = "ICEYE_SANDSAT-07_GRD_SLH_7d1f0c52_20260502T094112"
+    for key, _, media, _ in asset_plan("GRD"):
+        product = ProductView(name, "GRD", None, (AssetView(key, key, media),))
+        assert file_name(product, key, media) == asset_file_name(name, key)
+
+
+# --- served files ------------------------------------------------------------------------------
+
+
+def test_every_grd_asset_link_serves_its_file_with_its_media_type(
+    client: TestClient, demo: dict[str, str]
+) -> None:
+    created = client.post(TASKS, json=task_body(productTypes=["GRD"]), headers=demo).json()
+    run_until(client, demo, created["id"], {"DONE"})
+    item = client.get(f"{TASKS}/{created['id']}/products/GRD", headers=demo).json()["data"][0]
+    served = {}
+    for key, asset in item["assets"].items():
+        response = client.get(asset["href"])
+        assert response.status_code == 200, key
+        assert response.headers["content-type"] == asset["type"], key
+        disposition = response.headers["content-disposition"]
+        assert disposition == f'inline; filename="{asset_file_name(item["id"], key)}"'
+        served[key] = response.content
+    assert served["quicklook-png"].startswith(b"\x89PNG")
+    assert served["grd-tif"][:4] in (b"II*\x00", b"MM\x00*")
+    annotation = ElementTree.fromstring(served["grd-xml"])
+    corners = item["geometry"]["coordinates"][0][:-1]
+    first_near = [float(_text(annotation, f"coord_first_near/{a}")) for a in ("lon", "lat")]
+    assert any(np.allclose(first_near, corner, atol=1e-6) for corner in corners)
+    assert _text(annotation, "incidence_center") == str(
+        item["properties"]["iceye:incidence_center"]
+    )
+    overlay = ElementTree.fromstring(served["quicklook-kml"])
+    assert _text(overlay, "kml:GroundOverlay/kml:Icon/kml:href") == asset_file_name(
+        item["id"], "quicklook-png"
+    )
+    quad = _text(overlay, "kml:GroundOverlay/gx:LatLonQuad/kml:coordinates").split()
+    points = [list(map(float, p.split(","))) for p in quad]
+    assert np.allclose(sorted(points), sorted(corners), atol=1e-6)

@@ -119,19 +119,20 @@ def test_rate_limit_answers_429_with_retry_after(client_for: Any, real_clock: Ma
 def test_errors_use_the_problem_form_when_accept_asks_for_it(
     client: TestClient, demo: dict[str, str]
 ) -> None:
-    response = client.get(f"{TASKS}/missing", headers={**demo, **PROBLEM})
+    missing = "00000000-0000-4000-8000-000000000000"  # well formed, unknown (malformed: 400)
+    response = client.get(f"{TASKS}/{missing}", headers={**demo, **PROBLEM})
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json() == {
         "title": "Task Not Found",
         "code": "not_found",
-        "details": "task missing not found",
+        "details": f"task {missing} not found",
         "reference": "https://docs.iceye.com/constellation/api/specification/tasking/v2/"
         "#operation/getTask",
     }
-    plain = client.get(f"{TASKS}/missing", headers=demo)
+    plain = client.get(f"{TASKS}/{missing}", headers=demo)
     assert plain.headers["content-type"] == "application/json"
-    assert plain.json() == {"code": "not_found", "message": "task missing not found"}
+    assert plain.json() == {"code": "not_found", "message": f"task {missing} not found"}
 
 
 def test_broken_rules_are_400_with_each_rule_named(

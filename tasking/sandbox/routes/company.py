@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 
 from tasking.models import Contract, ContractSummary
 from tasking.sandbox import ledger
-from tasking.sandbox.routes.deps import CompanyDep, SandboxDep
+from tasking.sandbox.routes.deps import CompanyDep, ContractIDPath, SandboxDep
 from tasking.sandbox.tasks import check_limit, decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/api/company/v1", tags=["company"])
-ContractID = Annotated[str, Path(alias="contractID")]
 
 
 @router.get("/contracts", operation_id="ListContracts", summary="List contracts")
@@ -42,7 +41,7 @@ def list_contracts(
     summary="Get a contract",
     responses={200: {"model": Contract}},
 )
-def get_contract(sandbox: SandboxDep, company: CompanyDep, contract_id: ContractID) -> Any:
+def get_contract(sandbox: SandboxDep, company: CompanyDep, contract_id: ContractIDPath) -> Any:
     return sandbox.contract(company, contract_id).contract.to_wire()
 
 
@@ -52,5 +51,5 @@ def get_contract(sandbox: SandboxDep, company: CompanyDep, contract_id: Contract
     summary="Budget of a contract with a pricing plan (404 without one)",
     responses={200: {"model": ContractSummary}},
 )
-def get_summary(sandbox: SandboxDep, company: CompanyDep, contract_id: ContractID) -> Any:
+def get_summary(sandbox: SandboxDep, company: CompanyDep, contract_id: ContractIDPath) -> Any:
     return ledger.summary(sandbox, company, contract_id)

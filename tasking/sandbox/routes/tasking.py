@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from tasking.models import (
     FeasibilityResponse,
@@ -14,15 +13,24 @@ from tasking.models import (
     Product,
     Scene,
     Task,
-    TaskRequest,
     TaskUpdateRequest,
 )
 from tasking.sandbox import catalog, feasibility, ledger, tasks
 from tasking.sandbox.problems import bad_request
-from tasking.sandbox.routes.deps import CompanyDep, SandboxDep
+from tasking.sandbox.routes.deps import (
+    CheckedTaskRequest,
+    CompanyDep,
+    ContractIDQuery,
+    CreatedAfter,
+    CreatedBefore,
+    OptionalContractIDQuery,
+    ProductTypePath,
+    SandboxDep,
+    TaskID,
+    check_request,
+)
 
 router = APIRouter(prefix="/api/tasking/v2", tags=["tasking"])
-TaskID = Annotated[str, Path(alias="taskID")]
 
 
 @router.post(
@@ -32,7 +40,8 @@ TaskID = Annotated[str, Path(alias="taskID")]
     summary="Create a task",
     responses={201: {"model": Task}},
 )
-def create_task(sandbox: SandboxDep, company: CompanyDep, body: TaskRequest) -> Any:
+def create_task(sandbox: SandboxDep, company: CompanyDep, body: CheckedTaskRequest) -> Any:
+    check_request(body)
     return tasks.create_task(sandbox, company, body)
 
 
@@ -47,9 +56,9 @@ def list_tasks(
     company: CompanyDep,
     limit: int | None = None,
     cursor: str | None = None,
-    contract_id: Annotated[str | None, Query(alias="contractID")] = None,
-    created_after: Annotated[datetime | None, Query(alias="createdAfter")] = None,
-    created_before: Annotated[datetime | None, Query(alias="createdBefore")] = None,
+    contract_id: OptionalContractIDQuery = None,
+    created_after: CreatedAfter = None,
+    created_before: CreatedBefore = None,
 ) -> Any:
     return tasks.list_tasks(
         sandbox,
@@ -69,7 +78,7 @@ def list_tasks(
     responses={200: {"model": Task}},
 )
 def get_task(sandbox: SandboxDep, company: CompanyDep, task_id: TaskID) -> Any:
-    return tasks.task_wire(tasks.own_task(sandbox, company, task_id))
+    return tasks.get_task(sandbox, company, task_id)
 
 
 @router.patch(
@@ -123,7 +132,7 @@ def get_product(
     sandbox: SandboxDep,
     company: CompanyDep,
     task_id: TaskID,
-    product_type: Annotated[str, Path(alias="productType")],
+    product_type: ProductTypePath,
 ) -> Any:
     return catalog.list_products(sandbox, company, task_id, product_type, str(request.base_url))
 
@@ -137,7 +146,7 @@ def get_product(
 def get_price(
     sandbox: SandboxDep,
     company: CompanyDep,
-    contract_id: Annotated[str, Query(alias="contractID")],
+    contract_id: ContractIDQuery,
     imaging_mode: Annotated[str, Query(alias="imagingMode")],
     lat: Annotated[float, Query(alias="pointOfInterest[lat]")],
     lon: Annotated[float, Query(alias="pointOfInterest[lon]")],
@@ -166,5 +175,9 @@ def get_price(
     summary="Check a list of task requests against passes, schedule and budget",
     responses={200: {"model": FeasibilityResponse}},
 )
-def check_feasibility(sandbox: SandboxDep, company: CompanyDep, body: list[TaskRequest]) -> Any:
+def check_feasibility(
+    sandbox: SandboxDep, company: CompanyDep, body: list[CheckedTaskRequest]
+) -> Any:
+    for index, item in enumerate(body):
+        check_request(item, prefix=f"item {index}: ")
     return feasibility.check_feasibility(sandbox, company, body)
