@@ -249,6 +249,8 @@ def test_a_window_in_year_1_or_9999_in_utc_gets_the_window_rules_not_a_500(
         ("createdAfter", "0001-01-01T00:00:00+01:00"),
         ("createdBefore", "9999-12-31T23:59:59-05:00"),
         ("createdAfter", "yesterday"),
+        ("createdBefore", "0.5"),  # not seconds since 1970: RFC 3339 text only
+        ("createdAfter", "2026-05-01"),  # a date is not a date-time
     ],
 )
 def test_created_filters_out_of_range_are_a_400(

@@ -21,13 +21,14 @@ Limits, each with its source:
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Final
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
 from tasking import modes
@@ -51,6 +52,7 @@ MAX_LOCATIONS: Final = 10
 
 RULE_UUID: Final = "uuid-format"
 RULE_TIME_RANGE: Final = "time-range"
+RULE_TIME_FORMAT: Final = "rfc3339-date-time"
 RULE_PRODUCT_TYPE: Final = "product-type-enum"
 RULE_LIST_LENGTH: Final = "list-length"
 RULE_UNIQUE: Final = "unique-items"
@@ -135,7 +137,25 @@ def _product_type(value: str) -> str:
 
 
 Uuid = Annotated[str, _pydantic(canonical_uuid)]
-UtcTime = Annotated[datetime, _pydantic(utc_time)]
+# RFC 3339 date-time (iceye-api.md: times are RFC 3339); without an offset it is read as UTC.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})?")
+
+
+def _rfc3339_text(value: Any) -> Any:
+    """Only RFC 3339 text is a time here: pydantic would also take a number (or a numeric string)
+    as seconds since 1970, and a bare date as midnight."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise PydanticCustomError(
+            "invalid_input",
+            f"{shown(str(value))} is not an RFC 3339 date-time such as 2026-05-01T08:00:00Z "
+            f"({RULE_TIME_FORMAT} rule)",
+        )
+    return value
+
+
+UtcTime = Annotated[datetime, BeforeValidator(_rfc3339_text), _pydantic(utc_time)]
 TaskID = Annotated[Uuid, Path(alias="taskID")]
 ContractIDPath = Annotated[Uuid, Path(alias="contractID")]
 ContractIDQuery = Annotated[Uuid, Query(alias="contractID")]
