@@ -29,10 +29,19 @@ def utc_now() -> datetime:
 
 
 def to_utc(value: datetime) -> datetime:
-    """Aware UTC datetime; a naive one is taken as UTC (ICEYE's output is always UTC ``Z``)."""
+    """Aware UTC datetime; a naive one is taken as UTC (ICEYE's output is always UTC ``Z``).
+
+    ``ValueError`` (not ``OverflowError``) when UTC cannot hold it (year 1 or 9999 with an offset
+    that leaves the years 1..9999), so that validators read it as invalid input.
+    """
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(
+            f"{value.isoformat()} is outside the years 1..9999 once converted to UTC"
+        ) from None
 
 
 def format_rfc3339(value: datetime) -> str:

@@ -152,6 +152,7 @@ def test_a_malformed_task_id_is_a_400_on_every_task_route(
         ("GET", f"{TASKS}/{bad}/scene"),
         ("GET", f"{TASKS}/{bad}/products"),
         ("GET", f"{TASKS}/{bad}/products/GRD"),
+        ("GET", f"/sandbox/v1/tasks/{bad}/history"),
     ]:
         assert_refused(client.request(method, path, headers=demo), "taskID", "uuid-format rule")
     cancel = client.patch(f"{TASKS}/{bad}", json={"status": "CANCELED"}, headers=demo)

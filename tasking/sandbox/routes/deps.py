@@ -108,11 +108,8 @@ def utc_time(value: datetime) -> datetime:
     offset that leaves the years 1..9999)."""
     try:
         return to_utc(value)
-    except OverflowError:
-        raise ValueError(
-            f"{value.isoformat()} is outside the years 1..9999 once converted to UTC "
-            f"({RULE_TIME_RANGE} rule)"
-        ) from None
+    except ValueError as error:
+        raise ValueError(f"{error} ({RULE_TIME_RANGE} rule)") from None
 
 
 def _pydantic(check: Any) -> Any:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tasking.orbits import to_omm, to_tle_text
-from tasking.sandbox.routes.deps import CompanyDep, SandboxDep
+from tasking.sandbox.routes.deps import CompanyDep, SandboxDep, TaskID
 from tasking.sandbox.tasks import own_task
 from tasking.times import format_rfc3339
 
@@ -93,9 +93,7 @@ def constellation(
     operation_id="getTaskHistory",
     summary="Everything that happened to a task, in order (token of its company)",
 )
-def history(
-    sandbox: SandboxDep, company: CompanyDep, task_id: Annotated[str, Path(alias="taskID")]
-) -> dict[str, Any]:
+def history(sandbox: SandboxDep, company: CompanyDep, task_id: TaskID) -> dict[str, Any]:
     own_task(sandbox, company, task_id)
     return {
         "data": [
