@@ -369,3 +369,17 @@ def test_feasibility_opportunities_are_in_time_order_when_free_and_displacing_sl
     assert response.status_code == 200, response.text
     times = [o["imagingStartTime"] for o in response.json()["feasibility"][0]["opportunities"]]
     assert times == sorted(times) and len(times) == 4
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/sandbox/v1/clock", {"speed": True}),
+        ("/sandbox/v1/clock/advance", {"seconds": "60"}),
+    ],
+)
+def test_clock_controls_take_numbers_not_booleans_or_text(
+    client: TestClient, path: str, body: dict[str, object]
+) -> None:
+    method = client.put if path.endswith("/clock") else client.post
+    assert method(path, json=body).status_code == 400

@@ -27,14 +27,15 @@ class ClockState(BaseModel):
 
 
 class SpeedChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: JSON true is not a speed (lax pydantic would read it as 1.0).
+    model_config = ConfigDict(extra="forbid", strict=True)
     speed: float = Field(description="1 to 10000 × real time")
 
 
 class Advance(BaseModel):
     """Either ``{"to": "next-event"}`` or ``{"seconds": n}``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     to: Literal["next-event"] | None = None
     seconds: float | None = Field(default=None, gt=0)
 
