@@ -179,6 +179,10 @@ class TaskingClient:
         """getTasks since ``since`` (server time): the task ``request`` made, or None."""
         return self.tasking.find_created(request, since)
 
+    def matching_tasks(self, request: TaskRequest, since: datetime) -> list[Task]:
+        """getTasks since ``since`` (server time): every task ``request`` could have made."""
+        return self.tasking.matching_tasks(request, since)
+
     def create_task(self, request: TaskRequest) -> Task:
         """createTask, then a lookup after an ambiguous failure; never sends twice."""
         return self.tasking.create_task(request)

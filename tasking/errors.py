@@ -160,6 +160,12 @@ class ApiError(TaskingError):
         code = f" {self.code}" if self.code else ""
         return f"HTTP {self.status_code}{code}: {self.message}"
 
+    @property
+    def outcome_unknown(self) -> bool:
+        """A success status whose body could not be read (``invalid_response``): the server did
+        act, but what it made is not known."""
+        return 200 <= self.status_code < 300
+
 
 class BadRequest(ApiError):
     """400: the request broke a syntax, validation or contract rule."""

@@ -38,7 +38,7 @@ from tasking.clock import Clock, ClockReading, ServerClock, SimClock
 from tasking.config import Settings
 from tasking.errors import BadRequest, HistoryError, TaskingError, TransportError
 from tasking.history import TaskHistory
-from tasking.http import check_text
+from tasking.http import MAX_ATTEMPTS, RETRY_AFTER_CAP_S, check_text
 from tasking.journal import Order, OrderJournal, OrderState
 from tasking.models import Task, TaskRequest, TaskStatus
 from tasking.store import make_engine
@@ -156,12 +156,18 @@ class TaskingService:
 
     # --- orders ------------------------------------------------------------------------------
 
-    def place_order(self, request: TaskRequest) -> Placement:
-        """Create the task exactly once (module doc). Raises the TaskingError of a journal that
+    def place_order(
+        self, request: TaskRequest, *, on_journaled: Callable[[Order], None] | None = None
+    ) -> Placement:
+        """Create the task exactly once (module doc). ``on_journaled`` is told the order as soon
+        as it is written down, before anything is sent (a page keeps its key, so that an
+        interrupted page still knows the order exists). Raises the TaskingError of a journal that
         cannot record the order (nothing sent) or of a definite refusal by the API."""
         check_text(request.to_wire())  # unencodable text: InputError, nothing journaled or sent
         sent_at = self._server_time()
         order, new = self.journal.begin(request, sent_at)
+        if on_journaled is not None:
+            on_journaled(order)
         if not new:
             if order.open:
                 order = self.reconcile(order.key)
@@ -187,13 +193,22 @@ class TaskingService:
         if not order.open:
             return order
         try:
-            task = self.client.find_created(order.request, order.sent_at - CREATE_LOOKUP_SKEW)
+            found = self.client.matching_tasks(order.request, order.sent_at - CREATE_LOOKUP_SKEW)
         except TaskingError as error:
             log.warning("looking for the task of order %s failed: %s", order.key, error)
             return dataclasses.replace(order, error=f"Looking for the task failed: {error.message}")
-        if task is not None:
-            return self._placed(order, task)
-        if self._real_clock() - order.journaled_at < self.reconcile_hold:
+        candidates = [task for task in found if not self._made_by_another_order(task, order)]
+        if len(candidates) == 1:
+            return self._placed(order, candidates[0])
+        if candidates:
+            # Identical tasks made elsewhere (another client, by hand): which one is ours cannot be
+            # told, and none may be claimed. Never "absent" either: the user decides.
+            return dataclasses.replace(
+                order,
+                error=f"{len(candidates)} tasks on the server match this order; which one it made "
+                "cannot be told: look for them in All tasks",
+            )
+        if self._real_clock() - self._hold_start(order) < self.reconcile_hold:
             return order
         return self._settle(
             order,
@@ -201,9 +216,33 @@ class TaskingService:
             f"No task was made: none appeared in {self.reconcile_hold.total_seconds():.0f} s",
         )
 
+    def _hold_start(self, order: Order) -> datetime:
+        """From when an absent task proves the order was not placed: an UNCONFIRMED order's hold
+        starts when its send ended; a SENDING one may still be in flight in some process, so its
+        hold starts only after the longest a send can take (every attempt timing out after the
+        longest Retry-After it honours)."""
+        if order.state is OrderState.UNCONFIRMED:
+            return order.updated_at
+        longest_send = MAX_ATTEMPTS * (self.settings.timeout_s + RETRY_AFTER_CAP_S)
+        return order.journaled_at + timedelta(seconds=longest_send)
+
+    def _made_by_another_order(self, task: Task, order: Order) -> bool:
+        try:
+            owner = self.journal.for_task(task.id)
+        except HistoryError:
+            return False
+        return owner is not None and owner.key != order.key
+
     def reconcile_open(self) -> list[Order]:
-        """Reconcile every open order of the journal (at start-up, or by a worker)."""
-        return [self.reconcile(order.key) for order in self.journal.open_orders()]
+        """Reconcile every open order of the journal (at start-up, or by a worker); an order
+        whose row cannot be settled now is logged and left for the next time."""
+        settled = []
+        for order in self.journal.open_orders():
+            try:
+                settled.append(self.reconcile(order.key))
+            except TaskingError as error:
+                log.warning("order %s not reconciled: %s", order.key, error)
+        return settled
 
     def order(self, key: str) -> Order | None:
         return self.journal.get(key)

@@ -116,14 +116,22 @@ class TaskingAPI:
         )
         return parse(Task, response)
 
+    def matching_tasks(self, request: TaskRequest, since: datetime) -> list[Task]:
+        """Every task getTasks (``GET /tasking/v2/tasks?contractID=…&createdAfter=since``, every
+        page) lists that ``request`` could have made: same reference, mode, point and window, and
+        the same value for every other option the request set. ``since`` is by the server's clock.
+        Raises the lookup's error."""
+        return [
+            task
+            for task in self.iter_tasks(contract_id=request.contractID, created_after=since)
+            if _same_task(task, request)
+        ]
+
     def find_created(self, request: TaskRequest, since: datetime) -> Task | None:
-        """The task ``request`` made, if getTasks (``GET /tasking/v2/tasks?contractID=…&
-        createdAfter=since``, every page) lists one with the same reference, imaging mode, point
-        and window; else None. ``since`` is by the server's clock. Raises the lookup's error."""
-        for task in self.iter_tasks(contract_id=request.contractID, created_after=since):
-            if _same_task(task, request):
-                return task
-        return None
+        """The task ``request`` made, when exactly one task matches it (``matching_tasks``); None
+        when none or several do (then which one is ours cannot be told)."""
+        found = self.matching_tasks(request, since)
+        return found[0] if len(found) == 1 else None
 
     def create_task(self, request: TaskRequest) -> Task:
         """createTask for a shell: ``send_create``; after a failure whose outcome is unknown,
@@ -228,8 +236,13 @@ class TaskingAPI:
         return list(paginate(page))
 
 
+# Options a task echoes as they were ordered: when the request set one, the task must carry it.
+_ECHOED = ("priority", "sla", "exclusivity", "eula", "lookSide", "passDirection", "imagingDuration")
+
+
 def _same_task(task: Task, request: TaskRequest) -> bool:
-    """Is ``task`` the one ``request`` would have made? Contract, reference, mode, point, window."""
+    """Could ``task`` be the one ``request`` made? Contract, reference, mode, point and window, and
+    every echoed option the request set (an unset one takes a default the request does not know)."""
     return (
         task.contractID == request.contractID
         and task.reference == request.reference
@@ -238,7 +251,18 @@ def _same_task(task: Task, request: TaskRequest) -> bool:
         and abs(task.pointOfInterest.lon - request.pointOfInterest.lon) <= POINT_TOLERANCE_DEG
         and task.acquisitionWindow.start == request.acquisitionWindow.start
         and task.acquisitionWindow.end == request.acquisitionWindow.end
+        and all(
+            getattr(request, name) is None
+            or _wire(getattr(task, name)) == _wire(getattr(request, name))
+            for name in _ECHOED
+        )
+        and (request.incidenceAngle is None or task.incidenceAngle == request.incidenceAngle)
     )
+
+
+def _wire(value: object) -> object:
+    """An option as it travels (enum members as their values)."""
+    return getattr(value, "value", value)
 
 
 def _unconfirmed(error: TaskingError, why: str) -> TaskingError:

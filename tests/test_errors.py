@@ -191,3 +191,11 @@ def test_with_message_keeps_the_class_and_every_field() -> None:
     assert str(restated) == "HTTP 503 busy: m; the task may or may not have been created"
     unsent = TransportError("refused", sent=False).with_message("refused again")
     assert (type(unsent), unsent.sent, str(unsent)) == (TransportError, False, "refused again")
+
+
+def test_a_success_whose_body_could_not_be_read_may_have_acted() -> None:
+    from tasking.errors import ApiError
+
+    unreadable = ApiError("Unexpected response", status_code=201, code="invalid_response")
+    assert unreadable.outcome_unknown
+    assert not ApiError("refused", status_code=400).outcome_unknown

@@ -387,3 +387,52 @@ def test_closing_the_service_stops_its_sandbox(tmp_path: Path) -> None:
     assert service.sandbox is not None and service.sandbox.running and service.answers()
     service.close()
     assert not service.sandbox.running
+
+
+# --- review findings -----------------------------------------------------------------------------
+
+
+def test_the_page_is_told_of_the_order_before_anything_is_sent(rig: Rig) -> None:
+    seen: list[tuple[OrderState, int]] = []
+    placement = rig.service.place_order(
+        rig.request("told-first"), on_journaled=lambda o: seen.append((o.state, rig.posts()))
+    )
+    assert seen == [(OrderState.SENDING, 0)]
+    assert placement.order.state is OrderState.PLACED
+
+
+def test_a_task_another_order_made_is_never_claimed(rig: Rig) -> None:
+    first = rig.request("claimed-once").model_copy(update={"exclusivity": "PRIVATE"})
+    placed = rig.service.place_order(first)
+    assert placed.order.state is OrderState.PLACED
+    # Same place, window and reference, exclusivity left to the contract: the earlier task matches
+    # it on the server, but it is the first order's.
+    second = rig.request("claimed-once")
+    rig.net.on("POST", TASKS_PATH, delayed_past_timeout)
+    pending = rig.service.place_order(second)
+    rig.net.held.clear()  # never arrives
+    assert pending.order.state is OrderState.UNCONFIRMED
+    rig.service.reconcile_hold = timedelta(0)
+    assert rig.service.reconcile(pending.order.key).state is OrderState.NOT_PLACED
+    assert [t.id for t in rig.tasks("claimed-once")] == [placed.order.task_id]
+
+
+def test_a_task_with_another_option_set_is_not_the_orders(rig: Rig) -> None:
+    public = rig.request("other-option").model_copy(update={"exclusivity": "PUBLIC"})
+    private = rig.request("other-option").model_copy(update={"exclusivity": "PRIVATE"})
+    assert rig.service.place_order(public).order.state is OrderState.PLACED
+    rig.net.on("POST", TASKS_PATH, delayed_past_timeout)
+    pending = rig.service.place_order(private)
+    rig.net.held.clear()
+    assert rig.service.reconcile(pending.order.key).state is OrderState.UNCONFIRMED
+
+
+def test_an_order_still_sending_is_not_declared_absent_before_a_send_could_have_ended(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order, _ = rig.service.journal.begin(rig.request("in-flight"), rig.service.now())
+    rig.service.reconcile_hold = timedelta(0)
+    assert rig.service.reconcile(order.key).state is OrderState.SENDING  # maybe still in flight
+    later = order.journaled_at + timedelta(minutes=10)
+    monkeypatch.setattr(rig.service, "_real_clock", lambda: later)
+    assert rig.service.reconcile(order.key).state is OrderState.NOT_PLACED

@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, overload
 import streamlit as st
 
 if TYPE_CHECKING:
-    from tasking.errors import TaskingError
-    from tasking.models import Contract, FeasibilityResponse
+    from tasking.models import Contract, FeasibilityResponse, TaskRequest
     from tasking.places import Place
     from tasking.watch import Watch
     from ui.contract_view import Budget
@@ -91,16 +90,12 @@ AWAITING_BACKEND: Key[bool] = Key(
     "Set when a page could not load what it needs: the sidebar's health check reruns the page "
     "as soon as the backend answers (recovery without Retry).",
 )
-BACKEND_ANSWERED: Key[bool] = Key(
-    "backend_answered",
-    "The sidebar's last health reading in this session (a change to True reruns the page).",
-)
 
 # --- sidebar: the simulation clock ------------------------------------------------------------
 
 SIM_SPEED: Key[float] = Key("sim_speed", "Speed selectbox: the simulation clock's speed.")
 SIM_JUMP: Button = Key("sim_jump", "Jump to next event.")
-CLOCK_ERROR: Key[TaskingError] = Key(
+CLOCK_ERROR: Key[Exception] = Key(
     "sim_clock_error", "A failed speed change or jump, shown once by the clock panel."
 )
 CLOCK_CHANGED: Key[bool] = Key(
@@ -161,6 +156,11 @@ FEASIBILITY: Key[tuple[str, FeasibilityResponse]] = Key(
 CONFIRMING: Key[bool] = Key(
     "nt_confirming",
     "Set while the confirmation dialog is open: a dialog exists only in the runs that call it.",
+)
+ORDER_REQUEST: Key[TaskRequest] = Key(
+    "nt_order_request",
+    "The exact request the confirmation shows, prices and sends: frozen when the dialog first "
+    "draws, so a window that follows the clock cannot change between what was shown and sent.",
 )
 CONFIRM_CREATE: Button = Key("nt_confirm", "Create task, in the confirmation dialog.")
 CONFIRM_BACK: Button = Key("nt_back", "Back to the form, in the confirmation dialog.")

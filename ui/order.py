@@ -206,11 +206,22 @@ def show_existing(order: Order) -> None:
         )
 
 
-def show_order(order: Order, hold: timedelta) -> None:
+def show_order(order: Order, hold: timedelta, *, own: bool = True) -> None:
+    """Where an order stands. ``own``: this session's last order (with Open and Dismiss); else an
+    order of another tab or an earlier run that is still open, shown until it settles."""
+    reference = plain(order.request.reference or "no reference")
+    if not own:
+        if order.open:
+            why = plain(order.error or "it has not been confirmed yet")
+            st.info(
+                f"**An order ({reference}) placed from another tab, or before a restart, is being "
+                f"checked**: {why}. It will not be sent again until it is found or proven absent.",
+                icon=":material/hourglass_top:",
+            )
+        return
     if order.state is OrderState.PLACED:
         st.success(
-            f"**The order is placed**: task {plain(order.task_id or '')} "
-            f"(reference {plain(order.request.reference or '—')}).",
+            f"**The order is placed**: task {plain(order.task_id or '')} (reference {reference}).",
             icon=":material/check_circle:",
         )
         left, right = st.columns([1, 3])
@@ -236,7 +247,7 @@ def show_order(order: Order, hold: timedelta) -> None:
             "**Checking whether the order was placed…** "
             f"{waited}. The app is looking for the task on the server and will not send the "
             "order again until it is found or proven absent (within "
-            f"{plain(duration(hold))} of sending it). You can leave this page: the check goes on and "
-            "the order is kept.",
+            f"{plain(duration(hold))} of sending it). The order is kept in the app's journal: the "
+            "check goes on whenever New task is open, and when the app starts.",
             icon=":material/hourglass_top:",
         )

@@ -13,7 +13,6 @@ import logging
 import streamlit as st
 
 from tasking.config import load_settings
-from tasking.errors import TaskingError
 from tasking.service import TaskingService, build_service
 
 __all__ = ["get_service"]
@@ -32,6 +31,7 @@ def get_service() -> TaskingService:
     # Orders a previous run left open (the app stopped mid-create) are settled first.
     try:
         service.reconcile_open()
-    except TaskingError as error:  # the journal's own problem shows on the pages that use it
-        log.warning("open orders not reconciled at start-up: %s", error)
+    except Exception:  # never let this keep the app (and its sandbox) from starting
+        # The journal's own problem shows on the pages that use it.
+        log.exception("open orders not reconciled at start-up")
     return service

@@ -12,7 +12,7 @@ from tasking.service import TaskingService
 from ui import keys
 from ui.errors import show_error
 from ui.format import duration, plain, when
-from ui.guard import guarded
+from ui.guard import guarded, show_unexpected
 
 # Speeds offered in the sidebar: real time, one minute per second (the sandbox's default), ten
 # minutes per second, one hour per second (a whole SLA in seconds for a demo).
@@ -40,11 +40,9 @@ def render_sidebar(service: TaskingService) -> None:
 @guarded("check the backend")
 def _backend_panel(service: TaskingService) -> None:
     answers = _answers(service, service.host)
-    was = keys.BACKEND_ANSWERED.get()
-    keys.BACKEND_ANSWERED.set(answers)
-    if answers and (was is False or keys.AWAITING_BACKEND.pop()):
-        # Back after an outage (or a page is waiting for it): the whole page runs again, so what
-        # failed loads by itself, without Retry. Typed values are in session state: nothing lost.
+    if answers and keys.AWAITING_BACKEND.pop():
+        # A page could not load what it needs and the backend answers again: the whole page
+        # runs again, so it loads by itself, without Retry. Typed values are in session state.
         st.rerun(scope="app")
     icon = ":material/check_circle:" if answers else ":material/error:"
     status = "answers" if answers else "does not answer"
@@ -68,7 +66,7 @@ def _set_speed(service: TaskingService) -> None:
         return
     try:
         service.set_speed(speed)
-    except TaskingError as error:
+    except Exception as error:  # a callback runs outside the panel's guard: shown by the panel
         keys.CLOCK_ERROR.set(error)
     keys.CLOCK_CHANGED.set(True)
 
@@ -76,7 +74,7 @@ def _set_speed(service: TaskingService) -> None:
 def _jump(service: TaskingService) -> None:
     try:
         service.jump_to_next_event()
-    except TaskingError as error:
+    except Exception as error:  # a callback runs outside the panel's guard: shown by the panel
         keys.CLOCK_ERROR.set(error)
     keys.CLOCK_CHANGED.set(True)
 
@@ -89,6 +87,9 @@ def _clock_panel(service: TaskingService) -> None:
         st.rerun()
     st.markdown("**Simulation clock**")
     error = keys.CLOCK_ERROR.pop()
+    if error is not None and not isinstance(error, TaskingError):
+        show_unexpected(error, "change the simulation clock")
+        error = None
     if error is not None:
         show_error(error, "change the simulation clock")
     try:

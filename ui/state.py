@@ -12,10 +12,11 @@ from typing import TypeVar
 
 import streamlit as st
 
+from tasking.errors import RateLimited, ServerError, TaskingError, TransportError
 from tasking.models import Contract
 from tasking.service import TaskingService
 from ui import keys
-from ui.errors import attempt
+from ui.errors import show_error
 
 T = TypeVar("T")
 
@@ -30,12 +31,16 @@ TASK_PARAM = "task"
 
 
 def needed(action: str, call: Callable[[], T]) -> T | None:
-    """What a page cannot go on without: on failure the error is shown (with Retry) and the page
-    is rerun by itself once the backend answers again."""
-    value = attempt(action, call)
-    if value is None:
-        keys.AWAITING_BACKEND.set(True)
-    return value
+    """What a page cannot go on without: on failure the error is shown (with Retry); when the
+    backend was unreachable or failing (no answer, 5xx, 429) the page is also rerun by itself once
+    it answers again. A refusal (4xx) would fail the same way again: Retry only."""
+    try:
+        return call()
+    except TaskingError as error:
+        show_error(error, action, retry_key=keys.retry(action))
+        if isinstance(error, TransportError | ServerError | RateLimited):
+            keys.AWAITING_BACKEND.set(True)
+        return None
 
 
 def contracts(service: TaskingService) -> list[Contract] | None:

@@ -10,7 +10,7 @@ import streamlit as st
 
 from tasking import rules
 from tasking.errors import TaskingError
-from tasking.journal import OrderState
+from tasking.journal import Order, OrderState
 from tasking.models import Contract, TaskRequest
 from tasking.service import TaskingService
 from tasking.tasking_api import FEASIBILITY_TIMEOUT_S
@@ -41,11 +41,22 @@ CHECK = "check feasibility"
 # keys.CONFIRMING is set (and the dialog's own buttons then work in every kind of rerun).
 # (A comment, not a docstring: Streamlit's "magic" would print a bare string in a page.)
 def open_confirmation() -> None:
+    keys.ORDER_REQUEST.pop()  # frozen again from the form when the dialog first draws
     keys.CONFIRMING.set(True)
 
 
 def close_confirmation() -> None:
     keys.CONFIRMING.pop()
+    keys.ORDER_REQUEST.pop()
+
+
+def order_journaled(order: Order) -> None:
+    """The order is written down, before it is sent: from here on the page knows it exists, even
+    if this run is interrupted (a click during "Creating the task…" reruns the script)."""
+    keys.LAST_ORDER.set(order.key)
+    keys.FEASIBILITY.pop()
+    keys.BUDGETS.pop()  # the order puts money on hold
+    close_confirmation()
 
 
 def current_request(service: TaskingService, contract: Contract) -> TaskRequest:
@@ -66,7 +77,10 @@ def fingerprint(request: TaskRequest) -> str:
 @st.dialog("Confirm the order", width="large", on_dismiss=close_confirmation)
 @guarded("prepare the order")
 def confirm_order(service: TaskingService, contract: Contract) -> None:
-    request = current_request(service, contract)
+    request = keys.ORDER_REQUEST.get()
+    if request is None:
+        request = current_request(service, contract)
+        keys.ORDER_REQUEST.set(request)
     now = service.now()
     st.markdown(markdown_table(summary_rows(request, contract), ("Order", "Value")))
     already = service.journal.active(request)
@@ -86,18 +100,15 @@ def confirm_order(service: TaskingService, contract: Contract) -> None:
     ):
         with st.spinner("Creating the task…"):
             try:
-                placement = service.place_order(request)
+                placement = service.place_order(request, on_journaled=order_journaled)
             except TaskingError as error:
                 show_error(error, "create the task")
                 return
-        keys.FEASIBILITY.pop()
-        keys.BUDGETS.pop()  # the order put money on hold
-        close_confirmation()
         if placement.order.state is OrderState.PLACED and placement.new:
             assert placement.order.task_id is not None
+            keys.LAST_ORDER.pop()  # nothing to say on New task: the Monitor shows the task
             state.open_task(placement.order.task_id)
-        # In flight, unconfirmed, or identical to an earlier order: the page says which.
-        keys.LAST_ORDER.set(placement.order.key)
+        # In flight, unconfirmed, or identical to an earlier order: New task says which.
         st.rerun()
     if right.button("Back to the form", key=keys.CONFIRM_BACK.name, on_click=close_confirmation):
         st.rerun()
@@ -108,26 +119,38 @@ ORDER_CHECK_S = 3.0
 
 
 def order_outcome(service: TaskingService) -> None:
-    """This session's last order, when it did not simply succeed: in flight, being checked,
-    proven absent, or identical to an earlier one. Re-checked on a timer while it is open."""
-    key = keys.LAST_ORDER.get()
-    if key is None:
+    """Where orders stand, when they did not simply succeed: this session's last order (in flight,
+    being checked, proven absent, identical to an earlier one) and every other order of the
+    journal still open (another tab's, or one an interrupted run or a restart left). Open ones are
+    re-checked on a timer."""
+    last = keys.LAST_ORDER.get()
+    try:
+        open_keys = [order.key for order in service.journal.open_orders()]
+    except TaskingError as error:
+        show_error(error, "read the order journal")
+        open_keys = []
+    shown = ([last] if last else []) + [key for key in open_keys if key != last]
+    if not shown:
         return
-    order = service.order(key)
-    run_every = ORDER_CHECK_S if order is not None and order.open else None
+    run_every = ORDER_CHECK_S if open_keys else None
 
     @st.fragment(run_every=run_every)
     @guarded("check whether the order was placed")
     def panel() -> None:
-        current = service.order(key)
-        if current is None:
-            keys.LAST_ORDER.pop()
-            return
-        if current.open:
-            current = service.reconcile(key)
-        if current.open != (run_every is not None):
-            st.rerun()  # the timer starts or stops with a full rerun
-        show_order(current, service.reconcile_hold)
+        for key in shown:
+            current = service.order(key)
+            if current is None:
+                if key == last:
+                    keys.LAST_ORDER.pop()
+                continue
+            if current.open:
+                current = service.reconcile(key)
+            show_order(current, service.reconcile_hold, own=key == last)
+        # The timer starts or stops with a full rerun, decided on what the journal holds (not
+        # on what this run settled in memory: a journal that cannot write must not loop).
+        still_open = {order.key for order in service.journal.open_orders()}
+        if bool(still_open) != (run_every is not None) or not still_open <= set(shown):
+            st.rerun()
 
     panel()
 

@@ -72,18 +72,18 @@ def test_an_unanswered_create_is_checked_and_confirmed_without_a_second_send(
 ) -> None:
     sent: list[TaskRequest] = []
     original_send = TaskingClient.send_create
-    original_find = TaskingClient.find_created
+    original_find = TaskingClient.matching_tasks
 
     def lost_answer(self: TaskingClient, request: TaskRequest) -> Task:
         sent.append(request)
         original_send(self, request)
         raise RequestTimeout("POST /api/tasking/v2/tasks timed out")
 
-    def not_arrived_yet(self: TaskingClient, request: TaskRequest, since: object) -> None:
-        return None
+    def not_arrived_yet(self: TaskingClient, request: TaskRequest, since: object) -> list[Task]:
+        return []
 
     monkeypatch.setattr(TaskingClient, "send_create", lost_answer)
-    monkeypatch.setattr(TaskingClient, "find_created", not_arrived_yet)
+    monkeypatch.setattr(TaskingClient, "matching_tasks", not_arrived_yet)
     at = confirm(open_app(NEW_TASK, **HELSINKI, nt_reference="lost answer"))
 
     assert "Checking whether the order was placed" in shown(at)
@@ -93,7 +93,7 @@ def test_an_unanswered_create_is_checked_and_confirmed_without_a_second_send(
     assert "This exact order is being placed" in shown(at)
     assert at.button(key="nt_confirm").disabled
 
-    monkeypatch.setattr(TaskingClient, "find_created", original_find)
+    monkeypatch.setattr(TaskingClient, "matching_tasks", original_find)
     at.button(key="nt_back").click().run()
 
     assert "The order is placed" in shown(at)
@@ -141,3 +141,18 @@ def test_new_task_recovers_by_itself_when_the_backend_comes_back_and_keeps_the_p
         assert at.number_input(key="poi_lat").value == pytest.approx(HELSINKI["poi_lat"])
     finally:
         handle.stop()
+
+
+def test_the_confirmation_sends_exactly_the_order_it_showed(
+    open_app: Callable[..., AppTest], client: TaskingClient
+) -> None:
+    at = open_app(NEW_TASK, **HELSINKI, nt_reference="as shown")
+    button(at, "Create task…").click().run()
+    assert "as shown" in shown(at)
+    # Between showing and sending, the form's request changes (a window that follows the clock
+    # crossing the hour does the same): what is sent is what was shown.
+    at.session_state["nt_reference"] = "changed behind the dialog"
+    at.button(key="nt_confirm").click().run()
+
+    assert len(tasks_named(client, "as shown")) == 1
+    assert tasks_named(client, "changed behind the dialog") == []
