@@ -1,6 +1,6 @@
 """Local history of every task the app has seen (SQLAlchemy Core, any database URL).
 
-Two tables, portable types only:
+Two tables, portable types only (created and changed by ``tasking/migrations``):
 
 * ``task_documents``: the last known task document (JSON text) per task id. A new document is
   merged over the stored one, so fields a list item lacks (``deliveries``, ``notifications``) are
@@ -11,7 +11,8 @@ Two tables, portable types only:
 
 Thread safety: one lock per instance serialises its database work (the app shares one instance
 between Streamlit sessions); the unique constraints and primary key settle races with other
-processes, which end in an ``IntegrityError`` that is caught and read as "already recorded".
+processes, which end in an ``IntegrityError`` that is caught and read as "already recorded". Each
+attempt is its own transaction: on PostgreSQL a failed statement spoils the transaction it ran in.
 """
 
 from __future__ import annotations
@@ -42,19 +43,20 @@ from sqlalchemy.exc import IntegrityError
 
 from tasking.errors import TaskingError
 from tasking.models import Task
-from tasking.store import DEFAULT_URL, UtcDateTime, create_tables, guarded, make_engine
+from tasking.store import DEFAULT_URL, UtcDateTime, guarded, make_engine, migrate
 from tasking.times import parse_time_or_none, utc_now
 
-__all__ = ["DEFAULT_URL", "StatusEvent", "TaskHistory"]
+__all__ = ["DEFAULT_URL", "StatusEvent", "TaskHistory", "metadata"]
 
 log = logging.getLogger(__name__)
 
 _guarded = guarded("local task history")
 
-_metadata = MetaData()
+metadata = MetaData()
+"""The history's tables as the queries see them; ``tasking/migrations`` makes them so."""
 _documents = Table(
     "task_documents",
-    _metadata,
+    metadata,
     Column("task_id", String(64), primary_key=True),
     Column("created_at", UtcDateTime, nullable=False, index=True),
     Column("updated_at", UtcDateTime, nullable=True),
@@ -62,7 +64,7 @@ _documents = Table(
 )
 _events = Table(
     "task_status_events",
-    _metadata,
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("task_id", String(64), nullable=False),
     Column("status", String(32), nullable=False),
@@ -89,12 +91,12 @@ class TaskHistory:
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         """``url``: a database URL, or the engine of a store shared with the order journal (then
-        ``close`` leaves it to its owner)."""
+        ``close`` leaves it to its owner). Migrates the store to the newest revision."""
         self._clock = clock
         self._lock = threading.Lock()
         self._owns_engine = not isinstance(url, Engine)
         self._engine = make_engine(url) if isinstance(url, str) else url
-        create_tables(_metadata, self._engine)
+        migrate(self._engine)
 
     def close(self) -> None:
         """Release the database connections (of an engine this history made itself)."""
@@ -133,7 +135,11 @@ class TaskHistory:
         for attempt in range(2):
             try:
                 with self._engine.begin() as conn:
-                    stored_json = conn.execute(select(_documents.c.document).where(key)).scalar()
+                    # FOR UPDATE (PostgreSQL): another instance merging into the same row waits
+                    # for this transaction rather than overwriting its merge.
+                    stored_json = conn.execute(
+                        select(_documents.c.document).where(key).with_for_update()
+                    ).scalar()
                     if stored_json is None:
                         conn.execute(insert(_documents).values(**self._row(task, incoming)))
                         return

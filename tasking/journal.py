@@ -1,7 +1,7 @@
 """The order journal: every create is written down before it is sent, so no order is made twice
 and none is left in doubt (issue 8, "exactly-once ordering").
 
-One row per order (table ``orders``, in the app's local store):
+One row per order (table ``orders``, in the app's local store, made by ``tasking/migrations``):
 
 * ``key``: a local order key (uuid4), never sent;
 * ``fingerprint``: SHA-256 of the canonical wire request: two tabs or a double click that would send
@@ -29,6 +29,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import logging
 import threading
 import uuid
 from collections.abc import Callable
@@ -41,10 +42,12 @@ from sqlalchemy.exc import IntegrityError
 
 from tasking.errors import HistoryError
 from tasking.models import TaskRequest
-from tasking.store import UtcDateTime, create_tables, guarded
+from tasking.store import UtcDateTime, guarded, migrate
 from tasking.times import utc_now
 
-__all__ = ["Order", "OrderJournal", "OrderState", "fingerprint"]
+__all__ = ["Order", "OrderJournal", "OrderState", "fingerprint", "metadata"]
+
+log = logging.getLogger(__name__)
 
 _guarded = guarded("order journal")
 
@@ -62,10 +65,11 @@ class OrderState(enum.StrEnum):
 
 OPEN = (OrderState.SENDING, OrderState.UNCONFIRMED)
 
-_metadata = MetaData()
+metadata = MetaData()
+"""The journal's table as the queries see it; ``tasking/migrations`` makes it so."""
 _orders = Table(
     "orders",
-    _metadata,
+    metadata,
     Column("key", String(36), primary_key=True),
     Column("fingerprint", String(64), nullable=False, index=True),
     Column("active", String(64), nullable=True, unique=True),
@@ -107,17 +111,25 @@ class Order:
 
     @classmethod
     def _of(cls, row: RowMapping) -> Order:
-        return cls(
-            key=row["key"],
-            fingerprint=row["fingerprint"],
-            state=OrderState(row["state"]),
-            request=TaskRequest.model_validate_json(row["request"]),
-            task_id=row["task_id"],
-            sent_at=row["sent_at"],
-            journaled_at=row["journaled_at"],
-            updated_at=row["updated_at"],
-            error=row["error"],
-        )
+        """The order of a row; ``HistoryError`` for a row this version cannot read (written by
+        another version of the app, or damaged), naming the order."""
+        try:
+            return cls(
+                key=row["key"],
+                fingerprint=row["fingerprint"],
+                state=OrderState(row["state"]),
+                request=TaskRequest.model_validate_json(row["request"]),
+                task_id=row["task_id"],
+                sent_at=row["sent_at"],
+                journaled_at=row["journaled_at"],
+                updated_at=row["updated_at"],
+                error=row["error"],
+            )
+        except (ValueError, KeyError) as error:  # pydantic's ValidationError is a ValueError
+            raise HistoryError(
+                f"The order journal has an order it cannot read ({row.get('key')}): "
+                f"{type(error).__name__}"
+            ) from None
 
 
 class OrderJournal:
@@ -135,7 +147,7 @@ class OrderJournal:
         self._clock = clock
         self._new_key = new_key
         self._lock = threading.Lock()
-        create_tables(_metadata, engine)
+        migrate(engine)
 
     @_guarded
     def begin(self, request: TaskRequest, sent_at: datetime) -> tuple[Order, bool]:
@@ -201,7 +213,14 @@ class OrderJournal:
             .order_by(_orders.c.journaled_at)
         )
         with self._engine.connect() as conn:
-            return [Order._of(row) for row in conn.execute(query).mappings()]
+            rows = list(conn.execute(query).mappings())
+        orders = []
+        for row in rows:
+            try:
+                orders.append(Order._of(row))
+            except HistoryError as error:  # one unreadable row must not hide the others
+                log.error("%s", error)
+        return orders
 
     @_guarded
     def for_task(self, task_id: str) -> Order | None:
@@ -241,7 +260,23 @@ class OrderJournal:
             where = where & (_orders.c.state != OrderState.PLACED.value)
         with self._lock, self._engine.begin() as conn:
             conn.execute(update(_orders).where(where).values(**values))
+        if state is OrderState.PLACED:
+            self._reclaim(key)
         order = self.get(key)
         if order is None:
-            raise KeyError(key)
+            raise HistoryError(f"The order journal has no order {key}")
         return order
+
+    def _reclaim(self, key: str) -> None:
+        """A placed order holds its fingerprint again, so the same order cannot be sent a second
+        time even if it had been declared absent before its late 201 (unless an identical order
+        has been placed since: then both exist, and the later one keeps the fingerprint)."""
+        try:
+            with self._lock, self._engine.begin() as conn:
+                conn.execute(
+                    update(_orders)
+                    .where((_orders.c.key == key) & _orders.c.active.is_(None))
+                    .values(active=_orders.c.fingerprint)
+                )
+        except IntegrityError:
+            log.warning("order %s was placed after an identical order had been sent", key)

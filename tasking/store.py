@@ -1,34 +1,49 @@
-"""The app's local database: one SQLAlchemy engine (SQLite by default, any SQLAlchemy URL), shared
-by the task history (``tasking.history``) and the order journal (``tasking.journal``).
+"""The app's local database: one SQLAlchemy engine (SQLite in the data directory by default,
+PostgreSQL when a team shares it), shared by the task history (``tasking.history``) and the order
+journal (``tasking.journal``).
 
-Portable types only; ``UtcDateTime`` keeps aware UTC datetimes on every backend. Every database
-failure reaches callers as ``HistoryError`` (``guarded``), naming the database without its password.
+Its tables are made and changed only by the Alembic revisions in ``tasking/migrations``, which
+``migrate`` applies at start-up. Portable types only; ``UtcDateTime`` keeps aware UTC datetimes on
+every backend. Every database failure reaches callers as ``HistoryError`` (``guarded``,
+``migrate``), naming the database without its password.
 """
 
 from __future__ import annotations
 
 import functools
+import sqlite3
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import DateTime, Dialect, MetaData, create_engine, event
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
+from alembic import command
+from alembic.config import Config
+from alembic.util import CommandError
+from sqlalchemy import DateTime, Dialect, create_engine, event, text
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
 from tasking.errors import HistoryError
 from tasking.times import to_utc
 
-__all__ = ["DEFAULT_URL", "UtcDateTime", "create_tables", "database_name", "guarded", "make_engine"]
+__all__ = ["DEFAULT_URL", "UtcDateTime", "database_name", "guarded", "make_engine", "migrate"]
 
 DEFAULT_URL = "sqlite:///.data/history.sqlite"
 """Relative to the working directory; ``.data/`` is git-ignored."""
 
 # SQLite waits this long for another writer's lock before failing ("database is locked").
 _BUSY_TIMEOUT_MS = 10_000
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+"""The Alembic script directory (``env.py`` and ``versions/``), inside the package."""
+
+# The key of the PostgreSQL advisory lock that lets one process at a time migrate a database: an
+# arbitrary constant the app uses for nothing else. The lock ends with the migration's transaction.
+_MIGRATION_LOCK_KEY = 0x1CE7_5704E
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -70,24 +85,69 @@ def make_engine(url: str) -> Engine:
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
         # WAL lets readers work while a writer commits; busy_timeout makes writers wait their turn.
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        _set_wal(cursor)
         cursor.close()
 
     return engine
 
 
-def create_tables(metadata: MetaData, engine: Engine) -> None:
-    """Create what is missing; another instance creating the same tables at once is not an error."""
+def _set_wal(cursor: sqlite3.Cursor) -> None:
+    # Switching a new file to WAL takes an exclusive lock, and SQLite answers "database is locked"
+    # at once, without the busy timeout, while another process holds a lock on it (processes
+    # starting at once on a new store): wait for it here instead, as long as the busy timeout.
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the store's tables to the newest revision of ``tasking/migrations``; called at
+    start-up. Safe when several processes start at once: the whole upgrade is one transaction
+    under a lock (PostgreSQL: an advisory lock; SQLite: the write lock, for which the others wait
+    up to the busy timeout); whoever comes second finds the work done. A store made before
+    migrations (tables, no ``alembic_version``) is adopted as it is. Raises ``HistoryError``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
     try:
-        metadata.create_all(engine, checkfirst=True)
-    except (OperationalError, ProgrammingError):
-        metadata.create_all(engine, checkfirst=True)
+        with engine.begin() as connection:
+            _lock_for_migration(connection)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except CommandError as error:  # e.g. a revision newer than this app: another app version
+        raise HistoryError(
+            f"The local store ({database_name(engine)}) cannot be migrated: {error}; "
+            "is another version of the app using it?"
+        ) from error
+    except SQLAlchemyError as error:
+        raise HistoryError(
+            f"The local store ({database_name(engine)}) cannot be migrated: {type(error).__name__}"
+        ) from error
+
+
+def _lock_for_migration(connection: Connection) -> None:
+    """Serialise migrations across processes until ``connection``'s transaction ends."""
+    backend = connection.dialect.name
+    if backend == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+    elif backend == "sqlite":
+        # pysqlite opens no transaction before DDL by itself; BEGIN IMMEDIATE takes the write
+        # lock now, so the check for existing tables and the creation cannot interleave.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def database_name(engine: Engine | None) -> str:
-    """The database's URL without its password (for messages and logs)."""
-    return engine.url.render_as_string(hide_password=True) if engine else "database"
+    """The database's URL without its password or query (which may carry one: ``?password=``),
+    for messages and logs."""
+    if engine is None:
+        return "database"
+    return engine.url.set(query={}).render_as_string(hide_password=True)
 
 
 P = ParamSpec("P")

@@ -1,4 +1,4 @@
-"""Local task history on SQLite files in tmp_path, with injected clocks."""
+"""Local task history with injected clocks, each test on SQLite and on PostgreSQL (``store_url``)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from tasking.errors import TransportError
 from tasking.history import StatusEvent, TaskHistory
@@ -49,8 +50,8 @@ def make_task(task_id: str = "task-1", status: str = "RECEIVED", **overrides: An
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'history.sqlite'}"
+def url(store_url: str) -> str:
+    return store_url
 
 
 @pytest.fixture
@@ -86,12 +87,19 @@ def test_events_come_in_the_order_they_were_seen(history: TaskHistory) -> None:
     assert history.first_seen("task-1") == {e.status: e.seen_at for e in events}
 
 
-def test_events_are_ordered_by_time_seen_not_by_insertion() -> None:
+def test_events_are_ordered_by_time_seen_not_by_insertion(url: str) -> None:
     times = iter([T0 + timedelta(hours=1), T0])
-    history = TaskHistory("sqlite://", clock=lambda: next(times))
+    history = TaskHistory(url, clock=lambda: next(times))
     history.record(make_task(status="ACTIVE"))
     history.record(make_task(status="RECEIVED"))
     assert [e.status for e in history.events("task-1")] == ["RECEIVED", "ACTIVE"]
+    history.close()
+
+
+def test_an_in_memory_sqlite_history_works() -> None:
+    history = TaskHistory("sqlite://", clock=FakeClock())
+    assert history.record(make_task()) == [StatusEvent("task-1", "RECEIVED", T0)]
+    assert history.get("task-1") is not None
 
 
 def test_get_returns_the_last_known_document(history: TaskHistory) -> None:
@@ -253,19 +261,22 @@ def test_losing_an_insert_race_to_another_instance_reports_nothing_new(url: str)
 
 
 def test_a_database_failure_is_a_history_error_naming_the_database_without_its_password(
-    tmp_path: Path,
+    url: str,
 ) -> None:
     from tasking.errors import HistoryError, TaskingError
+    from tasking.store import make_engine
 
-    path = tmp_path / "history.sqlite"
-    history = TaskHistory(f"sqlite:///{path}")
+    history = TaskHistory(url)
     history.record(make_task())
-    with sqlite3.connect(path) as raw:
-        raw.execute("DROP TABLE task_status_events")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE task_status_events")
+    engine.dispose()
     with pytest.raises(HistoryError) as failed:
         history.record(make_task(status="ACTIVE"))
     assert isinstance(failed.value, TaskingError)
-    assert "history.sqlite" in failed.value.message
+    database = make_url(url).database
+    assert database and Path(database).name in failed.value.message
     history.close()
 
 

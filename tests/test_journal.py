@@ -1,10 +1,11 @@
-"""The order journal: one active order per request body, across threads and processes."""
+"""The order journal: one active order per request body, across threads and processes; each test
+on SQLite and on PostgreSQL (``store_url``)."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -29,8 +30,10 @@ def request(reference: str = "port", lat: float = 60.17) -> TaskRequest:
 
 
 @pytest.fixture
-def journal(tmp_path: Path) -> OrderJournal:
-    return OrderJournal(make_engine(f"sqlite:///{tmp_path / 'store.sqlite'}"), clock=lambda: T0)
+def journal(store_url: str) -> Iterator[OrderJournal]:
+    engine = make_engine(store_url)
+    yield OrderJournal(engine, clock=lambda: T0)
+    engine.dispose()
 
 
 def test_a_new_order_is_written_sending_before_anything_is_sent(journal: OrderJournal) -> None:
@@ -71,10 +74,10 @@ def test_a_placed_order_stays_placed_whatever_a_late_answer_says(journal: OrderJ
 
 
 def test_eight_threads_and_two_instances_sending_one_request_make_one_order(
-    tmp_path: Path,
+    store_url: str,
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    journals = [OrderJournal(make_engine(url)), OrderJournal(make_engine(url))]
+    engines = [make_engine(store_url), make_engine(store_url)]
+    journals = [OrderJournal(engine) for engine in engines]
     results: list[bool] = []
     barrier = threading.Barrier(8)
 
@@ -88,6 +91,10 @@ def test_eight_threads_and_two_instances_sending_one_request_make_one_order(
     for thread in threads:
         thread.join(30)
     assert sorted(results) == [False] * 7 + [True]
+    (order,) = journals[0].open_orders()
+    assert journals[1].active(request()) == order
+    for engine in engines:
+        engine.dispose()
 
 
 def test_the_fingerprint_is_the_exact_wire_body() -> None:
@@ -95,10 +102,44 @@ def test_the_fingerprint_is_the_exact_wire_body() -> None:
     assert fingerprint(request()) != fingerprint(request(lat=60.1700001))
 
 
-def test_a_journal_on_a_database_that_fails_is_a_history_error(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'store.sqlite'}")
+def test_a_journal_on_a_database_that_fails_is_a_history_error(store_url: str) -> None:
+    engine = make_engine(store_url)
     journal = OrderJournal(engine)
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE orders")
     with pytest.raises(HistoryError, match="order journal"):
         journal.begin(request(), T0)
+    engine.dispose()
+
+
+def test_a_late_201_after_absent_takes_the_fingerprint_back(journal: OrderJournal) -> None:
+    order, _ = journal.begin(request(), T0)
+    journal.not_placed(order.key, "proven absent")
+    journal.placed(order.key, "task-late")  # the delayed create did make the task after all
+    again, new = journal.begin(request(), T0)
+    assert not new and again.key == order.key and again.task_id == "task-late"
+
+
+def test_an_unreadable_order_row_is_named_and_hides_no_other(journal: OrderJournal) -> None:
+    broken, _ = journal.begin(request(reference="broken"), T0)
+    fine, _ = journal.begin(request(reference="fine"), T0)
+    with journal._engine.begin() as conn:
+        conn.exec_driver_sql(
+            "UPDATE orders SET request = 'not json' WHERE key = %s"
+            if conn.dialect.name == "postgresql"
+            else "UPDATE orders SET request = 'not json' WHERE key = ?",
+            (broken.key,),
+        )
+    assert [o.key for o in journal.open_orders()] == [fine.key]
+    with pytest.raises(HistoryError, match=broken.key):
+        journal.get(broken.key)
+
+
+def test_the_database_is_named_without_its_password_or_query() -> None:
+    from sqlalchemy import create_engine
+
+    from tasking.store import database_name
+
+    engine = create_engine("postgresql+psycopg://u:secret@db.example/tasks?password=secret2")
+    assert "secret" not in database_name(engine)
+    assert "db.example/tasks" in database_name(engine)
