@@ -17,9 +17,10 @@ from ui.guard import guarded, show_unexpected
 # Speeds offered in the sidebar: real time, one minute per second (the sandbox's default), ten
 # minutes per second, one hour per second (a whole SLA in seconds for a demo).
 SPEEDS: tuple[float, ...] = (1.0, 60.0, 600.0, 3600.0)
-# The clock panel redraws itself this often (no request: the clock is extrapolated, tasking/clock.py).
-CLOCK_REFRESH = timedelta(seconds=5)
+# The sidebar redraws itself this often (the clock is extrapolated, tasking/clock.py, and the
+# health reading is cached for as long: no request per session).
 HEALTH_TTL_S = 5
+CLOCK_REFRESH = timedelta(seconds=HEALTH_TTL_S)
 
 
 @st.cache_data(ttl=HEALTH_TTL_S, show_spinner=False)
@@ -31,12 +32,19 @@ def _answers(_service: TaskingService, host: str) -> bool:
 
 def render_sidebar(service: TaskingService) -> None:
     with st.sidebar:
-        _backend_panel(service)
-        if service.control is not None:
-            _clock_panel(service)
+        _panels(service)
 
 
-@st.fragment(run_every=timedelta(seconds=HEALTH_TTL_S))
+# One timer for the whole sidebar: an idle session costs one fragment run per CLOCK_REFRESH.
+@st.fragment(run_every=CLOCK_REFRESH)
+@guarded("show the sidebar")
+def _panels(service: TaskingService) -> None:
+    _backend_panel(service)
+    if service.control is not None:
+        _clock_panel(service)
+
+
+# Each panel has its own guard too, so that one failing never hides the other.
 @guarded("check the backend")
 def _backend_panel(service: TaskingService) -> None:
     answers = _answers(service, service.host)
@@ -79,7 +87,6 @@ def _jump(service: TaskingService) -> None:
     keys.CLOCK_CHANGED.set(True)
 
 
-@st.fragment(run_every=CLOCK_REFRESH)
 @guarded("show the simulation clock")
 def _clock_panel(service: TaskingService) -> None:
     if keys.CLOCK_CHANGED.pop() and not keys.CLOCK_ERROR.is_set():

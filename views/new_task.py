@@ -3,14 +3,13 @@ feasibility, and a confirmation before the order is created."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import streamlit as st
 
 from tasking import rules
 from tasking.errors import TaskingError
-from tasking.journal import Order, OrderState
+from tasking.journal import Order, OrderState, fingerprint
 from tasking.models import Contract, TaskRequest
 from tasking.service import TaskingService
 from tasking.tasking_api import FEASIBILITY_TIMEOUT_S
@@ -68,10 +67,6 @@ def current_request(service: TaskingService, contract: Contract) -> TaskRequest:
         priority = rules.effective_priority(draft.priority, contract)
         draft.window_start, draft.window_end = rules.default_window(now, priority)
     return rules.build_task_request(draft, contract, now)
-
-
-def fingerprint(request: TaskRequest) -> str:
-    return json.dumps(request.to_wire(), sort_keys=True)
 
 
 @st.dialog("Confirm the order", width="large", on_dismiss=close_confirmation)
