@@ -88,6 +88,37 @@ class Settings(BaseSettings):
     history_url: str | None = Field(default=None, alias="ICEYE_HISTORY_URL")
     timeout_s: float = Field(default=30.0, gt=0, alias="ICEYE_TIMEOUT_S")
 
+    # --- the background worker (tasking.worker) and notifications ---------------------------
+    worker: Literal["auto", "external", "off"] = Field(default="auto", alias="ICEYE_WORKER")
+    """auto: the app runs a worker in its own process, active only while no other worker holds
+    the store's lease; external: a separate ``python -m tasking.worker`` does it; off: no worker,
+    the Monitor polls ICEYE itself."""
+    app_url: str = Field(default="http://localhost:8501", alias="ICEYE_APP_URL")
+    """Where people open the app: the base of deep links in emails and outgoing webhooks."""
+    callback_url: str | None = Field(default=None, alias="ICEYE_CALLBACK_URL")
+    """The URL at which the backend can reach the worker's callback receiver (ICEYE needs a public
+    https:// URL); unset in live mode means polling. In sandbox mode the receiver's own loopback
+    URL is used."""
+    worker_host: str = Field(default="127.0.0.1", alias="ICEYE_WORKER_HOST")
+    worker_port: int = Field(default=8600, ge=0, le=65535, alias="ICEYE_WORKER_PORT")
+    poll_interval_s: float = Field(default=60.0, ge=1, alias="ICEYE_POLL_INTERVAL_S")
+    request_budget_per_min: int = Field(default=30, ge=2, alias="ICEYE_REQUEST_BUDGET")
+    """At most this many ICEYE requests per minute from the worker, however many tasks."""
+    smtp_host: str | None = Field(default=None, alias="ICEYE_SMTP_HOST")
+    smtp_port: int = Field(default=587, ge=1, le=65535, alias="ICEYE_SMTP_PORT")
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        default="starttls", alias="ICEYE_SMTP_SECURITY"
+    )
+    smtp_username: str | None = Field(default=None, alias="ICEYE_SMTP_USERNAME")
+    smtp_password: SecretStr | None = Field(default=None, alias="ICEYE_SMTP_PASSWORD")
+    smtp_sender: str | None = Field(default=None, alias="ICEYE_SMTP_SENDER")
+    notify_emails: str | None = Field(default=None, alias="ICEYE_NOTIFY_EMAILS")
+    """Comma-separated recipients of task notifications by email."""
+    notify_webhook_url: str | None = Field(default=None, alias="ICEYE_NOTIFY_WEBHOOK_URL")
+    notify_webhook_secret: SecretStr | None = Field(
+        default=None, alias="ICEYE_NOTIFY_WEBHOOK_SECRET"
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -109,6 +140,14 @@ class Settings(BaseSettings):
         "sandbox_url",
         "tle_source",
         "history_url",
+        "callback_url",
+        "smtp_host",
+        "smtp_username",
+        "smtp_password",
+        "smtp_sender",
+        "notify_emails",
+        "notify_webhook_url",
+        "notify_webhook_secret",
         mode="before",
     )
     @classmethod
@@ -134,6 +173,28 @@ class Settings(BaseSettings):
     @classmethod
     def _sandbox_url(cls, value: str | None) -> str | None:
         return _check_http_url(value, "ICEYE_SANDBOX_URL")
+
+    @field_validator("callback_url")
+    @classmethod
+    def _callback_url(cls, value: str | None) -> str | None:
+        return _check_http_url(value, "ICEYE_CALLBACK_URL")
+
+    @field_validator("notify_webhook_url")
+    @classmethod
+    def _notify_webhook_url(cls, value: str | None) -> str | None:
+        return _check_http_url(value, "ICEYE_NOTIFY_WEBHOOK_URL")
+
+    @field_validator("app_url")
+    @classmethod
+    def _app_url(cls, value: str) -> str:
+        checked = _check_http_url(value.strip(), "ICEYE_APP_URL")
+        assert checked is not None
+        return checked
+
+    @property
+    def email_recipients(self) -> list[str]:
+        """``ICEYE_NOTIFY_EMAILS`` as a list (empty when unset)."""
+        return [a.strip() for a in (self.notify_emails or "").split(",") if a.strip()]
 
     @model_validator(mode="after")
     def _default_history(self) -> Settings:
