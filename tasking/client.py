@@ -47,6 +47,7 @@ from tasking.models import (
     Task,
     TaskRequest,
 )
+from tasking.notifications_api import NotificationsAPI, Webhook
 from tasking.tasking_api import CREATE_LOOKUP_SKEW, TaskingAPI
 
 # KEEPALIVE_S is re-exported for tasking.sandbox.control, CREATE_LOOKUP_SKEW for find_created's
@@ -83,6 +84,7 @@ class TaskingClient:
         )
         self.company = CompanyAPI(self.session)
         self.tasking = TaskingAPI(self.session)
+        self.notifications = NotificationsAPI(self.session)
 
     @classmethod
     def from_settings(
@@ -227,3 +229,18 @@ class TaskingClient:
     def fetch_asset(self, href: str, *, max_bytes: int = MAX_ASSET_BYTES) -> bytes:
         """The bytes behind a product asset's signed link (``Session.download``)."""
         return self.session.download(href, max_bytes=max_bytes)
+
+    # --- notifications (webhooks) ------------------------------------------------------------
+
+    def register_webhook(
+        self, url: str, *, username: str, password: str, description: str | None = None
+    ) -> Webhook:
+        return self.notifications.register_webhook(
+            url, username=username, password=password, description=description
+        )
+
+    def list_webhooks(self) -> list[Webhook]:
+        return list(self.notifications.iter_webhooks())
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        self.notifications.delete_webhook(webhook_id)

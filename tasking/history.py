@@ -129,6 +129,23 @@ class TaskHistory:
             events.extend(self.record(task))
         return events
 
+    @_guarded
+    def record_status(self, task_id: str, status: str, seen_at: datetime) -> bool:
+        """A status the task went through at ``seen_at`` (backend time), learnt from a verified
+        webhook callback rather than seen: kept if the task was not seen in it before."""
+        with self._lock:
+            with self._engine.begin() as conn:
+                if self._has_status(conn, task_id, status):
+                    return False
+            try:
+                with self._engine.begin() as conn:
+                    conn.execute(
+                        insert(_events).values(task_id=task_id, status=status, seen_at=seen_at)
+                    )
+            except IntegrityError:
+                return False
+            return True
+
     def _store_document(self, task: Task) -> None:
         incoming = task.model_dump(mode="json", by_alias=True, exclude_none=True)
         key = _documents.c.task_id == task.id

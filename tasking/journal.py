@@ -87,8 +87,11 @@ _orders = Table(
 
 
 def fingerprint(request: TaskRequest) -> str:
-    """What identifies an order: its exact wire body (canonical JSON)."""
-    body = json.dumps(request.to_wire(), sort_keys=True, separators=(",", ":"))
+    """What identifies an order: its exact wire body (canonical JSON), without the webhook that
+    tells the worker about it (delivery plumbing, not what is ordered)."""
+    wire = request.to_wire()
+    wire.pop("notifications", None)
+    body = json.dumps(wire, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(body.encode()).hexdigest()
 
 

@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 from tasking.client import CREATE_LOOKUP_SKEW, TaskingClient
 from tasking.clock import Clock, ClockReading, ServerClock, SimClock
 from tasking.config import Settings
+from tasking.desk import Desk
 from tasking.errors import BadRequest, HistoryError, TaskingError, TransportError
 from tasking.history import TaskHistory
 from tasking.http import MAX_ATTEMPTS, RETRY_AFTER_CAP_S, check_text
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 
     from tasking.sandbox.control import ClockState, SandboxControl
     from tasking.sandbox.server import SandboxHandle
+    from tasking.worker import Worker
 
 __all__ = ["RECONCILE_HOLD_MIN_S", "Placement", "TaskingService", "build_service"]
 
@@ -86,6 +88,7 @@ class TaskingService:
         clock: Clock,
         history: TaskHistory,
         journal: OrderJournal,
+        desk: Desk | None = None,
         engine: Engine | None = None,
         control: SandboxControl | None = None,
         sandbox: SandboxHandle | None = None,
@@ -100,6 +103,9 @@ class TaskingService:
         self.clock = clock
         self.history = history
         self.journal = journal
+        self.desk = desk
+        self.worker: Worker | None = None
+        """The worker this process runs (``ICEYE_WORKER=auto``), once started."""
         self.control = control
         self.sandbox = sandbox
         self._engine = engine
@@ -153,6 +159,30 @@ class TaskingService:
         sidebar knows the next event. Best-effort."""
         with contextlib.suppress(TaskingError):
             self.clock.refresh()
+
+    # --- the desk (background worker) -------------------------------------------------------
+
+    def worker_active(self) -> bool:
+        """Whether a worker (this process's or another's) follows the tasks now: then the pages
+        read the desk instead of polling ICEYE. False when the store cannot say."""
+        if self.desk is None:
+            return False
+        try:
+            return self.desk.worker_alive()
+        except HistoryError as error:
+            log.warning("the worker's lease cannot be read: %s", error)
+            return False
+
+    def start_worker(self) -> Worker | None:
+        """Run a worker in this process (``ICEYE_WORKER=auto``): it works only while it holds the
+        store's lease, so app instances sharing a store never follow twice. Idempotent."""
+        if self.worker is not None or self.desk is None or self.settings.worker != "auto":
+            return self.worker
+        from tasking.worker import Worker, WorkerConfig
+
+        self.worker = Worker(self, WorkerConfig.embedded(self.settings))
+        self.worker.start()
+        return self.worker
 
     # --- orders ------------------------------------------------------------------------------
 
@@ -322,7 +352,13 @@ class TaskingService:
     # --- lifecycle ---------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Release everything: client, sandbox control and server, store. Safe to call twice."""
+        """Release everything: worker, client, sandbox control and server, store. Safe to call
+        twice."""
+        if self.worker is not None:
+            try:
+                self.worker.stop()
+            except Exception:
+                log.exception("stopping the worker failed")
         for part, what in (
             (self.client, "client"),
             (self.control, "sandbox control"),
@@ -368,6 +404,7 @@ def build_service(
     try:
         history = TaskHistory(engine, clock=history_time)
         journal = OrderJournal(engine)
+        desk = Desk(engine)
         if settings.mode == "live":
             assert settings.api_url is not None  # complete credentials: Settings.mode
             client = TaskingClient.from_settings(settings)
@@ -381,11 +418,12 @@ def build_service(
                 clock=clocks[0],
                 history=history,
                 journal=journal,
+                desk=desk,
                 engine=engine,
                 reconcile_hold_s=reconcile_hold_s,
             )
         return _sandbox_service(
-            settings, engine, history, journal, clocks, built, start_sandbox, reconcile_hold_s
+            settings, engine, history, journal, desk, clocks, built, start_sandbox, reconcile_hold_s
         )
     except BaseException:
         for undo in reversed(built):
@@ -409,6 +447,7 @@ def _sandbox_service(
     engine: Engine,
     history: TaskHistory,
     journal: OrderJournal,
+    desk: Desk,
     clocks: list[Clock],
     built: list[Callable[[], object]],
     start_sandbox: Callable[[Path], SandboxHandle] | None,
@@ -452,6 +491,7 @@ def _sandbox_service(
         clock=clock,
         history=history,
         journal=journal,
+        desk=desk,
         engine=engine,
         control=control,
         sandbox=handle,
