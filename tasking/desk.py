@@ -243,6 +243,8 @@ class Details:
     products: tuple[ProductView, ...] | None = None
     quicklook: bytes | None = None
     reason: str | None = None
+    complete: bool = True
+    """False when a fetch failed: what came is kept, the rest is fetched again."""
 
 
 class Desk:
@@ -716,6 +718,17 @@ class Desk:
         return True
 
     @_guarded
+    def reported_statuses(self, task_id: str) -> list[tuple[str, datetime | None]]:
+        """Statuses the task's callbacks reported, with their times, oldest first."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(_callbacks.c.status, _callbacks.c.occurred_at)
+                .where(_callbacks.c.task_id == task_id)
+                .order_by(_callbacks.c.received_at)
+            ).all()
+        return [(status, at) for status, at in rows]
+
+    @_guarded
     def recent_callbacks(self, limit: int = 20) -> list[dict[str, Any]]:
         with self._engine.connect() as conn:
             rows = conn.execute(
@@ -783,7 +796,7 @@ def _insert_notification(
 
 
 def _details_values(details: Details, status: str) -> dict[str, Any]:
-    values: dict[str, Any] = {"details_for": status}
+    values: dict[str, Any] = {"details_for": status} if details.complete else {}
     if details.planned is not None:
         values["planned_scene"] = details.planned.model_dump_json(by_alias=True)
     if details.actual is not None:

@@ -41,7 +41,7 @@ from tasking.errors import BadRequest, HistoryError, TaskingError, TransportErro
 from tasking.history import TaskHistory
 from tasking.http import MAX_ATTEMPTS, RETRY_AFTER_CAP_S, check_text
 from tasking.journal import Order, OrderJournal, OrderState
-from tasking.models import Task, TaskRequest, TaskStatus
+from tasking.models import Notifications, Task, TaskRequest, TaskStatus, WebhookRef
 from tasking.store import make_engine
 from tasking.times import utc_now
 
@@ -184,6 +184,23 @@ class TaskingService:
         self.worker.start()
         return self.worker
 
+    def _with_webhook(self, request: TaskRequest) -> TaskRequest:
+        """The request with the worker's webhook, so ICEYE calls the worker back on each status
+        change; as it is when no worker is active or it follows by polling."""
+        if request.notifications is not None or self.desk is None or not self.worker_active():
+            return request
+        from tasking.worker.core import WEBHOOK_ID_SETTING
+
+        try:
+            webhook_id = self.desk.setting(WEBHOOK_ID_SETTING)
+        except HistoryError:
+            return request
+        if webhook_id is None:
+            return request
+        return request.model_copy(
+            update={"notifications": Notifications(webhook=WebhookRef(id=webhook_id))}
+        )
+
     # --- orders ------------------------------------------------------------------------------
 
     def place_order(
@@ -194,6 +211,7 @@ class TaskingService:
         interrupted page still knows the order exists). Raises the TaskingError of a journal that
         cannot record the order (nothing sent) or of a definite refusal by the API."""
         check_text(request.to_wire())  # unencodable text: InputError, nothing journaled or sent
+        request = self._with_webhook(request)
         sent_at = self._server_time()
         order, new = self.journal.begin(request, sent_at)
         if on_journaled is not None:

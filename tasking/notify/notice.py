@@ -90,9 +90,7 @@ class DeliveryFailed(TaskingError):
     an ``Authorization`` value.
     """
 
-    def __init__(
-        self, message: str, *, permanent: bool, retry_after: float | None = None
-    ) -> None:
+    def __init__(self, message: str, *, permanent: bool, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after

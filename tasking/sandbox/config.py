@@ -65,6 +65,10 @@ class SandboxConfig:
     clock_reserve_s: float = 1.0
     # Background ticker period in real seconds; None = purely lazy (events run before each request).
     tick_s: float | None = None
+    # Webhook callbacks (notifications.py): real seconds between the dispatcher's passes (None = no
+    # dispatcher: callbacks wait in the store), and the real-time limit of one HTTP request.
+    callback_period_s: float | None = 1.0
+    callback_timeout_s: float = 5.0
     real_clock: Callable[[], datetime] = field(default=utc_now)
     id_factory: Callable[[], str] = field(default=_new_id)
 
@@ -82,6 +86,10 @@ class SandboxConfig:
             raise ValueError("login_failure_burst must be ≥ 1 and login_failure_refill_s > 0")
         if self.clock_reserve_s <= 0:
             raise ValueError("clock_reserve_s must be > 0")
+        if self.callback_period_s is not None and self.callback_period_s <= 0:
+            raise ValueError("callback_period_s must be > 0 (or None for no dispatcher)")
+        if self.callback_timeout_s <= 0:
+            raise ValueError("callback_timeout_s must be > 0")
         if self.satellite_count < 1:
             raise ValueError("satellite_count must be at least 1")
 

@@ -49,6 +49,11 @@ class SandboxControl:
         )
         self._owns_http = http is None
 
+    @property
+    def root(self) -> str:
+        """The sandbox's root URL (auth base; ``/api`` and ``/sandbox/v1`` are under it)."""
+        return self._root
+
     def close(self) -> None:
         if self._owns_http:
             self._http.close()

@@ -1,4 +1,5 @@
-"""The sandbox's state in SQLite: tasks, their full history, pending events, tokens, the world.
+"""The sandbox's state in SQLite: tasks, their full history, pending events, tokens, the world,
+registered webhooks and the callbacks owed to them.
 
 Durability (issue 3: "a restart, even after kill -9, loses no task and no status change"): WAL with
 ``synchronous=FULL`` makes every COMMIT reach the disk before it returns, and every change the API
@@ -22,7 +23,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,29 @@ CREATE TABLE IF NOT EXISTS history (
     detail TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS history_by_task ON history (task_id, id);
+CREATE TABLE IF NOT EXISTS webhooks (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    company_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    url TEXT NOT NULL,
+    auth TEXT NOT NULL,
+    description TEXT
+);
+CREATE INDEX IF NOT EXISTS webhooks_by_company ON webhooks (company_id, created_at, seq);
+CREATE TABLE IF NOT EXISTS callbacks (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    webhook_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    occurred_at TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS callbacks_by_state ON callbacks (state, webhook_id, seq);
 """
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -133,6 +157,43 @@ class HistoryEntry:
     kind: str
     status: str
     detail: dict[str, Any]
+
+
+@dataclass
+class WebhookRecord:
+    """A registered webhook: where callbacks go and how they authenticate to the receiver.
+
+    ``auth`` holds the receiver's credentials (``{"type": "basic", "username", "password"}`` or
+    ``{"type": "oauth2", "tokenURL", "clientID", "clientSecret", "scope"?}``): the sandbox must
+    send them, so they are stored as given, and never shown by the API or written to a log.
+    """
+
+    id: str
+    company_id: str
+    created_at: datetime
+    url: str
+    auth: dict[str, Any] = field(repr=False)
+    description: str | None = None
+    seq: int = 0
+
+
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+
+
+@dataclass
+class CallbackRecord:
+    """A callback owed to a webhook for one status change of a task, and how its delivery went."""
+
+    id: str  # the event id, unique per status change
+    webhook_id: str
+    task_id: str
+    status: str
+    occurred_at: datetime
+    state: str = PENDING  # PENDING, DELIVERED or FAILED
+    attempts: int = 0
+    next_attempt_at: datetime | None = None  # simulated; set while PENDING
+    last_error: str | None = None
+    seq: int = 0
 
 
 class Store:
@@ -407,6 +468,108 @@ class Store:
         ]
 
 
+    # --- webhooks ----------------------------------------------------------------------------
+
+    def insert_webhook(self, webhook: WebhookRecord) -> None:
+        webhook.seq = self._run(
+            "INSERT INTO webhooks (id, company_id, created_at, url, auth, description) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                webhook.id,
+                webhook.company_id,
+                encode_time(webhook.created_at),
+                webhook.url,
+                json.dumps(webhook.auth),
+                webhook.description,
+            ),
+        )
+
+    def get_webhook(self, webhook_id: str) -> WebhookRecord | None:
+        row = self._one("SELECT * FROM webhooks WHERE id = ?", (webhook_id,))
+        return None if row is None else _decoded_webhook(row)
+
+    def list_webhooks(
+        self, company_id: str, *, limit: int, below: tuple[datetime, int] | None = None
+    ) -> list[WebhookRecord]:
+        """A company's webhooks newest first; ``below`` as in ``list_tasks``."""
+        where, params = "company_id = ?", [company_id]
+        if below is not None:
+            where += " AND (created_at < ? OR (created_at = ? AND seq < ?))"
+            params += [encode_time(below[0]), encode_time(below[0]), below[1]]
+        rows = self._all(
+            f"SELECT * FROM webhooks WHERE {where} ORDER BY created_at DESC, seq DESC LIMIT ?",
+            [*params, limit],
+        )
+        return [w for w in map(_decoded_webhook, rows) if w is not None]
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        """Forget a webhook and drop the callbacks still owed to it (delivered and failed ones
+        stay, as a record of what was sent)."""
+        with self.transaction():
+            self._conn.execute("DELETE FROM webhooks WHERE id = ?", (webhook_id,))
+            self._conn.execute(
+                "DELETE FROM callbacks WHERE webhook_id = ? AND state = ?", (webhook_id, PENDING)
+            )
+
+    # --- callbacks ---------------------------------------------------------------------------
+
+    def add_callback(self, callback: CallbackRecord) -> None:
+        callback.seq = self._run(
+            "INSERT INTO callbacks (id, webhook_id, task_id, status, occurred_at, state, "
+            "attempts, next_attempt_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                callback.id,
+                callback.webhook_id,
+                callback.task_id,
+                callback.status,
+                encode_time(callback.occurred_at),
+                callback.state,
+                callback.attempts,
+                _time_or_none(callback.next_attempt_at),
+                callback.last_error,
+            ),
+        )
+
+    def has_pending_callbacks(self) -> bool:
+        return self._one("SELECT 1 FROM callbacks WHERE state = ? LIMIT 1", (PENDING,)) is not None
+
+    def due_callbacks(self, now: datetime, limit: int) -> list[CallbackRecord]:
+        """Pending callbacks whose attempt is due at ``now``, oldest first, leaving out those
+        queued behind an earlier callback to the same webhook that is waiting for its retry:
+        each webhook receives its callbacks in the order of the changes."""
+        at = encode_time(now)
+        rows = self._all(
+            "SELECT * FROM callbacks AS c WHERE c.state = ? AND c.next_attempt_at <= ? "
+            "AND NOT EXISTS (SELECT 1 FROM callbacks AS e WHERE e.state = ? "
+            "AND e.webhook_id = c.webhook_id AND e.seq < c.seq AND e.next_attempt_at > ?) "
+            "ORDER BY c.seq LIMIT ?",
+            (PENDING, at, PENDING, at, limit),
+        )
+        return _callbacks(rows)
+
+    def record_attempt(
+        self,
+        callback_id: str,
+        *,
+        state: str,
+        attempts: int,
+        next_attempt_at: datetime | None,
+        last_error: str | None,
+    ) -> None:
+        """The outcome of a delivery attempt; a callback no longer pending (its webhook was
+        deleted meanwhile) is left alone."""
+        self._run(
+            "UPDATE callbacks SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ? "
+            "WHERE id = ? AND state = ?",
+            (state, attempts, _time_or_none(next_attempt_at), last_error, callback_id, PENDING),
+        )
+
+    def recent_callbacks(self, limit: int) -> list[CallbackRecord]:
+        """The latest callbacks, newest first."""
+        rows = self._all("SELECT * FROM callbacks ORDER BY seq DESC LIMIT ?", (limit,))
+        return _callbacks(rows)
+
+
 def _marks(values: Sequence[object]) -> str:
     """``?, ?, ?``: one placeholder per value, for ``IN (…)``."""
     return ", ".join("?" for _ in values)
@@ -459,6 +622,53 @@ def _task(row: sqlite3.Row) -> TaskRecord:
         fee=int(row["fee"]),
         plan=_object(json.loads(row["plan"])) if row["plan"] else None,
         fulfilled_at=decode_time(row["fulfilled_at"]) if row["fulfilled_at"] else None,
+        seq=int(row["seq"]),
+    )
+
+
+def _time_or_none(value: datetime | None) -> str | None:
+    return None if value is None else encode_time(value)
+
+
+def _decoded_webhook(row: sqlite3.Row) -> WebhookRecord | None:
+    """The row as a webhook, or None (logged) when it cannot be decoded."""
+    try:
+        return WebhookRecord(
+            id=row["id"],
+            company_id=row["company_id"],
+            created_at=decode_time(row["created_at"]),
+            url=row["url"],
+            auth=_object(json.loads(row["auth"])),
+            description=row["description"],
+            seq=int(row["seq"]),
+        )
+    except (ValueError, TypeError, KeyError, OverflowError):
+        log.exception("stored webhook %s cannot be decoded; it is left out", row["id"])
+        return None
+
+
+def _callbacks(rows: Sequence[sqlite3.Row]) -> list[CallbackRecord]:
+    """The rows as callbacks; a row that cannot be decoded is logged and left out."""
+    found = []
+    for row in rows:
+        try:
+            found.append(_callback(row))
+        except (ValueError, TypeError, KeyError, OverflowError):
+            log.exception("stored callback %s cannot be decoded; it is left out", row["id"])
+    return found
+
+
+def _callback(row: sqlite3.Row) -> CallbackRecord:
+    return CallbackRecord(
+        id=row["id"],
+        webhook_id=row["webhook_id"],
+        task_id=row["task_id"],
+        status=row["status"],
+        occurred_at=decode_time(row["occurred_at"]),
+        state=row["state"],
+        attempts=int(row["attempts"]),
+        next_attempt_at=decode_time(row["next_attempt_at"]) if row["next_attempt_at"] else None,
+        last_error=row["last_error"],
         seq=int(row["seq"]),
     )
 

@@ -1,0 +1,740 @@
+"""The background worker: follows every open task of the account and tells people.
+
+One loop, active only while the worker holds the store's lease (``Desk.acquire_lease``), so any
+number of app instances (each may run a worker in its process, ``ICEYE_WORKER=auto``) and separate
+workers share one store without following twice. Each pass:
+
+1. **Webhook** (when the backend can reach the receiver): registered once with the Notifications
+   API, Basic auth with a random password of which only the hash is kept; the app passes its id in
+   each create. A callback is a hint: the receiver marks the task due, the loop fetches it.
+2. **Due tasks**: a GET per hinted task (and per task whose details failed), within the budget.
+3. **Sweep**: one pass over the task list (``createdAfter`` the oldest open task, or the last sweep)
+   every ``poll_interval_s`` when polling, every ``safety_sweep_s`` with a webhook (callbacks can be
+   lost); a task whose status differs from the store's is observed from the list item itself.
+4. **Reconcile** the order journal's open orders (the app may not be running).
+5. **Deliveries** go out on their own thread (``_deliver``), so a slow mail server never delays
+   following.
+
+Every ICEYE request is paid from a ``Budget`` (``ICEYE_REQUEST_BUDGET`` per minute): the worker
+defers work rather than exceed it, however many tasks or browser tabs there are.
+
+Observing a task (``_observe``): the status change, its details (scene, products, quicklook,
+reason) and its notifications with one delivery per channel are written in one transaction; the
+statuses a verified callback reported in between (the worker was down, or fetched late) are
+recorded at the callback's time and notified too, in lifecycle order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from tasking.desk import Delivery, Desk, Details, NewNotification
+from tasking.errors import NotFound, TaskingError
+from tasking.models import Task
+from tasking.monitoring import fetches_after, is_captured, is_terminal
+from tasking.times import parse_time_or_none, utc_now
+from tasking.watch import QUICKLOOK_ASSET, ProductView
+from tasking.worker.budget import Budget
+from tasking.worker.messages import LIFECYCLE_RANK, notification_for
+from tasking.worker.metrics import WorkerMetrics
+
+if TYPE_CHECKING:
+    from tasking.config import Settings
+    from tasking.service import TaskingService
+    from tasking.worker.receiver import Receiver
+
+__all__ = ["CALLBACK_PATH", "CALLBACK_USER", "WEBHOOK_ID_SETTING", "Worker", "WorkerConfig"]
+
+log = logging.getLogger("tasking.worker")
+
+CALLBACK_PATH = "/callbacks/iceye"
+CALLBACK_USER = "iceye-callback"
+WEBHOOK_ID_SETTING = "webhook.id"
+_WEBHOOK_URL = "webhook.url"
+_WEBHOOK_HASH = "webhook.password_sha256"
+_SWEEP_LAST = "sweep.last"
+_SWEEP_MARGIN = timedelta(minutes=10)
+_PAGE = 1000
+_RETRY_BASE_S = 30.0
+_RETRY_CAP_S = 3600.0
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8600
+    callback_url: str | None = None
+    """Where the backend reaches the receiver; None: the receiver's own URL in sandbox mode,
+    polling in live mode."""
+    poll_interval_s: float = 60.0
+    safety_sweep_s: float = 600.0
+    budget_per_minute: int = 30
+    lease_ttl_s: float = 15.0
+    tick_s: float = 1.0
+    delivery_lease_s: float = 120.0
+    max_delivery_attempts: int = 8
+    reconcile_every_s: float = 30.0
+    app_url: str = "http://localhost:8501"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> WorkerConfig:
+        values: dict[str, Any] = {
+            "host": settings.worker_host,
+            "port": settings.worker_port,
+            "callback_url": settings.callback_url,
+            "poll_interval_s": settings.poll_interval_s,
+            "budget_per_minute": settings.request_budget_per_min,
+            "app_url": settings.app_url,
+        }
+        values.update(overrides)
+        return cls(**values)
+
+    @classmethod
+    def embedded(cls, settings: Settings) -> WorkerConfig:
+        """The worker an app runs in its own process: its receiver on a free loopback port."""
+        return cls.from_settings(settings, host="127.0.0.1", port=0)
+
+
+@dataclass
+class _Pass:
+    """What one pass of the loop did (for tests and the log)."""
+
+    fetched: int = 0
+    observed: int = 0
+    swept: bool = False
+    reconciled: int = 0
+
+
+@dataclass
+class _State:
+    active: bool = False
+    webhook_id: str | None = None
+    webhook_checked: float = 0.0
+    last_sweep: float = 0.0
+    last_reconcile: float = 0.0
+    last_pass: datetime | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+Sender = Callable[[Any], None]
+
+
+class Worker:
+    """Follows the tasks of ``service``'s account; thread-safe ``start``/``stop``."""
+
+    def __init__(
+        self,
+        service: TaskingService,
+        config: WorkerConfig,
+        *,
+        senders: dict[str, Sender] | None = None,
+        real_clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        if service.desk is None:
+            raise ValueError("the worker needs the service's desk (the shared store)")
+        self.service = service
+        self.desk: Desk = service.desk
+        self.config = config
+        self.metrics = WorkerMetrics()
+        self.budget = Budget(config.budget_per_minute)
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.senders = senders if senders is not None else _senders(service.settings)
+        self._now = real_clock
+        self._state = _State()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._receiver: Receiver | None = None
+        self._started_at = real_clock()
+        self._pass_lock = threading.Lock()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the receiver and the loops (returns at once)."""
+        from tasking.worker.receiver import Receiver
+
+        if self._threads:
+            return
+        self._receiver = Receiver(self, self.config.host, self.config.port)
+        self._receiver.start()
+        for name, target in (("worker-loop", self._loop), ("worker-deliveries", self._deliver)):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        log.info(
+            "worker %s started: receiver %s, budget %d requests/min",
+            self.holder,
+            self._receiver.url,
+            self.config.budget_per_minute,
+        )
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=15)
+        self._threads = []
+        if self._receiver is not None:
+            self._receiver.stop()
+        with contextlib.suppress(TaskingError):
+            self.desk.release_lease(self.holder)
+        self._state.active = False
+        self.metrics.active.set(0)
+
+    def request_stop(self) -> None:
+        """Ask the loops to end (a signal handler); ``stop`` then joins them."""
+        self._stop.set()
+
+    def wait_stopped(self) -> None:
+        """Block until ``stop`` (the command line's main thread)."""
+        while not self._stop.wait(1.0):
+            pass
+
+    @property
+    def active(self) -> bool:
+        return self._state.active
+
+    @property
+    def receiver_url(self) -> str | None:
+        return None if self._receiver is None else self._receiver.url
+
+    @property
+    def webhook_id(self) -> str | None:
+        return self._state.webhook_id
+
+    def health(self) -> dict[str, Any]:
+        """What ``GET /health`` answers: alive while the loop passes regularly."""
+        last = self._state.last_pass
+        stale = last is None or (self._now() - last).total_seconds() > max(
+            10.0, 5 * self.config.tick_s
+        )
+        return {
+            "status": "down" if stale else ("active" if self.active else "standby"),
+            "holder": self.holder,
+            "active": self.active,
+            "mode": self.mode,
+            "webhookID": self._state.webhook_id,
+            "lastPass": last.isoformat() if last else None,
+            "budgetPerMinute": self.config.budget_per_minute,
+            "errors": self._state.errors[-5:],
+        }
+
+    @property
+    def mode(self) -> str:
+        return "webhook" if self._state.webhook_id else "polling"
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception as error:  # the loop must go on; the next pass tries again
+                log.exception("worker pass failed")
+                self._state.errors.append(f"{type(error).__name__}: {error}")
+                del self._state.errors[:-20]
+            self._stop.wait(self.config.tick_s)
+
+    def run_once(self) -> _Pass:
+        """One pass (module doc); returns what it did. Standby when another worker holds the
+        lease."""
+        with self._pass_lock:
+            done = _Pass()
+            self._state.last_pass = self._now()
+            if not self._hold_lease():
+                return done
+            self._ensure_webhook()
+            done.fetched = self._fetch_due()
+            if self._sweep_due():
+                done.observed = self.sweep()
+                done.swept = True
+            done.reconciled = self._reconcile()
+            self._gauges()
+            return done
+
+    def _hold_lease(self) -> bool:
+        info = {
+            "mode": self.mode,
+            "receiver": self.receiver_url,
+            "webhookID": self._state.webhook_id,
+            "startedAt": self._started_at.isoformat(),
+            "budgetPerMinute": self.config.budget_per_minute,
+            "pollIntervalS": self.config.poll_interval_s,
+            "lastSweep": self.desk.setting(_SWEEP_LAST),
+        }
+        try:
+            held = self.desk.acquire_lease(self.holder, self.config.lease_ttl_s, info)
+        except TaskingError as error:
+            log.warning("the worker lease cannot be renewed: %s", error)
+            held = False
+        if held != self._state.active:
+            log.info("worker %s is %s", self.holder, "active" if held else "on standby")
+            if held:
+                self._state.webhook_checked = 0.0  # check the webhook afresh when taking over
+        self._state.active = held
+        self.metrics.active.set(1 if held else 0)
+        return held
+
+    # --- ICEYE requests, paid from the budget ---------------------------------------------
+
+    @contextlib.contextmanager
+    def _call(self, operation: str) -> Iterator[None]:
+        client = self.service.client
+        before = client.request_count
+        started = time.perf_counter()
+        try:
+            yield
+        except TaskingError as error:
+            self.metrics.iceye_errors.labels(operation, type(error).__name__).inc()
+            raise
+        finally:
+            spent = client.request_count - before
+            self.budget.spend(spent)
+            self.metrics.iceye_requests.labels(operation).inc(spent)
+            self.metrics.iceye_latency.labels(operation).observe(time.perf_counter() - started)
+
+    # --- the webhook -------------------------------------------------------------------------
+
+    def callback_url(self) -> str | None:
+        if self.config.callback_url:
+            return self.config.callback_url.rstrip("/") + CALLBACK_PATH
+        if self.service.mode == "sandbox" and self.receiver_url:
+            return self.receiver_url + CALLBACK_PATH
+        return None
+
+    def _ensure_webhook(self) -> None:
+        """Register the webhook once per activation (and re-check it every 10 minutes)."""
+        if time.monotonic() - self._state.webhook_checked < 600 and self._state.webhook_checked:
+            return
+        url = self.callback_url()
+        if url is None:
+            self._forget_webhook()
+            self._state.webhook_checked = time.monotonic()
+            return
+        if not self.budget.allows(3):
+            return
+        stored_id = self.desk.setting(WEBHOOK_ID_SETTING)
+        stored_url = self.desk.setting(_WEBHOOK_URL)
+        try:
+            if stored_id and stored_url == url and self._webhook_exists(stored_id):
+                self._state.webhook_id = stored_id
+            else:
+                if stored_id:
+                    with contextlib.suppress(TaskingError), self._call("delete_webhook"):
+                        self.service.client.delete_webhook(stored_id)
+                password = secrets.token_urlsafe(32)
+                with self._call("register_webhook"):
+                    webhook = self.service.client.register_webhook(
+                        url,
+                        username=CALLBACK_USER,
+                        password=password,
+                        description="tasking desk worker",
+                    )
+                self.desk.set_setting(_WEBHOOK_HASH, _digest(password))
+                self.desk.set_setting(_WEBHOOK_URL, url)
+                self.desk.set_setting(WEBHOOK_ID_SETTING, webhook.id)
+                self._state.webhook_id = webhook.id
+                log.info("webhook %s registered for %s", webhook.id, _host_of(url))
+        except TaskingError as error:
+            # The backend has no Notifications API, or refused the URL: poll instead.
+            log.warning("webhook not registered (%s); following by polling", error)
+            self._state.webhook_id = None
+            self.desk.set_setting(WEBHOOK_ID_SETTING, None)
+        self._state.webhook_checked = time.monotonic()
+
+    def _forget_webhook(self) -> None:
+        """Polling only: the app must not pass a webhook nobody listens to."""
+        self._state.webhook_id = None
+        stored_id = self.desk.setting(WEBHOOK_ID_SETTING)
+        if stored_id is None:
+            return
+        with contextlib.suppress(TaskingError), self._call("delete_webhook"):
+            self.service.client.delete_webhook(stored_id)
+        for key in (WEBHOOK_ID_SETTING, _WEBHOOK_URL, _WEBHOOK_HASH):
+            self.desk.set_setting(key, None)
+
+    def _webhook_exists(self, webhook_id: str) -> bool:
+        try:
+            with self._call("get_webhook"):
+                self.service.client.notifications.get_webhook(webhook_id)
+        except NotFound:
+            return False
+        return True
+
+    def verify_callback(self, username: str, password: str, webhook_id: str) -> str | None:
+        """Why a callback is refused (None: it is ours). Constant-time on the secret."""
+        expected = self.desk.setting(_WEBHOOK_HASH)
+        if expected is None:
+            return "no webhook registered"
+        user_ok = hmac.compare_digest(username.encode(), CALLBACK_USER.encode())
+        password_ok = hmac.compare_digest(_digest(password), expected)
+        if not (user_ok and password_ok):
+            return "wrong credentials"
+        if webhook_id != self.desk.setting(WEBHOOK_ID_SETTING):
+            return "unknown webhook"
+        return None
+
+    # --- following ---------------------------------------------------------------------------
+
+    def _fetch_due(self) -> int:
+        fetched = 0
+        for task_id in self.desk.due(limit=50):
+            if self._stop.is_set() or not self.budget.allows(1):
+                break
+            self.fetch(task_id)
+            fetched += 1
+        return fetched
+
+    def fetch(self, task_id: str) -> None:
+        """GET one task and observe it."""
+        try:
+            with self._call("get_task"):
+                task = self.service.client.get_task(task_id)
+        except NotFound:
+            log.warning("task %s is unknown to the backend; no longer followed", task_id)
+            self.desk.stop_following(task_id, "unknown to the backend")
+            return
+        except TaskingError as error:
+            followed = self.desk.followed(task_id)
+            errors = followed.fetch_errors if followed else 0
+            log.warning("task %s: fetch failed (%s)", task_id, error)
+            self.desk.fetch_failed(task_id, error.message, retry_at=self._retry_at(errors))
+            return
+        self._observe(task, source="callback")
+
+    def _sweep_due(self) -> bool:
+        period = self.config.safety_sweep_s if self._state.webhook_id else (
+            self.config.poll_interval_s
+        )
+        if self._state.last_sweep and time.monotonic() - self._state.last_sweep < period:
+            return False
+        return self.budget.allows(1)
+
+    def sweep(self) -> int:
+        """One pass over the task list; observe each task whose status the store does not know.
+        Returns how many were observed."""
+        started_server = self._backend_now()
+        since = self._sweep_since()
+        known = self.desk.known_statuses()
+        observed = 0
+        cursor: str | None = None
+        self._state.last_sweep = time.monotonic()
+        self.metrics.sweeps.inc()
+        while True:
+            try:
+                with self._call("list_tasks"):
+                    page = self.service.client.tasking.list_tasks(
+                        created_after=since, limit=_PAGE, cursor=cursor
+                    )
+            except TaskingError as error:
+                log.warning("sweep of the task list failed: %s", error)
+                return observed
+            for task in page.data:
+                if known.get(task.id, "") != task.status:
+                    self._observe(task, source="poll")
+                    observed += 1
+            cursor = page.next_cursor
+            if cursor is None or self._stop.is_set():
+                break
+        self.desk.set_setting(_SWEEP_LAST, started_server.isoformat())
+        return observed
+
+    def _sweep_since(self) -> datetime | None:
+        last = parse_time_or_none(self.desk.setting(_SWEEP_LAST))
+        if last is None:
+            return None  # the first sweep of this store reads every task
+        oldest = self.desk.oldest_open_created()
+        start = min(last, oldest) if oldest is not None else last
+        return start - _SWEEP_MARGIN
+
+    def _backend_now(self) -> datetime:
+        try:
+            return self.service.clock.estimate()
+        except TaskingError:
+            return self.service.client.server_now()
+
+    def _observe(self, task: Task, *, source: str) -> None:
+        """Record what ``task`` shows (module doc)."""
+        previous = self.desk.followed(task.id)
+        old = previous.status if previous is not None else None
+        seen_before = self._history_statuses(task.id)
+        if old is None and seen_before:
+            old = max(seen_before, key=lambda s: LIFECYCLE_RANK.get(s, 9))
+        new = task.status
+        if old == new and previous is not None and previous.details_for == new:
+            self.desk.checked(task.id, next_due=None)
+            return
+        basis = old if old != new else (previous.details_for if previous else None)
+        needs = set(fetches_after(basis, new))
+        details = self._details(task, needs)
+        between = self._reported_between(task.id, old, new)
+        now_backend = self._backend_now()
+        occurred = {status: at for status, at in between}
+        for status, at in between:
+            with contextlib.suppress(TaskingError):
+                self.service.history.record_status(task.id, status, at)
+        with contextlib.suppress(TaskingError):
+            self.service.history.record(task)
+        notices: list[NewNotification] = []
+        first_sight = old is None
+        if old != new and not (first_sight and is_terminal(new)):
+            for status in [s for s, _ in between] + [new]:
+                at = occurred.get(status) or task.updatedAt or now_backend
+                notice = notification_for(task, status, at, details)
+                if notice is not None:
+                    notices.append(notice)
+        changed = self.desk.apply(
+            task.id,
+            status=new,
+            created_at=task.createdAt,
+            status_at=occurred.get(new) or task.updatedAt or now_backend,
+            details=details,
+            notifications=notices,
+            channels=list(self.senders),
+            next_due=None if details.complete else self._retry_at(0),
+        )
+        if changed and old != new:
+            changed_at = occurred.get(new) or task.updatedAt
+            if changed_at is not None:
+                lag = max(0.0, (now_backend - changed_at).total_seconds())
+                self.metrics.status_lag.labels(source).observe(lag)
+            log.info("task %s: %s -> %s (%s)", task.id, old or "new", new, source)
+
+    def _history_statuses(self, task_id: str) -> set[str]:
+        try:
+            return set(self.service.history.first_seen(task_id))
+        except TaskingError:
+            return set()
+
+    def _reported_between(
+        self, task_id: str, old: str | None, new: str
+    ) -> list[tuple[str, datetime]]:
+        """Statuses verified callbacks reported between ``old`` and ``new``, in lifecycle order
+        (only those the fetched task has gone beyond: a callback alone is never trusted)."""
+        low = LIFECYCLE_RANK.get(old, -1) if old else -1
+        high = LIFECYCLE_RANK.get(new, 4)
+        found: dict[str, datetime] = {}
+        for status, at in self.desk.reported_statuses(task_id):
+            rank = LIFECYCLE_RANK.get(status)
+            if rank is not None and low < rank < high and at is not None:
+                found.setdefault(status, at)
+        return sorted(found.items(), key=lambda item: LIFECYCLE_RANK[item[0]])
+
+    def _details(self, task: Task, needs: set[str]) -> Details:
+        client = self.service.client
+        planned = actual = None
+        products: tuple[ProductView, ...] | None = None
+        quicklook: bytes | None = None
+        reason: str | None = None
+        complete = True
+        if "scene" in needs:
+            try:
+                with self._call("get_scene"):
+                    scene = client.get_scene(task.id)
+                if is_captured(task.status):
+                    actual = scene
+                else:
+                    planned = scene
+            except NotFound:
+                pass
+            except TaskingError as error:
+                log.warning("task %s: scene not fetched (%s)", task.id, error)
+                complete = False
+        if "products" in needs:
+            try:
+                with self._call("list_products"):
+                    listed = client.list_products(task.id)
+                products = tuple(ProductView.of(p) for p in listed)
+                source = next((p for p in listed if QUICKLOOK_ASSET in p.assets), None)
+                if source is not None:
+                    with self._call("quicklook"):
+                        quicklook = client.fetch_asset(source.assets[QUICKLOOK_ASSET].href)
+            except NotFound:
+                pass
+            except TaskingError as error:
+                log.warning("task %s: products not fetched (%s)", task.id, error)
+                complete = False
+        if task.status in ("REJECTED", "FAILED"):
+            reason = self._reason(task.id)
+        return Details(planned, actual, products, quicklook, reason, complete=complete)
+
+    def _reason(self, task_id: str) -> str | None:
+        """Why a task was rejected or failed. ICEYE's task has no such field; the sandbox tells it
+        in its task history (``/sandbox/v1/tasks/{id}/history``)."""
+        if self.service.mode != "sandbox" or self.service.control is None:
+            return None
+        session = self.service.client.session
+        url = f"{self.service.control.root}/sandbox/v1/tasks/{task_id}/history"
+        try:
+            with self._call("sandbox_history"):
+                response = session.http.get(url, auth=session.auth)
+            if response.status_code != 200:
+                return None
+            for entry in reversed(response.json().get("data", [])):
+                detail = entry.get("detail") or {}
+                if isinstance(detail, dict) and detail.get("reason"):
+                    return str(detail["reason"])
+        except (TaskingError, ValueError, OSError) as error:
+            log.warning("task %s: reason not fetched (%s)", task_id, error)
+        except Exception as error:  # httpx errors outside the session's mapping
+            log.warning("task %s: reason not fetched (%s)", task_id, type(error).__name__)
+        return None
+
+    def _retry_at(self, errors: int) -> datetime:
+        delay = min(_RETRY_CAP_S, _RETRY_BASE_S * 2 ** min(errors, 10))
+        return self._now() + timedelta(seconds=delay)
+
+    # --- orders ------------------------------------------------------------------------------
+
+    def _reconcile(self) -> int:
+        if time.monotonic() - self._state.last_reconcile < self.config.reconcile_every_s:
+            return 0
+        self._state.last_reconcile = time.monotonic()
+        try:
+            open_orders = self.service.journal.open_orders()
+        except TaskingError:
+            return 0
+        self.metrics.unconfirmed_orders.set(len(open_orders))
+        if not open_orders or not self.budget.allows(len(open_orders)):
+            return 0
+        with self._call("reconcile"):
+            settled = self.service.reconcile_open()
+        return sum(1 for order in settled if not order.open)
+
+    # --- deliveries --------------------------------------------------------------------------
+
+    def _deliver(self) -> None:
+        while not self._stop.wait(self.config.tick_s):
+            if not self.active or not self.senders:
+                continue
+            try:
+                self.deliver_due()
+            except Exception:
+                log.exception("delivering notifications failed")
+
+    def deliver_due(self) -> int:
+        """Send the deliveries due now; returns how many were sent."""
+        sent = 0
+        for delivery in self.desk.claim(lease_s=self.config.delivery_lease_s, limit=20):
+            if self._stop.is_set():
+                break
+            if self._send(delivery):
+                sent += 1
+        return sent
+
+    def _send(self, delivery: Delivery) -> bool:
+        from tasking.notify import DeliveryFailed
+
+        sender = self.senders.get(delivery.channel)
+        notice = self._notice(delivery)
+        if sender is None or notice is None:
+            why = "channel not configured" if sender is None else "notification is gone"
+            self.desk.delivery_failed(delivery.id, why, retry_at=None)
+            return False
+        try:
+            sender(notice)
+        except DeliveryFailed as error:
+            final = error.permanent or delivery.attempts >= self.config.max_delivery_attempts
+            retry_at = None if final else self._retry_at(delivery.attempts - 1)
+            self.desk.delivery_failed(delivery.id, str(error), retry_at=retry_at)
+            self.metrics.notifications.labels(delivery.channel, "failed" if final else "retry").inc()
+            log.warning(
+                "task %s: %s delivery %s attempt %d failed (%s)%s",
+                notice.task_id,
+                delivery.channel,
+                delivery.id,
+                delivery.attempts,
+                error,
+                "" if final else f"; again at {retry_at:%H:%M:%S}",
+            )
+            return False
+        self.desk.delivered(delivery.id)
+        self.metrics.notifications.labels(delivery.channel, "sent").inc()
+        log.info("task %s: %s delivery %s sent", notice.task_id, delivery.channel, delivery.id)
+        return True
+
+    def _notice(self, delivery: Delivery) -> Any:
+        from tasking.notify import Notice
+
+        notification = self.desk.notification(delivery.notification_id)
+        if notification is None:
+            return None
+        followed = self.desk.followed(notification.task_id)
+        task = None
+        with contextlib.suppress(TaskingError):
+            task = self.service.history.get(notification.task_id)
+        facts: list[tuple[str, str]] = [("Task", notification.task_id)]
+        if task is not None:
+            facts += [
+                ("Contract", task.contractID),
+                ("Imaging mode", task.imagingMode),
+                ("Point", f"{task.pointOfInterest.lat:.5f}, {task.pointOfInterest.lon:.5f}"),
+                ("Status", notification.status),
+            ]
+        scene = (followed.actual or followed.planned) if followed is not None else None
+        if scene is not None:
+            facts.append(("Imaging", scene.imagingTime.start.strftime("%Y-%m-%d %H:%M:%S UTC")))
+        quicklook = None
+        if followed is not None and notification.kind in ("captured", "products_ready"):
+            quicklook = followed.quicklook
+        return Notice(
+            delivery_id=delivery.id,
+            task_id=notification.task_id,
+            kind=notification.kind,
+            status=notification.status,
+            title=notification.title,
+            text=notification.text,
+            occurred_at=notification.occurred_at,
+            deep_link=f"{self.config.app_url}/monitor?task={notification.task_id}",
+            reference=task.reference if task is not None else None,
+            reason=notification.reason,
+            quicklook_png=quicklook,
+            facts=tuple(facts),
+        )
+
+    # --- gauges ------------------------------------------------------------------------------
+
+    def _gauges(self) -> None:
+        self.metrics.budget_tokens.set(self.budget.available())
+        try:
+            counts = self.desk.status_counts()
+        except TaskingError:
+            return
+        for status, n in counts.items():
+            self.metrics.tasks_followed.labels(status).set(n)
+
+
+def _digest(password: str) -> str:
+    return hashlib.sha256(password.encode()).hexdigest()
+
+
+def _host_of(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).netloc
+
+
+def _senders(settings: Settings) -> dict[str, Sender]:
+    """The channels configured in the settings (email, outgoing webhook); none by default."""
+    from tasking.notify import EmailSettings, WebhookSettings, send_email, send_webhook
+
+    senders: dict[str, Sender] = {}
+    email = EmailSettings.from_settings(settings)
+    if email is not None:
+        senders["email"] = lambda notice: send_email(notice, email)
+    webhook = WebhookSettings.from_settings(settings)
+    if webhook is not None:
+        senders["webhook"] = lambda notice: send_webhook(notice, webhook)
+    return senders
