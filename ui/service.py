@@ -4,6 +4,8 @@
 connection pool, one token), one store and, in sandbox mode, one sandbox. A failed build is not
 cached (Retry builds again) and leaves nothing running (``build_service`` stops what it started);
 the cache's release hook closes the service when Streamlit drops it (``st.cache_resource.clear``).
+With ``ICEYE_WORKER=auto`` (the default) the service also runs the background worker in this
+process (``tasking.worker``), so ``streamlit run app.py`` alone follows tasks and notifies.
 """
 
 from __future__ import annotations
@@ -34,4 +36,9 @@ def get_service() -> TaskingService:
     except Exception:  # never let this keep the app (and its sandbox) from starting
         # The journal's own problem shows on the pages that use it.
         log.exception("open orders not reconciled at start-up")
+    # ICEYE_WORKER=auto: this process also runs a worker, active while no other holds the lease.
+    try:
+        service.start_worker()
+    except Exception:  # the pages still work without it: the Monitor polls ICEYE itself
+        log.exception("the background worker did not start")
     return service

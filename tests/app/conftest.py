@@ -123,6 +123,8 @@ def app_env(
     monkeypatch.setenv("ICEYE_SANDBOX_URL", sandbox.url)
     monkeypatch.setenv("ICEYE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("ICEYE_HISTORY_URL", raising=False)
+    # The pages poll ICEYE themselves unless a test starts a worker (tests of the desk do).
+    monkeypatch.setenv("ICEYE_WORKER", "off")
     # No .env or .streamlit/secrets.toml of a developer's checkout may leak into the settings.
     monkeypatch.chdir(tmp_path)
     return sandbox
