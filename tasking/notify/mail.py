@@ -112,7 +112,10 @@ class EmailSettings:
 def _mailbox(value: str, env: str) -> str:
     """``addr`` or ``Name <addr>``, normalised; ConfigurationError naming ``env`` otherwise."""
     name, address = parseaddr(value)
-    if not _ADDRESS.fullmatch(address) or ".." in address:
+    # parseaddr reads the first address and drops the rest ("a@x.com; b@y.com" → a@x.com): the
+    # whole value must be that address, bare or in angle brackets.
+    whole = value.strip() == address or value.rstrip().endswith(f"<{address}>")
+    if not whole or not _ADDRESS.fullmatch(address) or ".." in address:
         raise ConfigurationError(
             f"{env} has a malformed email address {value!r}: expected name@example.com or "
             "Name <name@example.com> (several recipients are separated by commas)"
@@ -138,7 +141,9 @@ def _rows(notice: Notice) -> list[tuple[str, str]]:
     if notice.reason:
         rows.append(("Reason", notice.reason))
     rows.append(("Time (UTC)", format_rfc3339(notice.occurred_at)))
-    rows.extend(notice.facts)
+    # The worker's facts may repeat a row of ours (Task, Status): shown once, ours first.
+    shown = {label.casefold() for label, _ in rows}
+    rows.extend((label, value) for label, value in notice.facts if label.casefold() not in shown)
     return rows
 
 
@@ -320,6 +325,9 @@ def _failure(
         reply = f"{exc.smtp_code} {_reply(exc.smtp_error)}"
         return f"{where} answered {reply}", exc.smtp_code >= 500
     if isinstance(exc, smtplib.SMTPServerDisconnected):
+        # smtplib reports a reply that never came as a disconnection; its cause says which.
+        if isinstance(exc.__context__, TimeoutError):
+            return f"{where} did not answer within {settings.timeout_s:g} s", False
         return f"{where} closed the connection: {exc}", False
     if isinstance(exc, smtplib.SMTPException):
         # The server lacks what the configuration needs (AUTH, a common mechanism, SMTPUTF8).

@@ -16,6 +16,7 @@ __all__ = ["NOTICE_KINDS", "DeliveryFailed", "Notice", "scrub"]
 
 NOTICE_KINDS: Final = (
     "accepted",
+    "scheduled",
     "rejected",
     "captured",
     "fulfilled",
