@@ -79,6 +79,8 @@ class WorkerConfig:
     callback_url: str | None = None
     """Where the backend reaches the receiver; None: the receiver's own URL in sandbox mode,
     polling in live mode."""
+    use_webhooks: bool = True
+    """False: follow by polling even where the backend could call back."""
     poll_interval_s: float = 60.0
     safety_sweep_s: float = 600.0
     budget_per_minute: int = 30
@@ -162,14 +164,17 @@ class Worker:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start the receiver and the loops (returns at once)."""
+    def start(self, *, loops: bool = True) -> None:
+        """Start the receiver and (unless ``loops`` is False: a test drives ``run_once``) the
+        loops; returns at once."""
         from tasking.worker.receiver import Receiver
 
         if self._threads:
             return
         self._receiver = Receiver(self, self.config.host, self.config.port)
         self._receiver.start()
+        if not loops:
+            return
         for name, target in (("worker-loop", self._loop), ("worker-deliveries", self._deliver)):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -308,6 +313,8 @@ class Worker:
     # --- the webhook -------------------------------------------------------------------------
 
     def callback_url(self) -> str | None:
+        if not self.config.use_webhooks:
+            return None
         if self.config.callback_url:
             return self.config.callback_url.rstrip("/") + CALLBACK_PATH
         if self.service.mode == "sandbox" and self.receiver_url:
@@ -443,7 +450,7 @@ class Worker:
                 return observed
             for task in page.data:
                 if known.get(task.id, "") != task.status:
-                    self._observe(task, source="poll")
+                    self._observe(task, source="poll", initial=since is None)
                     observed += 1
             cursor = page.next_cursor
             if cursor is None or self._stop.is_set():
@@ -465,8 +472,9 @@ class Worker:
         except TaskingError:
             return self.service.client.server_now()
 
-    def _observe(self, task: Task, *, source: str) -> None:
-        """Record what ``task`` shows (module doc)."""
+    def _observe(self, task: Task, *, source: str, initial: bool = False) -> None:
+        """Record what ``task`` shows (module doc). ``initial``: the store's first sweep, which
+        imports the account: a task it finds already final is old news, not notified."""
         previous = self.desk.followed(task.id)
         old = previous.status if previous is not None else None
         seen_before = self._history_statuses(task.id)
@@ -488,8 +496,8 @@ class Worker:
         with contextlib.suppress(TaskingError):
             self.service.history.record(task)
         notices: list[NewNotification] = []
-        first_sight = old is None
-        if old != new and not (first_sight and is_terminal(new)):
+        old_news = initial and old is None and is_terminal(new)
+        if old != new and not old_news:
             for status in [s for s, _ in between] + [new]:
                 at = occurred.get(status) or task.updatedAt or now_backend
                 notice = notification_for(task, status, at, details)
@@ -638,7 +646,12 @@ class Worker:
         from tasking.notify import DeliveryFailed
 
         sender = self.senders.get(delivery.channel)
-        notice = self._notice(delivery)
+        try:
+            notice = self._notice(delivery)
+        except (ValueError, TaskingError) as error:  # cannot be composed: retrying won't help
+            log.exception("delivery %s cannot be composed", delivery.id)
+            self.desk.delivery_failed(delivery.id, f"cannot be composed: {error}", retry_at=None)
+            return False
         if sender is None or notice is None:
             why = "channel not configured" if sender is None else "notification is gone"
             self.desk.delivery_failed(delivery.id, why, retry_at=None)
@@ -712,6 +725,7 @@ class Worker:
             counts = self.desk.status_counts()
         except TaskingError:
             return
+        self.metrics.tasks_followed.clear()  # a status no task is in any more shows no series
         for status, n in counts.items():
             self.metrics.tasks_followed.labels(status).set(n)
 
