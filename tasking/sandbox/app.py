@@ -1,9 +1,9 @@
 """The sandbox's FastAPI application: ``create_app(config)``.
 
 Routes are grouped like the API they imitate: the token endpoint at the root (the auth base URL),
-``/api/company/v1``, ``/api/tasking/v2``, and the sandbox's own ``/sandbox/v1`` (clock,
-constellation, health, task history, product files). OpenAPI docs at ``/docs`` and ``/redoc``,
-served from vendored assets so they work offline (``docs.py``).
+``/api/company/v1``, ``/api/tasking/v2``, ``/api/notifications/v1``, and the sandbox's own
+``/sandbox/v1`` (clock, constellation, health, task history, callbacks, product files). OpenAPI docs
+at ``/docs`` and ``/redoc``, served from vendored assets so they work offline (``docs.py``).
 
 ``BodySizeLimit`` wraps everything: a request body over ``config.max_body_bytes`` is refused with
 413 before the application reads it, and so before authentication (README "Limits").
@@ -29,7 +29,7 @@ from tasking.sandbox import docs, problems
 from tasking.sandbox.config import SandboxConfig
 from tasking.sandbox.core import Sandbox
 from tasking.sandbox.problems import ApiProblem
-from tasking.sandbox.routes import auth, company, extras, files, tasking
+from tasking.sandbox.routes import auth, company, extras, files, notifications, tasking
 from tasking.sandbox.security import OAuthError
 
 log = logging.getLogger(__name__)
@@ -38,8 +38,9 @@ DESCRIPTION = """\
 An ICEYE-compatible tasking API backed by a simulated constellation (see tasking/sandbox/README.md).
 
 Get a token with HTTP Basic client credentials at `POST /v1/token` (form `grant_type=client_credentials`),
-then call `/api/company/v1/...` and `/api/tasking/v2/...` with `Authorization: Bearer <token>`.
-`/sandbox/v1/*` holds what only the sandbox offers; its clock, health and constellation routes need no token.
+then call `/api/company/v1/...`, `/api/tasking/v2/...` and `/api/notifications/v1/...` with
+`Authorization: Bearer <token>`. `/sandbox/v1/*` holds what only the sandbox offers; its clock, health,
+constellation and callbacks routes need no token.
 """
 
 
@@ -78,8 +79,8 @@ def create_app(config: SandboxConfig) -> FastAPI:
     # Added last, so outermost: nothing inside reads a body before the limit has seen its size.
     app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes, now=sandbox.clock.now)
     problems.install(app)
-    for router in (auth.router, company.router, tasking.router, extras.router, files.router):
-        app.include_router(router)
+    for module in (auth, company, tasking, notifications, extras, files):
+        app.include_router(module.router)
     docs.install(app)
     return app
 

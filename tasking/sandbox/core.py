@@ -1,4 +1,5 @@
-"""The sandbox's composition root: store, clock, world, scheduler, tokens, rate limits, throttle.
+"""The sandbox's composition root: store, clock, world, scheduler, tokens, rate limits, throttle,
+and the dispatcher of webhook callbacks.
 
 One ``Sandbox`` per data directory and process. It fixes the world on first start (epoch, seed,
 constellation, link-signing secret, all stored) and resumes the simulation clock where it stopped:
@@ -18,6 +19,7 @@ from typing import Any
 
 from tasking.sandbox.clock import ClockMark, SimClock
 from tasking.sandbox.config import SandboxConfig
+from tasking.sandbox.notifications import Dispatcher
 from tasking.sandbox.problems import ApiProblem, not_found
 from tasking.sandbox.scheduler import Scheduler
 from tasking.sandbox.security import LoginThrottle, RateLimiter, TokenService
@@ -71,6 +73,12 @@ class Sandbox:
         self.limiter = RateLimiter(config.rate_per_s, config.rate_burst, config.real_clock)
         self.logins = LoginThrottle(
             config.login_failure_burst, config.login_failure_refill_s, config.real_clock
+        )
+        self.notifications = Dispatcher(
+            self.store,
+            self.clock.now,
+            period_s=config.callback_period_s,
+            timeout_s=config.callback_timeout_s,
         )
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
@@ -157,7 +165,10 @@ class Sandbox:
     # --- lifecycle ---------------------------------------------------------------------------
 
     def start_ticker(self) -> None:
-        """Process events every ``config.tick_s`` real seconds even without requests."""
+        """Process events every ``config.tick_s`` real seconds even without requests, and start
+        the callback dispatcher (every ``config.callback_period_s``; a thread of its own, so a slow
+        receiver never delays the ticker or a request)."""
+        self.notifications.start()
         period = self.config.tick_s
         if period is None or self._ticker is not None:
             return
@@ -176,5 +187,6 @@ class Sandbox:
         self._stop.set()
         if self._ticker is not None:
             self._ticker.join(timeout=5)
+        self.notifications.stop()
         self.clock.settle()
         self.store.close()

@@ -30,7 +30,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from tasking.models import ErrorBody, ProblemBody
-from tasking.sandbox import feasibility, tasks
+from tasking.sandbox import feasibility, notifications, tasks, webhooks
 from tasking.sandbox.config import MAX_SPEED, MIN_SPEED, SandboxConfig
 from tasking.sandbox.core import MAX_ADVANCE_S
 from tasking.sandbox.problems import PROBLEM_JSON
@@ -113,7 +113,7 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 says otherwise; larger bodies are refused with 413 before they are read."""
 
 _BEARER = "HTTPBearer"
-_UUID_PARAMETERS = ("taskID", "contractID")
+_UUID_PARAMETERS = ("taskID", "contractID", "webhookID")
 _TOKEN_OPERATION = "getToken"
 _ERROR = "Error"
 _PROBLEM = "Problem"
@@ -121,6 +121,7 @@ _OAUTH_ERROR = "OAuthError"
 
 _TASK_404 = "Unknown task id, or a task of another company (the same answer: ICEYE gives 404)."
 _CONTRACT_404 = "Unknown contract id, or a contract of another company."
+_WEBHOOK_404 = "Unknown webhook id, or a webhook of another company (the same answer)."
 _LINK_403 = "The link expired (one simulated hour after the products call) or was altered."
 
 # What a 401/403/404 means, per operation; an operation not named here never sends the status.
@@ -149,6 +150,8 @@ ERRORS_BY_OPERATION: dict[str, dict[int, str]] = {
         404: _CONTRACT_404,
     },
     "getTaskHistory": {404: _TASK_404},
+    "getWebhook": {404: _WEBHOOK_404},
+    "deleteWebhook": {404: _WEBHOOK_404},
     "getFile": {403: _LINK_403, 404: "No such file: the product or asset is not ready or unknown."},
 }
 
@@ -161,7 +164,20 @@ NOTES_BY_OPERATION: dict[str, str] = {
     "ListContracts": _LIST_NOTE,
     "getTasks": _LIST_NOTE + " `createdAfter`/`createdBefore` are RFC 3339 times.",
     "createTask": "400 lists every broken rule; over the contract's budget: 400 "
-    "`ERR_INSUFFICIENT_FUNDS`.",
+    "`ERR_INSUFFICIENT_FUNDS`; a `notifications.webhook.id` that is not one of the company's "
+    "webhooks: 400 `ERR_WEBHOOK_NOT_FOUND`.",
+    "registerWebhook": f"`url` (and an oauth2 `tokenURL`): `https://` to any host, or "
+    f"{webhooks.LOOPBACK_RULE}; no credentials or fragment in it; at most {webhooks.MAX_URL} "
+    f"characters. Other strings at most {webhooks.MAX_FIELD}. Credentials are never shown again. "
+    "Every status change of a task naming the webhook is POSTed to `url` as "
+    f'`{{"id", "type": "{notifications.EVENT_TYPE}", "webhookID", "resourceType": "task", '
+    '"resourceID", "status", "timestamp"}` (see the sandbox README for retries).',
+    "listWebhooks": _LIST_NOTE,
+    "deleteWebhook": "Callbacks not yet delivered to it are dropped.",
+    "listCallbacks": f"`limit` 1 to {tasks.MAX_LIMIT} (default {tasks.DEFAULT_LIMIT}). Retries "
+    f"follow the simulation clock: {notifications.FIRST_RETRY_S:g} s after the first failure, "
+    f"doubling up to {notifications.MAX_RETRY_S:g} s; `failed` after "
+    f"{notifications.MAX_ATTEMPTS} attempts.",
     "cancelTask": 'The only update is `{"status": "CANCELED"}`; a task in a final status: 400 '
     "`ERR_INVALID_STATUS`.",
     "listTaskProducts": "One page: every product ready now, as STAC items whose asset links "

@@ -141,6 +141,14 @@ def callback_wire(callback: CallbackRecord) -> dict[str, Any]:
 # --- delivery --------------------------------------------------------------------------------
 
 
+def host_of(url: str) -> str:
+    """``host[:port]`` of a URL, for a log line: no path, query string or credentials."""
+    try:
+        return httpx.URL(url).netloc.decode("ascii", "replace") or "-"
+    except httpx.InvalidURL:
+        return "-"
+
+
 class _ScopedClientCredentials(ClientCredentialsAuth):
     """The project's client-credentials auth (token cache, one refresh after a 401), with the
     receiver's optional ``scope`` in the token request's form."""
@@ -192,6 +200,7 @@ class Dispatcher:
         self._period = period_s
         self._timeout = timeout_s
         self._stopping = threading.Event()
+        self._one_pass = threading.Lock()  # passes never overlap: one attempt per pass at most
         self._thread: threading.Thread | None = None
         self._http: httpx.Client | None = None
         self._tokens: dict[str, _ScopedClientCredentials] = {}  # per webhook id
@@ -236,8 +245,12 @@ class Dispatcher:
 
     def run_pass(self) -> int:
         """Attempt each due callback once; returns the number of attempts made."""
-        if self._http is None or not self._store.has_pending_callbacks():
-            return 0
+        with self._one_pass:
+            if self._http is None or not self._store.has_pending_callbacks():
+                return 0
+            return self._pass()
+
+    def _pass(self) -> int:
         ends = time.monotonic() + PASS_BUDGET_S
         held: set[str] = set()  # webhooks whose earlier callback just failed: keep the order
         attempted = 0
@@ -256,12 +269,13 @@ class Dispatcher:
         webhook = self._store.get_webhook(callback.webhook_id)
         attempt = callback.attempts + 1
         if webhook is None:  # deleted (its pending callbacks went with it) or unreadable
+            self._tokens.pop(callback.webhook_id, None)
             error: str | None = "the webhook no longer exists"
             host = "-"
             attempt = callback.attempts
         else:
             error = self._send(callback, webhook)
-            host = httpx.URL(webhook.url).netloc.decode("ascii", "replace")
+            host = host_of(webhook.url)
         now = self._clock()
         upcoming: datetime | None = None
         if error is None:
@@ -313,11 +327,12 @@ class Dispatcher:
         if auth.get("type") == "oauth2":
             cached = self._tokens.get(webhook.id)
             if cached is None:
+                scope = auth.get("scope")
                 cached = _ScopedClientCredentials(
-                    str(auth["tokenURL"]),
-                    str(auth["clientID"]),
-                    str(auth["clientSecret"]),
-                    auth.get("scope"),
+                    str(auth.get("tokenURL", "")),
+                    str(auth.get("clientID", "")),
+                    str(auth.get("clientSecret", "")),
+                    scope if isinstance(scope, str) else None,
                 )
                 self._tokens[webhook.id] = cached
             return cached

@@ -8,7 +8,8 @@ format, because ICEYE lists no 422; unexpected exceptions become a 500 without i
 
 Codes: ``bad_request``, ``unauthorized``, ``forbidden``, ``not_found``, ``too_many_requests``,
 ``internal_error``, plus ICEYE's ``ERR_INSUFFICIENT_FUNDS`` and the sandbox's ``ERR_INVALID_STATUS``
-(cancel in a final status; the code name is inferred, §9.9).
+(cancel in a final status; the code name is inferred, §9.9) and ``ERR_WEBHOOK_NOT_FOUND`` (a task
+naming a webhook that is not the company's; inferred too).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ DOCS_BASE = "https://docs.iceye.com/constellation/api/specification"
 _DOC_PAGES = {
     "/api/company/v1": f"{DOCS_BASE}/company/v1/",
     "/api/tasking/v2": f"{DOCS_BASE}/tasking/v2/",
+    "/api/notifications/v1": f"{DOCS_BASE}/notifications/v1/",
 }
 
 _CODES = {
@@ -47,6 +49,7 @@ _CODES = {
 }
 
 INVALID_STATUS_CODE = "ERR_INVALID_STATUS"
+WEBHOOK_NOT_FOUND_CODE = "ERR_WEBHOOK_NOT_FOUND"
 
 
 class ApiProblem(Exception):

@@ -12,7 +12,9 @@ time*, so the outcome depends only on the seed and the clock, not on when reques
     (its scene changes) or FAILED.
 
 "Straight to DONE" follows ICEYE's lifecycle (iceye-api.md §5.1 step 4: FULFILLED "or straight to
-DONE if there are no additional products"). Every change is also written to the task's history.
+DONE if there are no additional products"). Every change is also written to the task's history and,
+when the task names a webhook, owes it a callback (``notifications.queue_status_change``), in the
+same transaction.
 
 An event whose task cannot be handled (a stored row the scheduler cannot read) is logged and
 dropped: the scheduler runs before every request, so one bad row must not stop them all.
@@ -30,6 +32,7 @@ from tasking import modes
 from tasking.models import Scene, TimeWindow
 from tasking.monitoring import DEFAULT_SLA
 from tasking.sandbox.config import SandboxConfig
+from tasking.sandbox.notifications import queue_status_change
 from tasking.sandbox.planning import Booking, Refusal, Slot, find_slots
 from tasking.sandbox.store import Event, Store, TaskRecord
 from tasking.sandbox.world import World
@@ -254,6 +257,7 @@ class Scheduler:
         task.updated_at = at
         self._store.update_task(task)
         self._store.add_history(task.id, at, kind, status, detail)
+        queue_status_change(self._store, self._config.id_factory, task, at)
 
 
 def _plan_detail(plan: Mapping[str, Any]) -> dict[str, Any]:

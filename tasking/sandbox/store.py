@@ -467,7 +467,6 @@ class Store:
             for r in rows
         ]
 
-
     # --- webhooks ----------------------------------------------------------------------------
 
     def insert_webhook(self, webhook: WebhookRecord) -> None:
@@ -492,7 +491,8 @@ class Store:
         self, company_id: str, *, limit: int, below: tuple[datetime, int] | None = None
     ) -> list[WebhookRecord]:
         """A company's webhooks newest first; ``below`` as in ``list_tasks``."""
-        where, params = "company_id = ?", [company_id]
+        where = "company_id = ?"
+        params: list[Any] = [company_id]
         if below is not None:
             where += " AND (created_at < ? OR (created_at = ? AND seq < ?))"
             params += [encode_time(below[0]), encode_time(below[0]), below[1]]

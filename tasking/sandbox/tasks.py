@@ -33,10 +33,12 @@ from tasking.monitoring import (
 )
 from tasking.rules import check_request, effective_exclusivity, effective_priority, effective_sla
 from tasking.sandbox.core import Sandbox
+from tasking.sandbox.notifications import queue_status_change, webhook_of
 from tasking.sandbox.planning import imaging_duration, incidence_range
 from tasking.sandbox.pricing import task_price
 from tasking.sandbox.problems import (
     INVALID_STATUS_CODE,
+    WEBHOOK_NOT_FOUND_CODE,
     ApiProblem,
     bad_request,
     from_violations,
@@ -170,6 +172,10 @@ def create_task(sandbox: Sandbox, company_id: str, request: TaskRequest) -> dict
         if violations:
             raise from_violations(400, violations)
         document = fill_defaults(request, seeded.contract)
+        if request.notifications is not None:
+            document["notifications"] = {
+                "webhook": {"id": _own_webhook(sandbox, company_id, document)}
+            }
         price = 0
         if seeded.spend_limit is not None:
             price = task_price(
@@ -195,9 +201,26 @@ def create_task(sandbox: Sandbox, company_id: str, request: TaskRequest) -> dict
         )
         sandbox.store.insert_task(record)
         sandbox.store.add_history(record.id, now, "received", "RECEIVED", {"price": price})
+        queue_status_change(sandbox.store, sandbox.config.id_factory, record, now)
         sandbox.scheduler.submitted(record)
         answer = _answer(record)
     return answer
+
+
+def _own_webhook(sandbox: Sandbox, company_id: str, document: dict[str, Any]) -> str:
+    """The canonical id of the company's webhook the task names; 400 ``ERR_WEBHOOK_NOT_FOUND``
+    for an unknown one or another company's (the code is the sandbox's choice)."""
+    webhook_id = webhook_of(document)  # the edge has checked it is a UUID
+    webhook = sandbox.store.get_webhook(webhook_id) if webhook_id else None
+    if webhook is None or webhook.company_id != company_id:
+        shown = document["notifications"]["webhook"]["id"]
+        raise ApiProblem(
+            400,
+            f"notifications.webhook.id: webhook {shown} not found; register one with "
+            "POST /api/notifications/v1/webhooks",
+            code=WEBHOOK_NOT_FOUND_CODE,
+        )
+    return webhook.id
 
 
 def list_tasks(
@@ -212,7 +235,7 @@ def list_tasks(
 ) -> dict[str, Any]:
     """getTasks: newest first; ``cursor`` only when another page exists."""
     size = check_limit(limit)
-    below = _position(decode_cursor(cursor)) if cursor else None
+    below = cursor_position(decode_cursor(cursor)) if cursor else None
     records = sandbox.store.list_tasks(
         company_id,
         limit=size + 1,
@@ -260,6 +283,7 @@ def cancel_task(sandbox: Sandbox, company_id: str, task_id: str) -> dict[str, An
             "CANCELED",
             {"feePercent": tier.percent, "fee": record.fee, "tier": tier.label},
         )
+        queue_status_change(sandbox.store, sandbox.config.id_factory, record, now)
         answer = _answer(record)
     return answer
 
@@ -308,8 +332,8 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     return position
 
 
-def _position(position: dict[str, Any]) -> tuple[datetime, int]:
-    """(createdAt, seq) of a task-list cursor; 400 for anything this API would not have issued."""
+def cursor_position(position: dict[str, Any]) -> tuple[datetime, int]:
+    """(createdAt, seq) of a task-list (or webhook-list) cursor; 400 for anything this API would not have issued."""
     created, seq = position.get("createdAt"), position.get("seq")
     if not isinstance(created, str) or type(seq) is not int or not 0 <= seq <= _MAX_SEQ:
         raise bad_request(_BAD_CURSOR)

@@ -1,7 +1,7 @@
 """What only the sandbox offers, under ``/sandbox/v1`` (never inside ICEYE's standard objects).
 
-The clock, health and constellation routes need no token: they are the demo's controls and public
-data. A task's history needs the owner's token, like the task itself.
+The clock, health, constellation and callback routes need no token: they are the demo's controls
+and observability. A task's history needs the owner's token, like the task itself.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tasking.orbits import to_omm, to_tle_text
+from tasking.sandbox.notifications import callback_wire
 from tasking.sandbox.routes.deps import CompanyDep, SandboxDep, TaskID
-from tasking.sandbox.tasks import own_task
+from tasking.sandbox.tasks import check_limit, own_task
 from tasking.times import format_rfc3339
 
 router = APIRouter(prefix="/sandbox/v1", tags=["sandbox"])
@@ -44,6 +45,22 @@ class Advance(BaseModel):
         if (self.to is None) == (self.seconds is None):
             raise ValueError('give either "to": "next-event" or "seconds"')
         return self
+
+
+class CallbackDelivery(BaseModel):
+    id: str = Field(description="the event id, as sent in the callback")
+    webhookID: str
+    taskID: str
+    status: str = Field(description="the task's new status")
+    occurredAt: str = Field(description="simulated time of the status change")
+    state: Literal["pending", "delivered", "failed"]
+    attempts: int = Field(description="delivery attempts so far")
+    nextAttemptAt: str | None = Field(description="simulated time of the next attempt (pending)")
+    lastError: str | None = Field(description="the last failed attempt's outcome, if any")
+
+
+class CallbackDeliveries(BaseModel):
+    data: list[CallbackDelivery]
 
 
 @router.get("/health", operation_id="health", summary="Liveness and simulated time")
@@ -87,6 +104,18 @@ def constellation(
     if format == "omm":
         return JSONResponse(to_omm(sandbox.world.satellites))
     return PlainTextResponse(to_tle_text(sandbox.world.satellites))
+
+
+@router.get(
+    "/callbacks",
+    operation_id="listCallbacks",
+    summary="Webhook callbacks, newest first, with their delivery state (no token)",
+    response_model=CallbackDeliveries,
+)
+def callbacks(sandbox: SandboxDep, limit: int | None = None) -> Any:
+    size = check_limit(limit)
+    sandbox.catch_up()
+    return {"data": [callback_wire(c) for c in sandbox.store.recent_callbacks(size)]}
 
 
 @router.get(
