@@ -183,6 +183,10 @@ CANCEL: Button = Key("mon_cancel", "Cancel task… (opens the confirmation).")
 CANCEL_CONFIRM: Button = Key("mon_cancel_confirm", "Cancel the task, in the dialog.")
 CANCEL_KEEP: Button = Key("mon_cancel_keep", "Keep the task, in the dialog.")
 MONITOR_MAP: Key[Any] = Key("monitor_map", "The Monitor's map (nothing is read back from it).")
+HINTED: Key[set[str]] = Key(
+    "mon_hinted",
+    "Task ids this session asked the worker to fetch (``desk.hint``, once per task and session).",
+)
 MONITOR_PANEL = "mon_"
 """Scope of the Retry keys of the Monitor's live panel, apart from the page's own."""
 
@@ -200,6 +204,22 @@ LIST_UNTIL: Key[date | None] = Key("tl_until", "Created until (date filter, UTC,
 LIST_TABLE: Key[Any] = Key("tl_table", "The task table's selection state (rows open the Monitor).")
 LIST_CLONE: Key[str | None] = Key("tl_clone", "The task chosen to clone.")
 TASKS_MAP: Key[Any] = Key("tasks_map", "The All tasks map (nothing is read back from it).")
+
+# --- Notifications (sidebar and page) -----------------------------------------------------------
+
+NOTIFICATIONS_SEEN: Key[set[str]] = Key(
+    "nf_seen",
+    "Ids of the notifications this session has seen: present when it started, or toasted since "
+    "(a notification is toasted once per session).",
+)
+UNREAD_ONLY: Key[bool] = Key("nf_unread_only", "Notifications page: show unread ones only.")
+MARK_ALL_READ: Button = Key("nf_mark_all_read", "Mark all notifications as read.")
+NOTIFICATIONS_CHANGED: Key[bool] = Key(
+    "nf_changed", "Set by Mark all as read: the whole page reruns so the sidebar's count follows."
+)
+NOTIFICATIONS_ERROR: Key[Exception] = Key(
+    "nf_error", "A failed Mark all as read (a callback), shown once by the notifications list."
+)
 
 # --- keys made per item -----------------------------------------------------------------------
 

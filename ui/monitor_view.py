@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
@@ -11,12 +12,15 @@ import streamlit as st
 
 from tasking import modes, monitoring
 from tasking.client import TaskingClient
+from tasking.errors import TaskingError
 from tasking.models import Scene, Task, TaskStatus
 from tasking.service import TaskingService
 from tasking.watch import ProductView, Watch, fresh_asset, reached_stage
 from ui import keys
 from ui.format import code, duration, listing, plain, when, window
 from ui.guard import guarded
+
+log = logging.getLogger(__name__)
 
 _TIMELINE_CSS = """
 <style>
@@ -265,7 +269,20 @@ def cancel_dialog(service: TaskingService, task: Task, now: datetime) -> None:
     if left.button("Cancel the task", type="primary", key=keys.CANCEL_CONFIRM.name):
         # Idempotent: a second click, or a cancel made in another tab, ends the same way.
         service.cancel_task(task.id)
+        _tell_the_worker(service, task.id)
         close_cancel()
         st.rerun()
     if right.button("Keep the task", key=keys.CANCEL_KEEP.name, on_click=close_cancel):
         st.rerun()
+
+
+def _tell_the_worker(service: TaskingService, task_id: str) -> None:
+    """Ask the background worker (if one follows the tasks) to fetch the task now, so that its
+    store, and the pages that read it, show the cancel at once. Best-effort: the task is cancelled
+    whatever happens here (a missed hint is caught by the worker's next sweep)."""
+    if service.desk is None:
+        return
+    try:
+        service.desk.hint(task_id)
+    except TaskingError as error:
+        log.warning("task %s: the worker was not told of the cancel: %s", task_id, error)

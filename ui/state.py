@@ -25,6 +25,8 @@ PAGE_CONTRACTS = "views/contracts.py"
 PAGE_NEW_TASK = "views/new_task.py"
 PAGE_MONITOR = "views/monitor.py"
 PAGE_TASKS = "views/tasks.py"
+PAGE_NOTIFICATIONS = "views/notifications.py"
+PAGE_WORK_QUEUE = "views/work_queue.py"
 
 TASK_PARAM = "task"
 """The URL's query parameter of the monitored task (``?task=<id>``)."""

@@ -68,6 +68,23 @@ class TaskList:
         self.loaded_pages += 1
 
 
+def in_query(task: Task, query: Query) -> bool:
+    """The server-side filters applied here (to the worker's copy of the task list)."""
+    if query.contract_id is not None and task.contractID != query.contract_id:
+        return False
+    created = to_utc(task.createdAt)
+    if query.created_after is not None and created < query.created_after:
+        return False
+    return query.created_before is None or created < query.created_before
+
+
+def stored_list(query: Query, tasks: Iterable[Task]) -> TaskList:
+    """The whole list for ``query`` from stored documents: complete, nothing more to load."""
+    task_list = TaskList(query)
+    task_list.add_page([t for t in tasks if in_query(t, query)], None)
+    return task_list
+
+
 def matches(task: Task, statuses: Sequence[str], search: str) -> bool:
     """Status among ``statuses`` (all when empty) and ``search`` in the id or the reference."""
     if statuses and task.status not in statuses:

@@ -1,10 +1,15 @@
 """Step 3 — Monitor: one task, refreshed every 5 s without reloading the page until its status is
 final; timeline, details, scene planned vs actual, the point on a map, products, cancel.
-``?task=<id>`` opens a task directly and survives a reload."""
+``?task=<id>`` opens a task directly and survives a reload.
+
+While a background worker is active the refresh reads what it keeps in the store and sends ICEYE
+nothing (``ui.desk_view``); without one the page polls ICEYE itself (``tasking.watch.refresh``).
+Either way the page switches over by itself when a worker starts or stops."""
 
 from __future__ import annotations
 
 import contextlib
+from datetime import datetime
 
 import streamlit as st
 from streamlit_folium import st_folium
@@ -14,6 +19,7 @@ from tasking.errors import TaskingError
 from tasking.service import TaskingService
 from tasking.watch import Watch, refresh
 from ui import keys, scene_map, state
+from ui.desk_view import DeskReading, read_for_monitor, show_desk_source
 from ui.elements import Constellation, Unavailable, constellation
 from ui.errors import attempt, show_error
 from ui.format import plain, short_id, when
@@ -68,8 +74,13 @@ def contract_name(contract_id: str) -> str | None:
 
 service = get_service()
 st.title("Monitor")
-# Once per session, for the contract's name in the details (no request after that).
-if not keys.CONTRACTS.is_set():
+# Read the worker's store instead of polling ICEYE (decided per page run; the panel reruns the
+# page when this changes).
+from_desk = service.worker_active()
+# Once per session, for the contract's name in the details (no request after that). Not while a
+# worker follows the tasks: a new tab then costs ICEYE nothing (the details show the contract id
+# unless this session loaded the contracts on another page).
+if not keys.CONTRACTS.is_set() and not from_desk:
     with contextlib.suppress(TaskingError):
         keys.CONTRACTS.set(list(service.client.iter_contracts()))
 task_id = state.current_task_id()
@@ -86,18 +97,28 @@ run_every = watch.poll_in
 @st.fragment(run_every=run_every)
 @guarded("refresh the task")
 def live_panel() -> None:
-    if keys.retry("refresh the task", keys.MONITOR_PANEL).get():
-        watch.missing = False  # Retry on a task that was not found: look it up again
     was_final = watch.final
-    refresh(watch, service.client, service.history, service.clock)
-    for action, error in watch.errors:
-        show_error(error, action, retry_key=keys.retry(action, keys.MONITOR_PANEL))
+    reading: DeskReading | None = None
+    if from_desk:
+        reading = read_for_monitor(service, watch)
+        if not reading.worker.alive:
+            st.rerun()  # the worker stopped: the page polls ICEYE itself again
+    else:
+        if service.worker_active():
+            st.rerun()  # a worker took over: read its store instead of asking ICEYE
+        if keys.retry("refresh the task", keys.MONITOR_PANEL).get():
+            watch.missing = False  # Retry on a task that was not found: look it up again
+        refresh(watch, service.client, service.history, service.clock)
+        for action, error in watch.errors:
+            show_error(error, action, retry_key=keys.retry(action, keys.MONITOR_PANEL))
     if watch.final and not was_final:
         # Final status (or a task that does not exist): a full rerun redefines the fragment
         # without its timer.
         st.rerun()
     task = watch.task
     if task is None:
+        if reading is not None:
+            show_desk_source(reading, watch)
         return
 
     heading, status_col = st.columns([3, 1])
@@ -108,15 +129,19 @@ def live_panel() -> None:
         icon=":material/check:" if stage.ok else ":material/close:",
         color="blue" if not stage.is_end else ("green" if stage.ok else "red"),
     )
-    updated = when(watch.refreshed_at, seconds=True) if watch.refreshed_at else "—"
-    if watch.final:
-        st.caption(f"Updated {updated} (backend time). Final status: no more refreshes.")
+    if reading is not None:
+        show_desk_source(reading, watch)
+        seen: dict[str, datetime] | None = reading.first_seen
     else:
-        st.caption(
-            f"Updated {updated} (backend time) · refreshes every "
-            f"{monitoring.POLL_INTERVAL_S:g} s until the status is final."
-        )
-    seen = attempt("read the local task history", service.history.first_seen, task.id)
+        updated = when(watch.refreshed_at, seconds=True) if watch.refreshed_at else "—"
+        if watch.final:
+            st.caption(f"Updated {updated} (backend time). Final status: no more refreshes.")
+        else:
+            st.caption(
+                f"Updated {updated} (backend time) · refreshes every "
+                f"{monitoring.POLL_INTERVAL_S:g} s until the status is final."
+            )
+        seen = attempt("read the local task history", service.history.first_seen, task.id)
     show_timeline(task, seen or {}, watch.actual)
 
     cancellable = monitoring.can_cancel(task.status)

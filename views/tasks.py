@@ -1,5 +1,9 @@
 """All tasks: every task of the user's contracts, with filters, search, sorting and "Load more";
-selecting a row opens it in the Monitor."""
+selecting a row opens it in the Monitor.
+
+While a background worker is active the list is its copy in the store (the documents it keeps for
+every task of the account), filtered here: nothing is asked of ICEYE. Without one, the page pages
+through getTasks as before."""
 
 from __future__ import annotations
 
@@ -11,12 +15,22 @@ from tasking.export import tasks_to_csv, tasks_to_geojson
 from tasking.models import TaskStatus
 from tasking.service import TaskingService
 from ui import keys, state
+from ui.desk_view import worker_view
 from ui.errors import attempt
-from ui.format import short_id
+from ui.format import short_id, when
 from ui.service import get_service
 from ui.task_form import open_clone
 from ui.task_map import task_map
-from ui.task_table import PAGE_SIZE, SORTS, Query, TaskList, created_range, frame, select
+from ui.task_table import (
+    PAGE_SIZE,
+    SORTS,
+    Query,
+    TaskList,
+    created_range,
+    frame,
+    select,
+    stored_list,
+)
 
 ALL = ""
 
@@ -39,6 +53,17 @@ def load_page(service: TaskingService, task_list: TaskList) -> bool:
     # The local history keeps every task the app has seen (issue 5, "A workspace of tasks").
     attempt("record the tasks in the local history", service.history.record_all, page.data)
     return True
+
+
+def show_worker_copy(service: TaskingService) -> None:
+    """Say whose list this is and how fresh."""
+    worker = attempt("read the worker's lease", worker_view, service)
+    swept = worker.last_sweep if worker is not None else None
+    st.caption(
+        ":material/sync: The background worker's copy of the account's tasks"
+        + (f", task list last swept {when(swept)} (backend time)" if swept else "")
+        + ". Filters, sorting and export apply to it here; nothing is asked of ICEYE."
+    )
 
 
 service = get_service()
@@ -77,7 +102,14 @@ query = Query(
 )
 task_list = keys.TASK_LIST.get()
 reload = st.button("Refresh", icon=":material/refresh:", help="Load the list again from the start.")
-if task_list is None or task_list.query != query or reload:
+from_desk = service.worker_active()
+if from_desk:
+    stored = attempt("read the worker's copy of the tasks", service.history.known_tasks)
+    task_list = stored_list(query, stored or [])
+    # Not kept: should the worker stop, the page loads the list from ICEYE again.
+    keys.TASK_LIST.pop()
+    show_worker_copy(service)
+elif task_list is None or task_list.query != query or reload:
     task_list = TaskList(query)
     keys.TASK_LIST.set(task_list)
     load_page(service, task_list)
