@@ -43,7 +43,24 @@ monitor = st.Page(
     state.PAGE_MONITOR, title="Monitor", url_path="monitor", icon=":material/monitoring:"
 )
 tasks = st.Page(state.PAGE_TASKS, title="All tasks", url_path="tasks", icon=":material/list_alt:")
-page = st.navigation({"Tasking": [contracts, new_task, monitor], "Workspace": [tasks]})
+notifications = st.Page(
+    state.PAGE_NOTIFICATIONS,
+    title="Notifications",
+    url_path="notifications",
+    icon=":material/notifications:",
+)
+work_queue = st.Page(
+    state.PAGE_WORK_QUEUE,
+    title="Work queue",
+    url_path="work-queue",
+    icon=":material/pending_actions:",
+)
+page = st.navigation(
+    {
+        "Tasking": [contracts, new_task, monitor],
+        "Workspace": [tasks, notifications, work_queue],
+    }
+)
 
 try:
     service = get_service()
@@ -56,7 +73,8 @@ except TaskingError as error:
 
 started = time.perf_counter()
 render_sidebar(service)
-if page.url_path != tasks.url_path:
+if page.url_path in (contracts.url_path, new_task.url_path, monitor.url_path):
+    # The journey's three steps; the workspace pages stand apart from it.
     render_progress(Steps(contracts, new_task, monitor), page)
 try:
     page.run()

@@ -1,5 +1,6 @@
-"""The sidebar: which backend is in use and whether it answers; in sandbox mode, the simulation
-clock with its speed and a "Jump to next event" control (PRODUCT.md, "The journey")."""
+"""The sidebar: unread notifications (a link to them, and a toast for each one that arrives while
+the session is open); which backend is in use and whether it answers; in sandbox mode, the
+simulation clock with its speed and a "Jump to next event" control (PRODUCT.md, "The journey")."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import streamlit as st
 
 from tasking.errors import TaskingError
 from tasking.service import TaskingService
-from ui import keys
+from ui import keys, state
+from ui.desk_view import toast_new
 from ui.errors import show_error
 from ui.format import duration, plain, when
 from ui.guard import guarded, show_unexpected
@@ -21,6 +23,8 @@ SPEEDS: tuple[float, ...] = (1.0, 60.0, 600.0, 3600.0)
 # health reading is cached for as long: no request per session).
 HEALTH_TTL_S = 5
 CLOCK_REFRESH = timedelta(seconds=HEALTH_TTL_S)
+UNREAD_SHOWN = 100
+"""The sidebar counts unread notifications up to this many ("100+ unread")."""
 
 
 @st.cache_data(ttl=HEALTH_TTL_S, show_spinner=False)
@@ -39,12 +43,29 @@ def render_sidebar(service: TaskingService) -> None:
 @st.fragment(run_every=CLOCK_REFRESH)
 @guarded("show the sidebar")
 def _panels(service: TaskingService) -> None:
+    _notifications_panel(service)
     _backend_panel(service)
     if service.control is not None:
         _clock_panel(service)
 
 
 # Each panel has its own guard too, so that one failing never hides the other.
+@guarded("check the notifications")
+def _notifications_panel(service: TaskingService) -> None:
+    if service.desk is None:
+        return
+    # One store query per run (every CLOCK_REFRESH): the unread ones, newest first. It gives both
+    # the count and what to toast; a notification read elsewhere first is not toasted.
+    unread = service.desk.notifications(limit=UNREAD_SHOWN, unread_only=True)
+    toast_new(unread)
+    count = f"{len(unread)}{'+' if len(unread) >= UNREAD_SHOWN else ''}"
+    st.page_link(
+        state.PAGE_NOTIFICATIONS,
+        label=f"🔔 {count} unread" if unread else "🔔 No unread notifications",
+        width="stretch",
+    )
+
+
 @guarded("check the backend")
 def _backend_panel(service: TaskingService) -> None:
     answers = _answers(service, service.host)
