@@ -18,6 +18,8 @@ from tests.app.helpers import order
 
 NEW_TASK = "views/new_task.py"
 MONITOR = "views/monitor.py"
+NOTIFICATIONS = "views/notifications.py"
+WORK_QUEUE = "views/work_queue.py"
 HELSINKI = {"poi_lat": 60.1699, "poi_lon": 24.9384}
 
 
@@ -38,7 +40,8 @@ def fragments_and_dialogs() -> Iterator[tuple[str, ast.FunctionDef]]:
 
 def test_every_fragment_and_dialog_body_is_guarded() -> None:
     found = list(fragments_and_dialogs())
-    assert len(found) >= 5, found  # the sidebar, the monitor's two, new task's two
+    # the sidebar, the monitor's two, new task's two, the notification list, the work queue
+    assert len(found) >= 7, found
     for where, node in found:
         names = [_decorator_name(d) for d in node.decorator_list]
         streamlit_at = max(i for i, n in enumerate(names) if n in ("st.fragment", "st.dialog"))
@@ -77,6 +80,27 @@ def test_a_failure_in_the_clock_panel_is_explained(
 ) -> None:
     monkeypatch.setattr("ui.sidebar.when", boom)
     explained(open_app(), injected, "show the simulation clock")
+
+
+def test_a_failure_in_the_notifications_panel_is_explained(
+    open_app: Callable[..., AppTest], injected: Unexpected, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ui.sidebar.toast_new", boom)
+    explained(open_app(), injected, "check the notifications")
+
+
+def test_a_failure_in_the_notification_list_is_explained(
+    open_app: Callable[..., AppTest], injected: Unexpected, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tasking.desk.Desk.unread_count", boom)
+    explained(open_app(NOTIFICATIONS), injected, "list the notifications")
+
+
+def test_a_failure_in_the_work_queue_is_explained(
+    open_app: Callable[..., AppTest], injected: Unexpected, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ui.desk_view.worker_view", boom)
+    explained(open_app(WORK_QUEUE), injected, "show the work queue")
 
 
 def test_a_failure_in_the_monitors_live_panel_is_explained(
