@@ -377,21 +377,15 @@ class Desk:
 
     @_guarded
     def hint(self, task_id: str, at: datetime | None = None) -> None:
-        """Something happened to ``task_id`` (a callback): fetch it at ``at`` (now by default)."""
+        """Something happened to ``task_id`` (a callback): fetch it at ``at`` (now by default).
+        Also for a final task: a late callback may tell a status the worker missed."""
         due = at or self._now()
         with self._engine.begin() as conn:
             changed = conn.execute(
-                update(_followed)
-                .where(_followed.c.task_id == task_id, _followed.c.final.is_(False))
-                .values(due_at=due)
+                update(_followed).where(_followed.c.task_id == task_id).values(due_at=due)
             ).rowcount
-            if changed:
-                return
-            exists = conn.execute(
-                select(_followed.c.task_id).where(_followed.c.task_id == task_id)
-            ).first()
-        if exists is not None:
-            return  # final: nothing more will happen to it
+        if changed:
+            return
         try:
             with self._engine.begin() as conn:
                 conn.execute(
@@ -408,7 +402,7 @@ class Desk:
         now = self._now()
         query = (
             select(_followed.c.task_id)
-            .where(_followed.c.final.is_(False), _followed.c.due_at <= now)
+            .where(_followed.c.due_at <= now)
             .order_by(_followed.c.due_at)
             .limit(limit)
         )
@@ -423,7 +417,7 @@ class Desk:
                 conn.execute(
                     select(func.count())
                     .select_from(_followed)
-                    .where(_followed.c.final.is_(False), _followed.c.due_at <= now)
+                    .where(_followed.c.due_at <= now)
                 ).scalar()
                 or 0
             )
@@ -638,6 +632,18 @@ class Desk:
                         )
                     )
         return claimed
+
+    @_guarded
+    def requeue_sending(self) -> int:
+        """Deliveries left SENDING by a worker that lost the lease (killed mid-send) are due
+        again now; only the lease holder sends, so none of them is still in flight elsewhere.
+        Returns how many."""
+        with self._engine.begin() as conn:
+            return conn.execute(
+                update(_deliveries)
+                .where(_deliveries.c.state == DeliveryState.SENDING)
+                .values(state=DeliveryState.PENDING, lease_until=None, next_attempt_at=self._now())
+            ).rowcount
 
     @_guarded
     def delivered(self, delivery_id: str) -> None:

@@ -27,6 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tasking.worker", description=__doc__)
     parser.add_argument("--host", help="receiver address (default ICEYE_WORKER_HOST, 127.0.0.1)")
     parser.add_argument("--port", type=int, help="receiver port (default ICEYE_WORKER_PORT, 8600)")
+    parser.add_argument(
+        "--lease-seconds",
+        type=float,
+        help="how long the worker's lease lasts without renewal (default 15): after a crash, "
+        "another worker takes over when it runs out",
+    )
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--plain-logs", action="store_true", help="text logs instead of JSON")
     args = parser.parse_args(argv)
@@ -41,7 +47,15 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
-        overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+        overrides = {
+            k: v
+            for k, v in (
+                ("host", args.host),
+                ("port", args.port),
+                ("lease_ttl_s", args.lease_seconds),
+            )
+            if v is not None
+        }
         config = WorkerConfig.from_settings(settings, **overrides)
         service = build_service(settings)
     except TaskingError as error:

@@ -288,6 +288,10 @@ class Worker:
             log.info("worker %s is %s", self.holder, "active" if held else "on standby")
             if held:
                 self._state.webhook_checked = 0.0  # check the webhook afresh when taking over
+                with contextlib.suppress(TaskingError):
+                    if requeued := self.desk.requeue_sending():
+                        log.info("%d deliveries a previous worker left in flight are due again",
+                                 requeued)
         self._state.active = held
         self.metrics.active.set(1 if held else 0)
         return held
@@ -481,13 +485,13 @@ class Worker:
         if old is None and seen_before:
             old = max(seen_before, key=lambda s: LIFECYCLE_RANK.get(s, 9))
         new = task.status
-        if old == new and previous is not None and previous.details_for == new:
+        between = self._reported_between(task.id, seen_before, new)
+        if old == new and previous is not None and previous.details_for == new and not between:
             self.desk.checked(task.id, next_due=None)
             return
         basis = old if old != new else (previous.details_for if previous else None)
         needs = set(fetches_after(basis, new))
         details = self._details(task, needs)
-        between = self._reported_between(task.id, old, new)
         now_backend = self._backend_now()
         occurred = {status: at for status, at in between}
         for status, at in between:
@@ -497,11 +501,18 @@ class Worker:
             self.service.history.record(task)
         notices: list[NewNotification] = []
         old_news = initial and old is None and is_terminal(new)
-        if old != new and not old_news:
-            for status in [s for s, _ in between] + [new]:
+        told = {n.kind for n in self.desk.notifications(task_id=task.id, limit=20)}
+        reached = max((LIFECYCLE_RANK.get(s, 4) for s in seen_before), default=-1)
+        to_tell = [s for s, _ in between if LIFECYCLE_RANK[s] > reached]
+        if old != new:
+            to_tell.append(new)
+        if not old_news:
+            for status in to_tell:
                 at = occurred.get(status) or task.updatedAt or now_backend
                 notice = notification_for(task, status, at, details)
-                if notice is not None:
+                # A status learnt late (a callback after the task moved on) is recorded but not
+                # told after a later stage was: "scheduled" after "products ready" helps nobody.
+                if notice is not None and notice.kind not in told:
                     notices.append(notice)
         changed = self.desk.apply(
             task.id,
@@ -527,16 +538,17 @@ class Worker:
             return set()
 
     def _reported_between(
-        self, task_id: str, old: str | None, new: str
+        self, task_id: str, seen: set[str], new: str
     ) -> list[tuple[str, datetime]]:
-        """Statuses verified callbacks reported between ``old`` and ``new``, in lifecycle order
-        (only those the fetched task has gone beyond: a callback alone is never trusted)."""
-        low = LIFECYCLE_RANK.get(old, -1) if old else -1
+        """Statuses verified callbacks reported that the history lacks and the fetched task has
+        gone beyond, in lifecycle order: a callback alone is never trusted, but an authenticated
+        one about a stage the task has since passed tells a change the worker missed (it was
+        down, or fetched after the next change)."""
         high = LIFECYCLE_RANK.get(new, 4)
         found: dict[str, datetime] = {}
         for status, at in self.desk.reported_statuses(task_id):
             rank = LIFECYCLE_RANK.get(status)
-            if rank is not None and low < rank < high and at is not None:
+            if rank is not None and rank < high and status not in seen and at is not None:
                 found.setdefault(status, at)
         return sorted(found.items(), key=lambda item: LIFECYCLE_RANK[item[0]])
 
