@@ -270,27 +270,25 @@ class Dispatcher:
         attempt = callback.attempts + 1
         if webhook is None:  # deleted (its pending callbacks went with it) or unreadable
             self._tokens.pop(callback.webhook_id, None)
-            error: str | None = "the webhook no longer exists"
-            host = "-"
+            delivered, result, host = False, "the webhook no longer exists", "-"
             attempt = callback.attempts
         else:
-            error = self._send(callback, webhook)
+            delivered, result = self._send(callback, webhook)
             host = host_of(webhook.url)
-        now = self._clock()
         upcoming: datetime | None = None
-        if error is None:
-            state, outcome = DELIVERED, "delivered"
+        if delivered:
+            state, outcome = DELIVERED, f"{result}, delivered"
         elif webhook is None or attempt >= MAX_ATTEMPTS:
-            state, outcome = FAILED, f"{error}; giving up"
+            state, outcome = FAILED, f"{result}; giving up"
         else:
-            state, upcoming = PENDING, now + backoff(attempt)
-            outcome = f"{error}; next attempt at {format_rfc3339(upcoming)}"
+            state, upcoming = PENDING, self._clock() + backoff(attempt)
+            outcome = f"{result}; next attempt at {format_rfc3339(upcoming)}"
         self._store.record_attempt(
             callback.id,
             state=state,
             attempts=attempt,
             next_attempt_at=upcoming,
-            last_error=error or callback.last_error,
+            last_error=callback.last_error if delivered else result,
         )
         log.info(
             "callback %s (task %s %s) to webhook %s at %s, attempt %d: %s",
@@ -302,10 +300,10 @@ class Dispatcher:
             attempt,
             outcome,
         )
-        return error is None
+        return delivered
 
-    def _send(self, callback: CallbackRecord, webhook: WebhookRecord) -> str | None:
-        """POST the callback; None when the receiver answered 2xx, else what went wrong (a status
+    def _send(self, callback: CallbackRecord, webhook: WebhookRecord) -> tuple[bool, str]:
+        """POST the callback: (whether the receiver answered 2xx, the outcome: ``HTTP <status>``
         or an error class, never a URL or a credential)."""
         assert self._http is not None
         try:
@@ -314,13 +312,13 @@ class Dispatcher:
             ) as response:
                 status = response.status_code  # the body is never read: only the status counts
         except ApiError as exc:  # raised by the token request of an oauth2 webhook
-            return f"token endpoint: HTTP {exc.status_code}"
+            return False, f"token endpoint: HTTP {exc.status_code}"
         except httpx.HTTPError as exc:
             where = "token endpoint: " if self._from_token_request(exc, webhook) else ""
-            return f"{where}{type(exc).__name__}"
+            return False, f"{where}{type(exc).__name__}"
         except httpx.InvalidURL:
-            return "InvalidURL"
-        return None if 200 <= status < 300 else f"HTTP {status}"
+            return False, "InvalidURL"
+        return 200 <= status < 300, f"HTTP {status}"
 
     def _auth(self, webhook: WebhookRecord) -> httpx.Auth:
         auth = webhook.auth

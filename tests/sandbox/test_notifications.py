@@ -440,7 +440,9 @@ def test_a_full_lifecycle_sends_one_callback_per_status_change_with_basic_auth(
     }
     logged = [r.getMessage() for r in caplog.records if r.name == notifications.__name__]
     assert len(logged) == 4
-    assert all("attempt 1: delivered" in line and receiver.url[7:] in line for line in logged)
+    assert all(
+        "attempt 1: HTTP 204, delivered" in line and receiver.url[7:] in line for line in logged
+    )
     everything = caplog.text
     assert "query-secret" not in everything and "/cb" not in everything
     assert PASSWORD not in everything and token not in everything
