@@ -61,7 +61,9 @@ def _notifications_panel(service: TaskingService) -> None:
     count = f"{len(unread)}{'+' if len(unread) >= UNREAD_SHOWN else ''}"
     st.page_link(
         state.PAGE_NOTIFICATIONS,
-        label=f"🔔 {count} unread" if unread else "🔔 No unread notifications",
+        label=f"{count} unread" if unread else "No unread notifications",
+        # A Material icon, not the bell emoji: Streamlit ships its font, so it draws offline.
+        icon=":material/notifications_active:" if unread else ":material/notifications:",
         width="stretch",
     )
 

@@ -14,8 +14,9 @@ from ui.errors import show_error
 from ui.guard import guarded, show_unexpected
 from ui.service import get_service
 
+# The newest notifications listed (older ones stay in the store). A comment, not a docstring:
+# Streamlit's magic would draw a bare string of a page on it.
 SHOWN = 100
-"""The newest notifications listed (older ones stay in the store)."""
 
 
 def mark_all_read(desk: Desk) -> None:

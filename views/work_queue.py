@@ -19,7 +19,6 @@ from ui.desk_view import WorkerView, clock_time, worker_view
 from ui.errors import show_error
 from ui.format import code, short_id, when
 from ui.guard import guarded
-from ui.order import markdown_table
 from ui.service import get_service
 
 T = TypeVar("T")
@@ -62,16 +61,21 @@ def show_health(service: TaskingService, worker: WorkerView) -> None:
         cells[3].metric("Request budget", f"{budget}/min" if budget else "—")
         receiver = worker.receiver
         poll = info.get("pollIntervalS")
-        # markdown_table makes every value plain text (a holder or URL is never Markdown).
+        webhook = info.get("webhookID")
         rows = [
-            ("Holder", status.holder),
+            ("Holder", code(status.holder)),
             ("Lease expires", clock_time(status.expires_at)),
-            ("Receiver", receiver or "none (not listening for callbacks)"),
-            ("Webhook ID", str(info.get("webhookID") or "none (polling)")),
-            ("Task list sweep", f"every {float(poll):g} s while polling" if poll else "—"),
+            ("Receiver", code(receiver) if receiver else "none: not listening for callbacks"),
+            ("Webhook ID", code(str(webhook)) if webhook else "none: the worker polls"),
+            (
+                "Poll interval",
+                (f"{float(poll):g} s" if poll else "—")
+                + (" (the list is swept less often with a webhook)" if webhook else ""),
+            ),
             ("Last sweep", f"{when(worker.last_sweep, seconds=True)} (backend time)"),
         ]
-        st.markdown(markdown_table(rows, ("", "")))
+        table = ["| The active worker | |", "|---|---|", *(f"| **{k}** | {v} |" for k, v in rows)]
+        st.markdown("\n".join(table))
         if receiver:
             with st.container(horizontal=True):
                 st.link_button("Health", f"{receiver}/health", icon=":material/favorite:")
@@ -108,7 +112,10 @@ def show_callbacks(desk: Desk) -> None:
     if received is None:
         return
     if not received:
-        st.caption("No callback received yet (a polling worker gets none).")
+        st.caption(
+            "No callback received yet: ICEYE calls back only for tasks ordered with the worker's "
+            "webhook, and never while the worker polls."
+        )
         return
     st.dataframe(
         pd.DataFrame(
