@@ -142,6 +142,34 @@ def test_monitor_reads_the_workers_store_and_sends_iceye_nothing(
     assert requests_during(app, at) == 0
 
 
+def test_ten_monitor_tabs_cost_iceye_nothing_while_the_worker_runs(
+    app_services: list[TaskingService],
+    worker: Worker,
+    app_env: SandboxHandle,
+    client: TaskingClient,
+    control: SandboxControl,
+) -> None:
+    task = order(client, control, reference="Ten tabs")
+    worker.run_once()
+    tabs = [AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S).run() for _ in range(10)]
+    (app,) = app_services
+    before = app.client.request_count
+    for tab in tabs:
+        tab.switch_page(MONITOR)
+        del tab.session_state["contracts"]  # a fresh tab has not loaded the contracts either
+        tab.query_params["task"] = task.id
+        tab.run()
+        no_exception(tab)
+        assert "RECEIVED" in badge(tab)
+    control.advance(to_next_event=True)
+    worker.run_once()
+    for tab in tabs:
+        tab.run()  # the refresh every tab's fragment makes
+        assert "ACTIVE" in badge(tab)
+
+    assert app.client.request_count == before
+
+
 def test_each_notification_is_toasted_once_per_session(
     open_app: Callable[..., AppTest], worker: Worker, client: TaskingClient, control: SandboxControl
 ) -> None:
