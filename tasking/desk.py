@@ -48,9 +48,12 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    case,
     delete,
     func,
     insert,
+    literal,
+    null,
     or_,
     select,
     update,
@@ -68,8 +71,8 @@ __all__ = [
     "CHANNELS",
     "Delivery",
     "DeliveryState",
-    "Details",
     "Desk",
+    "Details",
     "Followed",
     "NewNotification",
     "Notification",
@@ -337,9 +340,7 @@ class Desk:
         if not ids:
             return {}
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(_followed).where(_followed.c.task_id.in_(ids))
-            ).all()
+            rows = conn.execute(select(_followed).where(_followed.c.task_id.in_(ids))).all()
         return {row.task_id: _followed_of(row) for row in rows}
 
     @_guarded
@@ -415,9 +416,7 @@ class Desk:
         with self._engine.connect() as conn:
             return int(
                 conn.execute(
-                    select(func.count())
-                    .select_from(_followed)
-                    .where(_followed.c.due_at <= now)
+                    select(func.count()).select_from(_followed).where(_followed.c.due_at <= now)
                 ).scalar()
                 or 0
             )
@@ -434,10 +433,13 @@ class Desk:
         notifications: Sequence[NewNotification],
         channels: Sequence[str],
         next_due: datetime | None = None,
+        fetched_at: datetime | None = None,
     ) -> bool:
         """Record what a fetch found, in one transaction: the status (if it changed), the details
         (``details_for`` = ``status``) and, for a change, its notifications with one delivery per
-        channel. False when another writer recorded this change first (nothing written then)."""
+        channel. False when another writer recorded this change first (nothing written then).
+        A hint that came after ``fetched_at`` (a callback while the fetch was under way) stays
+        due: what it announces may not be in this fetch."""
         now = self._now()
         with self._engine.begin() as conn:
             row = conn.execute(
@@ -449,7 +451,7 @@ class Desk:
                 "status": status,
                 "final": is_terminal(status),
                 "checked_at": now,
-                "due_at": next_due,
+                "due_at": _due_after(next_due, fetched_at),
                 "fetch_errors": 0,
                 "last_error": None,
             }
@@ -462,7 +464,9 @@ class Desk:
                 values.update(_details_values(details, status))
             if row is None:
                 try:
-                    conn.execute(insert(_followed).values(task_id=task_id, **values))
+                    conn.execute(
+                        insert(_followed).values(task_id=task_id, **{**values, "due_at": next_due})
+                    )
                 except IntegrityError:
                     return False
             else:
@@ -483,13 +487,20 @@ class Desk:
         return changed
 
     @_guarded
-    def checked(self, task_id: str, *, next_due: datetime | None) -> None:
-        """A fetch found nothing new."""
+    def checked(
+        self, task_id: str, *, next_due: datetime | None, fetched_at: datetime | None = None
+    ) -> None:
+        """A fetch found nothing new (a hint that came after ``fetched_at`` stays due)."""
         with self._engine.begin() as conn:
             conn.execute(
                 update(_followed)
                 .where(_followed.c.task_id == task_id)
-                .values(checked_at=self._now(), due_at=next_due, fetch_errors=0, last_error=None)
+                .values(
+                    checked_at=self._now(),
+                    due_at=_due_after(next_due, fetched_at),
+                    fetch_errors=0,
+                    last_error=None,
+                )
             )
 
     @_guarded
@@ -668,7 +679,9 @@ class Desk:
         else:
             values.update(state=DeliveryState.PENDING, next_attempt_at=retry_at)
         with self._engine.begin() as conn:
-            conn.execute(update(_deliveries).where(_deliveries.c.id == delivery_id).values(**values))
+            conn.execute(
+                update(_deliveries).where(_deliveries.c.id == delivery_id).values(**values)
+            )
 
     @_guarded
     def deliveries(
@@ -753,6 +766,16 @@ class Desk:
                 ).scalar()
                 or 0
             )
+
+
+def _due_after(next_due: datetime | None, fetched_at: datetime | None) -> Any:
+    """``due_at``'s new value: ``next_due``, unless a hint set it after ``fetched_at``."""
+    new = literal(next_due, UtcDateTime) if next_due is not None else null()
+    if fetched_at is None:
+        return new
+    return case(
+        (_followed.c.due_at > literal(fetched_at, UtcDateTime), _followed.c.due_at), else_=new
+    )
 
 
 # --- rows ----------------------------------------------------------------------------------------

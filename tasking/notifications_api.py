@@ -65,4 +65,3 @@ class NotificationsAPI:
 
     def delete_webhook(self, webhook_id: str) -> None:
         self._session.request("DELETE", f"{NOTIFICATIONS}/webhooks/{segment(webhook_id)}")
-

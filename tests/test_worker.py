@@ -262,7 +262,7 @@ def test_deliveries_retry_with_backoff_fail_for_good_and_resume_after_a_crash(
     assert delivery.last_error == "451 try later"
 
     # A sender killed after claiming (lease not expired): nobody else sends it meanwhile.
-    with desk._engine.begin() as conn:  # noqa: SLF001 - arranging the retry time
+    with desk._engine.begin() as conn:
         conn.exec_driver_sql(
             "UPDATE deliveries SET next_attempt_at = created_at WHERE id = ?"
             if conn.dialect.name == "sqlite"
@@ -272,7 +272,7 @@ def test_deliveries_retry_with_backoff_fail_for_good_and_resume_after_a_crash(
     (claimed,) = [d for d in desk.claim(lease_s=60, limit=50) if d.id == delivery.id]
     assert [d for d in desk.claim(lease_s=60, limit=50) if d.id == delivery.id] == []
     # ... its lease runs out: it is claimed again and sent once.
-    with desk._engine.begin() as conn:  # noqa: SLF001
+    with desk._engine.begin() as conn:
         conn.exec_driver_sql(
             "UPDATE deliveries SET lease_until = created_at WHERE id = ?"
             if conn.dialect.name == "sqlite"
@@ -393,7 +393,7 @@ def test_lease_expiry_hands_over(service: TaskingService) -> None:
     assert desk is not None
     assert desk.acquire_lease("a", 30, {})
     assert not desk.acquire_lease("b", 30, {})
-    with desk._engine.begin() as conn:  # noqa: SLF001 - a worker killed 31 s ago
+    with desk._engine.begin() as conn:
         status = desk.worker_status()
         assert status is not None
         expired = status.expires_at - timedelta(seconds=31)

@@ -60,7 +60,7 @@ class Inbox:
         self.lock = threading.Lock()
         self.port = 0
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
             self.messages.append(email.message_from_bytes(envelope.content))
         return "250 OK"
@@ -175,8 +175,7 @@ def test_kill_9_in_a_burst_loses_no_change_and_tells_nobody_twice(
 
         def all_final() -> bool:
             return all(
-                service.client.get_task(t).status in ("DONE", "REJECTED", "FAILED")
-                for t in tasks
+                service.client.get_task(t).status in ("DONE", "REJECTED", "FAILED") for t in tasks
             )
 
         # The burst: jump from event to event; the worker is killed while it works through it.
@@ -241,9 +240,7 @@ def test_kill_9_in_a_burst_loses_no_change_and_tells_nobody_twice(
         control.close()
 
 
-def sandbox_statuses(
-    service: TaskingService, control: SandboxControl, task_id: str
-) -> list[str]:
+def sandbox_statuses(service: TaskingService, control: SandboxControl, task_id: str) -> list[str]:
     """The statuses the sandbox's own history says the task went through, in order."""
     session = service.client.session
     response = session.http.get(

@@ -65,8 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         worker.start()
     except OSError as error:
-        print(f"worker: the receiver cannot listen on {config.host}:{config.port}: {error}",
-              file=sys.stderr)
+        print(
+            f"worker: the receiver cannot listen on {config.host}:{config.port}: {error}",
+            file=sys.stderr,
+        )
         service.close()
         return 2
 
@@ -76,8 +78,10 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    print(f"worker ready: receiver {worker.receiver_url} (health /health, metrics /metrics)",
-          flush=True)
+    print(
+        f"worker ready: receiver {worker.receiver_url} (health /health, metrics /metrics)",
+        flush=True,
+    )
     worker.wait_stopped()
     worker.stop()
     service.close()

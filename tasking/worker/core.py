@@ -290,8 +290,9 @@ class Worker:
                 self._state.webhook_checked = 0.0  # check the webhook afresh when taking over
                 with contextlib.suppress(TaskingError):
                     if requeued := self.desk.requeue_sending():
-                        log.info("%d deliveries a previous worker left in flight are due again",
-                                 requeued)
+                        log.info(
+                            "%d deliveries a previous worker left in flight are due again", requeued
+                        )
         self._state.active = held
         self.metrics.active.set(1 if held else 0)
         return held
@@ -357,7 +358,12 @@ class Worker:
                 self.desk.set_setting(_WEBHOOK_URL, url)
                 self.desk.set_setting(WEBHOOK_ID_SETTING, webhook.id)
                 self._state.webhook_id = webhook.id
-                log.info("webhook %s registered for %s", webhook.id, _host_of(url))
+                log.info(
+                    "webhook %s registered for %s",
+                    webhook.id,
+                    _host_of(url),
+                    extra={"webhook_id": webhook.id},
+                )
         except TaskingError as error:
             # The backend has no Notifications API, or refused the URL: poll instead.
             log.warning("webhook not registered (%s); following by polling", error)
@@ -410,24 +416,29 @@ class Worker:
 
     def fetch(self, task_id: str) -> None:
         """GET one task and observe it."""
+        fetched_at = self._now()
         try:
             with self._call("get_task"):
                 task = self.service.client.get_task(task_id)
         except NotFound:
-            log.warning("task %s is unknown to the backend; no longer followed", task_id)
+            log.warning(
+                "task %s is unknown to the backend; no longer followed",
+                task_id,
+                extra={"task_id": task_id},
+            )
             self.desk.stop_following(task_id, "unknown to the backend")
             return
         except TaskingError as error:
             followed = self.desk.followed(task_id)
             errors = followed.fetch_errors if followed else 0
-            log.warning("task %s: fetch failed (%s)", task_id, error)
+            log.warning("task %s: fetch failed (%s)", task_id, error, extra={"task_id": task_id})
             self.desk.fetch_failed(task_id, error.message, retry_at=self._retry_at(errors))
             return
-        self._observe(task, source="callback")
+        self._observe(task, source="callback", fetched_at=fetched_at)
 
     def _sweep_due(self) -> bool:
-        period = self.config.safety_sweep_s if self._state.webhook_id else (
-            self.config.poll_interval_s
+        period = (
+            self.config.safety_sweep_s if self._state.webhook_id else (self.config.poll_interval_s)
         )
         if self._state.last_sweep and time.monotonic() - self._state.last_sweep < period:
             return False
@@ -444,6 +455,7 @@ class Worker:
         self._state.last_sweep = time.monotonic()
         self.metrics.sweeps.inc()
         while True:
+            fetched_at = self._now()
             try:
                 with self._call("list_tasks"):
                     page = self.service.client.tasking.list_tasks(
@@ -454,7 +466,7 @@ class Worker:
                 return observed
             for task in page.data:
                 if known.get(task.id, "") != task.status:
-                    self._observe(task, source="poll", initial=since is None)
+                    self._observe(task, source="poll", initial=since is None, fetched_at=fetched_at)
                     observed += 1
             cursor = page.next_cursor
             if cursor is None or self._stop.is_set():
@@ -476,7 +488,14 @@ class Worker:
         except TaskingError:
             return self.service.client.server_now()
 
-    def _observe(self, task: Task, *, source: str, initial: bool = False) -> None:
+    def _observe(
+        self,
+        task: Task,
+        *,
+        source: str,
+        initial: bool = False,
+        fetched_at: datetime | None = None,
+    ) -> None:
         """Record what ``task`` shows (module doc). ``initial``: the store's first sweep, which
         imports the account: a task it finds already final is old news, not notified."""
         previous = self.desk.followed(task.id)
@@ -487,10 +506,10 @@ class Worker:
         new = task.status
         between = self._reported_between(task.id, seen_before, new)
         if old == new and previous is not None and previous.details_for == new and not between:
-            self.desk.checked(task.id, next_due=None)
+            self.desk.checked(task.id, next_due=None, fetched_at=fetched_at)
             return
         basis = old if old != new else (previous.details_for if previous else None)
-        needs = set(fetches_after(basis, new))
+        needs: set[str] = set(fetches_after(basis, new))
         details = self._details(task, needs)
         now_backend = self._backend_now()
         occurred = {status: at for status, at in between}
@@ -523,13 +542,21 @@ class Worker:
             notifications=notices,
             channels=list(self.senders),
             next_due=None if details.complete else self._retry_at(0),
+            fetched_at=fetched_at,
         )
         if changed and old != new:
             changed_at = occurred.get(new) or task.updatedAt
             if changed_at is not None:
                 lag = max(0.0, (now_backend - changed_at).total_seconds())
                 self.metrics.status_lag.labels(source).observe(lag)
-            log.info("task %s: %s -> %s (%s)", task.id, old or "new", new, source)
+            log.info(
+                "task %s: %s -> %s (%s)",
+                task.id,
+                old or "new",
+                new,
+                source,
+                extra={"task_id": task.id},
+            )
 
     def _history_statuses(self, task_id: str) -> set[str]:
         try:
@@ -570,7 +597,9 @@ class Worker:
             except NotFound:
                 pass
             except TaskingError as error:
-                log.warning("task %s: scene not fetched (%s)", task.id, error)
+                log.warning(
+                    "task %s: scene not fetched (%s)", task.id, error, extra={"task_id": task.id}
+                )
                 complete = False
         if "products" in needs:
             try:
@@ -584,7 +613,9 @@ class Worker:
             except NotFound:
                 pass
             except TaskingError as error:
-                log.warning("task %s: products not fetched (%s)", task.id, error)
+                log.warning(
+                    "task %s: products not fetched (%s)", task.id, error, extra={"task_id": task.id}
+                )
                 complete = False
         if task.status in ("REJECTED", "FAILED"):
             reason = self._reason(task.id)
@@ -607,9 +638,16 @@ class Worker:
                 if isinstance(detail, dict) and detail.get("reason"):
                     return str(detail["reason"])
         except (TaskingError, ValueError, OSError) as error:
-            log.warning("task %s: reason not fetched (%s)", task_id, error)
+            log.warning(
+                "task %s: reason not fetched (%s)", task_id, error, extra={"task_id": task_id}
+            )
         except Exception as error:  # httpx errors outside the session's mapping
-            log.warning("task %s: reason not fetched (%s)", task_id, type(error).__name__)
+            log.warning(
+                "task %s: reason not fetched (%s)",
+                task_id,
+                type(error).__name__,
+                extra={"task_id": task_id},
+            )
         return None
 
     def _retry_at(self, errors: int) -> datetime:
@@ -661,7 +699,9 @@ class Worker:
         try:
             notice = self._notice(delivery)
         except (ValueError, TaskingError) as error:  # cannot be composed: retrying won't help
-            log.exception("delivery %s cannot be composed", delivery.id)
+            log.exception(
+                "delivery %s cannot be composed", delivery.id, extra={"delivery_id": delivery.id}
+            )
             self.desk.delivery_failed(delivery.id, f"cannot be composed: {error}", retry_at=None)
             return False
         if sender is None or notice is None:
@@ -674,7 +714,9 @@ class Worker:
             final = error.permanent or delivery.attempts >= self.config.max_delivery_attempts
             retry_at = None if final else self._retry_at(delivery.attempts - 1)
             self.desk.delivery_failed(delivery.id, str(error), retry_at=retry_at)
-            self.metrics.notifications.labels(delivery.channel, "failed" if final else "retry").inc()
+            self.metrics.notifications.labels(
+                delivery.channel, "failed" if final else "retry"
+            ).inc()
             log.warning(
                 "task %s: %s delivery %s attempt %d failed (%s)%s",
                 notice.task_id,
@@ -683,11 +725,18 @@ class Worker:
                 delivery.attempts,
                 error,
                 "" if final else f"; again at {retry_at:%H:%M:%S}",
+                extra={"task_id": notice.task_id, "delivery_id": delivery.id},
             )
             return False
         self.desk.delivered(delivery.id)
         self.metrics.notifications.labels(delivery.channel, "sent").inc()
-        log.info("task %s: %s delivery %s sent", notice.task_id, delivery.channel, delivery.id)
+        log.info(
+            "task %s: %s delivery %s sent",
+            notice.task_id,
+            delivery.channel,
+            delivery.id,
+            extra={"task_id": notice.task_id},
+        )
         return True
 
     def _notice(self, delivery: Delivery) -> Any:

@@ -62,8 +62,10 @@ def notification_for(
     if status == "ACTIVE":
         title = f"Scheduled: {name}"
         scene = _scene_text(planned)
-        text = f"ICEYE accepted the task and planned it ({scene})." if scene else (
-            "ICEYE accepted the task and planned a pass."
+        text = (
+            f"ICEYE accepted the task and planned it ({scene})."
+            if scene
+            else ("ICEYE accepted the task and planned a pass.")
         )
     elif status == "REJECTED":
         title = f"Rejected: {name}"
@@ -71,15 +73,15 @@ def notification_for(
     elif status == "FULFILLED":
         title = f"Captured: {name}"
         scene = _scene_text(actual)
-        text = "The scene was captured" + (f" ({scene})" if scene else "") + (
-            "; the SLA products are ready to download."
+        text = (
+            "The scene was captured"
+            + (f" ({scene})" if scene else "")
+            + ("; the SLA products are ready to download.")
         )
     elif status == "DONE":
         title = f"Products ready: {name}"
         types = sorted({p.product_type for p in products or ()})
-        text = "All ordered products are ready" + (
-            f": {', '.join(types)}." if types else "."
-        )
+        text = "All ordered products are ready" + (f": {', '.join(types)}." if types else ".")
     elif status == "FAILED":
         title = f"Failed: {name}"
         text = f"The task failed: {reason or 'no reason was given'}."

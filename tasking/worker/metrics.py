@@ -18,7 +18,7 @@ from prometheus_client import (
 __all__ = ["WorkerMetrics"]
 
 # The *_created series (one per label set) double the exposition for nothing the worker needs.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _LAG_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
@@ -75,9 +75,7 @@ class WorkerMetrics:
             buckets=_LAG_BUCKETS,
             registry=r,
         )
-        self.sweeps = Counter(
-            "tasking_worker_sweeps", "Sweeps of the task list", registry=r
-        )
+        self.sweeps = Counter("tasking_worker_sweeps", "Sweeps of the task list", registry=r)
         self.budget_tokens = Gauge(
             "tasking_worker_budget_tokens",
             "ICEYE requests the worker may still make now under its budget",

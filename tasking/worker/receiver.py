@@ -47,7 +47,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
     def _answer(
@@ -66,7 +66,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         worker = self.server.worker
         if self.path == "/health":
             health = worker.health()
@@ -77,7 +77,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._answer(HTTPStatus.NOT_FOUND, {"code": "not_found", "message": "no such path"})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         from tasking.worker.core import CALLBACK_PATH
 
         if self.path != CALLBACK_PATH:
@@ -166,7 +166,8 @@ class Receiver:
         self._server.worker = worker
         self._thread: threading.Thread | None = None
         bound_host, bound_port = self._server.server_address[:2]
-        shown = "127.0.0.1" if bound_host in ("0.0.0.0", "") else bound_host
+        host = bound_host.decode() if isinstance(bound_host, bytes) else str(bound_host)
+        shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
         self.url = f"http://{shown}:{bound_port}"
 
     def start(self) -> None:
