@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     """The URL at which the backend can reach the worker's callback receiver (ICEYE needs a public
     https:// URL); unset in live mode means polling. In sandbox mode the receiver's own loopback
     URL is used."""
+    callback_auth: Literal["basic", "oauth2"] = Field(default="basic", alias="ICEYE_CALLBACK_AUTH")
+    """How ICEYE authenticates its callbacks to the worker: Basic credentials, or an OAuth2
+    client-credentials token from the worker's own token endpoint (``/oauth/token``)."""
     worker_host: str = Field(default="127.0.0.1", alias="ICEYE_WORKER_HOST")
     worker_port: int = Field(default=8600, ge=0, le=65535, alias="ICEYE_WORKER_PORT")
     poll_interval_s: float = Field(default=60.0, ge=1, alias="ICEYE_POLL_INTERVAL_S")

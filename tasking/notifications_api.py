@@ -41,10 +41,30 @@ class NotificationsAPI:
         """registerWebhook with Basic auth for the callbacks; retried only when the server
         certainly did not process it (an ambiguous failure is raised: list the webhooks to see
         whether it was made)."""
-        body: dict[str, object] = {
-            "url": url,
-            "auth": {"type": "basic", "username": username, "password": password},
+        auth = {"type": "basic", "username": username, "password": password}
+        return self._register(url, auth, description)
+
+    def register_webhook_oauth2(
+        self,
+        url: str,
+        *,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        description: str | None = None,
+    ) -> Webhook:
+        """registerWebhook whose callbacks carry an OAuth2 token that ICEYE gets from
+        ``token_url`` with these client credentials (ICEYE's option since 2025-06-03)."""
+        auth = {
+            "type": "oauth2",
+            "tokenURL": token_url,
+            "clientID": client_id,
+            "clientSecret": client_secret,
         }
+        return self._register(url, auth, description)
+
+    def _register(self, url: str, auth: dict[str, str], description: str | None) -> Webhook:
+        body: dict[str, object] = {"url": url, "auth": auth}
         if description:
             body["description"] = description
         response = self._session.request(

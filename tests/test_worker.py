@@ -404,3 +404,73 @@ def test_lease_expiry_hands_over(service: TaskingService) -> None:
             (expired.replace(tzinfo=None) if conn.dialect.name == "sqlite" else expired,),
         )
     assert desk.acquire_lease("b", 30, {})
+
+
+# --- webhooks: the sandbox calls the worker back ---------------------------------------------
+
+
+@pytest.mark.parametrize("auth", ["basic", "oauth2"])
+def test_callbacks_drive_the_worker_without_sweeps(
+    service: TaskingService, sandbox: SandboxHandle, auth: str
+) -> None:
+    # No sweep after the first one: whatever the worker learns comes from callbacks.
+    worker, _ = make_worker(
+        service, use_webhooks=True, callback_auth=auth, safety_sweep_s=3600, tick_s=0.2
+    )
+    control = SandboxControl(sandbox.url)
+    worker.start()
+    try:
+        deadline = threading.Event()
+        for _ in range(100):
+            if worker.active and worker.mode == "webhook":
+                break
+            deadline.wait(0.1)
+        assert worker.mode == "webhook"
+        placed = service.place_order(order(service, f"hook-{auth}-{uuid.uuid4().hex[:6]}"))
+        assert placed.task is not None
+        task_id = placed.task.id
+        # The app passed the worker's webhook in the create.
+        sent = service.client.get_task(task_id)
+        assert sent.notifications == {"webhook": {"id": worker.webhook_id}}
+        for _ in range(40):
+            followed = worker.desk.followed(task_id)
+            if followed is not None and followed.status == "DONE":
+                break
+            control.advance(to_next_event=True)
+            deadline.wait(0.3)
+        followed = worker.desk.followed(task_id)
+        assert followed is not None and followed.status == "DONE"
+
+        def taken() -> set[str]:
+            return {
+                c["status"] for c in worker.desk.recent_callbacks(100) if c["task_id"] == task_id
+            }
+
+        for _ in range(100):  # the DONE callback may still be on its way
+            if {"ACTIVE", "DONE"} <= taken():
+                break
+            deadline.wait(0.1)
+        assert {"ACTIVE", "DONE"} <= taken()
+        assert worker.metrics.sweeps._value.get() == 1  # noqa: SLF001 - only the first sweep
+        assert {"ACTIVE", "DONE"} <= set(service.history.first_seen(task_id))
+        metrics = worker.metrics.exposition().decode()
+        assert 'tasking_worker_callbacks_total{outcome="accepted"}' in metrics
+        if auth == "oauth2":
+            # A bearer token the worker never issued is refused.
+            answer = httpx.post(
+                f"{worker.receiver_url}{CALLBACK_PATH}",
+                json=_callback(str(worker.webhook_id), task_id),
+                headers={"Authorization": "Bearer forged"},
+                timeout=5,
+            )
+            assert answer.status_code == 401
+            refused = httpx.post(
+                f"{worker.receiver_url}/oauth/token",
+                data={"grant_type": "client_credentials"},
+                auth=(CALLBACK_USER, "guess"),
+                timeout=5,
+            )
+            assert refused.status_code == 401 and refused.json() == {"error": "invalid_client"}
+    finally:
+        worker.stop()
+        control.close()

@@ -56,11 +56,20 @@ if TYPE_CHECKING:
     from tasking.service import TaskingService
     from tasking.worker.receiver import Receiver
 
-__all__ = ["CALLBACK_PATH", "CALLBACK_USER", "WEBHOOK_ID_SETTING", "Worker", "WorkerConfig"]
+__all__ = [
+    "CALLBACK_PATH",
+    "CALLBACK_USER",
+    "TOKEN_PATH",
+    "WEBHOOK_ID_SETTING",
+    "Worker",
+    "WorkerConfig",
+]
 
 log = logging.getLogger("tasking.worker")
 
 CALLBACK_PATH = "/callbacks/iceye"
+TOKEN_PATH = "/oauth/token"
+TOKEN_TTL_S = 3600
 CALLBACK_USER = "iceye-callback"
 WEBHOOK_ID_SETTING = "webhook.id"
 _WEBHOOK_URL = "webhook.url"
@@ -79,6 +88,8 @@ class WorkerConfig:
     callback_url: str | None = None
     """Where the backend reaches the receiver; None: the receiver's own URL in sandbox mode,
     polling in live mode."""
+    callback_auth: str = "basic"
+    """"basic" or "oauth2": how the backend authenticates its callbacks to the receiver."""
     use_webhooks: bool = True
     """False: follow by polling even where the backend could call back."""
     poll_interval_s: float = 60.0
@@ -97,6 +108,7 @@ class WorkerConfig:
             "host": settings.worker_host,
             "port": settings.worker_port,
             "callback_url": settings.callback_url,
+            "callback_auth": settings.callback_auth,
             "poll_interval_s": settings.poll_interval_s,
             "budget_per_minute": settings.request_budget_per_min,
             "app_url": settings.app_url,
@@ -161,6 +173,10 @@ class Worker:
         self._receiver: Receiver | None = None
         self._started_at = real_clock()
         self._pass_lock = threading.Lock()
+        self._tokens: dict[str, float] = {}
+        """OAuth2 tokens this worker issued to the backend → monotonic expiry (memory only: a
+        restarted worker's 401 makes the backend fetch a new one)."""
+        self._tokens_lock = threading.Lock()
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -339,29 +355,27 @@ class Worker:
             return
         stored_id = self.desk.setting(WEBHOOK_ID_SETTING)
         stored_url = self.desk.setting(_WEBHOOK_URL)
+        # The URL and the kind of auth: a change of either registers afresh.
+        wanted = f"{self.config.callback_auth} {url}"
         try:
-            if stored_id and stored_url == url and self._webhook_exists(stored_id):
+            if stored_id and stored_url == wanted and self._webhook_exists(stored_id):
                 self._state.webhook_id = stored_id
             else:
                 if stored_id:
                     with contextlib.suppress(TaskingError), self._call("delete_webhook"):
                         self.service.client.delete_webhook(stored_id)
-                password = secrets.token_urlsafe(32)
+                secret = secrets.token_urlsafe(32)
                 with self._call("register_webhook"):
-                    webhook = self.service.client.register_webhook(
-                        url,
-                        username=CALLBACK_USER,
-                        password=password,
-                        description="tasking desk worker",
-                    )
-                self.desk.set_setting(_WEBHOOK_HASH, _digest(password))
-                self.desk.set_setting(_WEBHOOK_URL, url)
+                    webhook = self._register(url, secret)
+                self.desk.set_setting(_WEBHOOK_HASH, _digest(secret))
+                self.desk.set_setting(_WEBHOOK_URL, wanted)
                 self.desk.set_setting(WEBHOOK_ID_SETTING, webhook.id)
                 self._state.webhook_id = webhook.id
                 log.info(
-                    "webhook %s registered for %s",
+                    "webhook %s registered for %s (%s auth)",
                     webhook.id,
                     _host_of(url),
+                    self.config.callback_auth,
                     extra={"webhook_id": webhook.id},
                 )
         except TaskingError as error:
@@ -390,15 +404,62 @@ class Worker:
             return False
         return True
 
-    def verify_callback(self, username: str, password: str, webhook_id: str) -> str | None:
-        """Why a callback is refused (None: it is ours). Constant-time on the secret."""
+    def _register(self, url: str, secret: str) -> Any:
+        notifications = self.service.client.notifications
+        if self.config.callback_auth == "oauth2":
+            base = url[: -len(CALLBACK_PATH)] if url.endswith(CALLBACK_PATH) else url
+            return notifications.register_webhook_oauth2(
+                url,
+                token_url=base + TOKEN_PATH,
+                client_id=CALLBACK_USER,
+                client_secret=secret,
+                description="tasking desk worker",
+            )
+        return notifications.register_webhook(
+            url, username=CALLBACK_USER, password=secret, description="tasking desk worker"
+        )
+
+    def _secret_matches(self, user: str, secret: str) -> str | None:
         expected = self.desk.setting(_WEBHOOK_HASH)
         if expected is None:
             return "no webhook registered"
-        user_ok = hmac.compare_digest(username.encode(), CALLBACK_USER.encode())
-        password_ok = hmac.compare_digest(_digest(password), expected)
-        if not (user_ok and password_ok):
-            return "wrong credentials"
+        user_ok = hmac.compare_digest(user.encode(), CALLBACK_USER.encode())
+        secret_ok = hmac.compare_digest(_digest(secret), expected)
+        return None if user_ok and secret_ok else "wrong credentials"
+
+    def issue_token(self, client_id: str, client_secret: str) -> str | None:
+        """The receiver's OAuth2 token endpoint: a bearer token for the callbacks, or None for
+        wrong client credentials (or when the webhook uses Basic auth)."""
+        if self.config.callback_auth != "oauth2" or self._secret_matches(client_id, client_secret):
+            return None
+        token = secrets.token_urlsafe(32)
+        now = time.monotonic()
+        with self._tokens_lock:
+            for old in [t for t, until in self._tokens.items() if until <= now]:
+                del self._tokens[old]
+            if len(self._tokens) >= 1000:  # bounded: a flood of logins cannot grow it
+                self._tokens.pop(next(iter(self._tokens)))
+            self._tokens[token] = now + TOKEN_TTL_S
+        return token
+
+    def verify_callback(
+        self, scheme: str, credentials: tuple[str, ...], webhook_id: str
+    ) -> str | None:
+        """Why a callback is refused (None: it is ours). ``scheme``: "basic" with (user, password)
+        or "bearer" with (token,). Constant-time on secrets."""
+        if self.config.callback_auth == "oauth2":
+            if scheme != "bearer":
+                return "wrong credentials"
+            with self._tokens_lock:
+                until = self._tokens.get(credentials[0])
+            if until is None or until <= time.monotonic():
+                return "wrong credentials"
+        else:
+            if scheme != "basic":
+                return "wrong credentials"
+            why = self._secret_matches(*credentials)
+            if why is not None:
+                return why
         if webhook_id != self.desk.setting(WEBHOOK_ID_SETTING):
             return "unknown webhook"
         return None

@@ -5,6 +5,8 @@
   the callback's JSON is a 400; an event id already taken is a replay: 200, nothing done. An
   accepted callback only marks its task due (202): the worker fetches the task, never trusting the
   body alone.
+* ``POST /oauth/token``: with ``ICEYE_CALLBACK_AUTH=oauth2``, the token endpoint ICEYE calls with
+  the client credentials the worker registered; callbacks then carry ``Bearer`` tokens.
 * ``GET /health``: the worker's state (200 while its loop runs, 503 when it stalled).
 * ``GET /metrics``: Prometheus text.
 
@@ -21,6 +23,7 @@ import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
@@ -78,8 +81,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(HTTPStatus.NOT_FOUND, {"code": "not_found", "message": "no such path"})
 
     def do_POST(self) -> None:
-        from tasking.worker.core import CALLBACK_PATH
+        from tasking.worker.core import CALLBACK_PATH, TOKEN_PATH, TOKEN_TTL_S
 
+        if self.path == TOKEN_PATH:
+            self._token(TOKEN_TTL_S)
+            return
         if self.path != CALLBACK_PATH:
             self._answer(HTTPStatus.NOT_FOUND, {"code": "not_found", "message": "no such path"})
             return
@@ -89,6 +95,47 @@ class _Handler(BaseHTTPRequestHandler):
             log.info("callback refused: %s (%s)", outcome, message)
         headers = {"WWW-Authenticate": 'Basic realm="tasking"'} if status == 401 else None
         self._answer(status, {"outcome": outcome, "message": message}, headers=headers)
+
+    def _token(self, ttl_s: int) -> None:
+        """OAuth2 client credentials (RFC 6749 §4.4): Basic client id and secret, form body
+        ``grant_type=client_credentials``; errors in OAuth2's shape."""
+        raw = self._body()
+        credentials = _basic(self.headers.get("Authorization"))
+        form = parse_qs(raw.decode("utf-8", "replace")) if raw is not None else {}
+        if raw is None or form.get("grant_type") != ["client_credentials"]:
+            self._answer(HTTPStatus.BAD_REQUEST, {"error": "unsupported_grant_type"})
+            return
+        token = None
+        if credentials is not None:
+            try:
+                token = self.server.worker.issue_token(*credentials)
+            except TaskingError:
+                self._answer(HTTPStatus.SERVICE_UNAVAILABLE, {"error": "temporarily_unavailable"})
+                return
+        if token is None:
+            self.server.worker.metrics.callbacks.labels("token_refused").inc()
+            self._answer(
+                HTTPStatus.UNAUTHORIZED,
+                {"error": "invalid_client"},
+                headers={"WWW-Authenticate": 'Basic realm="tasking"'},
+            )
+            return
+        self._answer(
+            HTTPStatus.OK,
+            {"access_token": token, "token_type": "Bearer", "expires_in": ttl_s},
+            headers={"Cache-Control": "no-store"},
+        )
+
+    def _body(self) -> bytes | None:
+        """The request body, or None when it is missing its length or too large."""
+        try:
+            length = int(self.headers.get("Content-Length", "0"))
+        except ValueError:
+            return None
+        if length < 0 or length > MAX_BODY:
+            self.close_connection = True
+            return None
+        return self.rfile.read(length)
 
     def _callback(self) -> tuple[str, HTTPStatus, str]:
         worker = self.server.worker
@@ -100,9 +147,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return "malformed", HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body too large"
         raw = self.rfile.read(length)
-        credentials = _basic(self.headers.get("Authorization"))
-        if credentials is None:
-            return "unauthorized", HTTPStatus.UNAUTHORIZED, "Basic credentials required"
+        header = self.headers.get("Authorization")
+        basic = _basic(header)
+        bearer = _bearer(header)
+        if basic is None and bearer is None:
+            return "unauthorized", HTTPStatus.UNAUTHORIZED, "credentials required"
         try:
             body = json.loads(raw)
         except ValueError:
@@ -112,7 +161,11 @@ class _Handler(BaseHTTPRequestHandler):
             return "malformed", HTTPStatus.BAD_REQUEST, "not a task status callback"
         event_id, webhook_id, task_id, status, occurred = fields
         try:
-            why = worker.verify_callback(*credentials, webhook_id)
+            if basic is not None:
+                why = worker.verify_callback("basic", basic, webhook_id)
+            else:
+                assert bearer is not None
+                why = worker.verify_callback("bearer", (bearer,), webhook_id)
             if why == "wrong credentials" or why == "no webhook registered":
                 return "unauthorized", HTTPStatus.UNAUTHORIZED, why
             if why is not None:
@@ -143,6 +196,13 @@ def _basic(header: str | None) -> tuple[str, str] | None:
         return None
     username, sep, password = decoded.partition(":")
     return (username, password) if sep else None
+
+
+def _bearer(header: str | None) -> str | None:
+    if not header or not header.lower().startswith("bearer "):
+        return None
+    token = header[7:].strip()
+    return token if 0 < len(token) <= 256 else None
 
 
 def _fields(body: Any) -> tuple[str, str, str, str, str | None] | None:
