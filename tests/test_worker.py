@@ -451,7 +451,7 @@ def test_callbacks_drive_the_worker_without_sweeps(
                 break
             deadline.wait(0.1)
         assert {"ACTIVE", "DONE"} <= taken()
-        assert worker.metrics.sweeps._value.get() == 1  # noqa: SLF001 - only the first sweep
+        assert worker.metrics.sweeps._value.get() == 1
         assert {"ACTIVE", "DONE"} <= set(service.history.first_seen(task_id))
         metrics = worker.metrics.exposition().decode()
         assert 'tasking_worker_callbacks_total{outcome="accepted"}' in metrics
