@@ -474,3 +474,38 @@ def test_callbacks_drive_the_worker_without_sweeps(
     finally:
         worker.stop()
         control.close()
+
+
+def test_the_worker_settles_an_order_the_app_left_unconfirmed(
+    service: TaskingService, sandbox: SandboxHandle
+) -> None:
+    # The app sent a create, got no answer, and was closed before it could look for the task.
+    request = order(service, f"orphan-{uuid.uuid4().hex[:8]}")
+    journaled, new = service.journal.begin(request, service.now())
+    assert new
+    task = service.client.send_create(request)
+    service.journal.unconfirmed(journaled.key, "the answer never came")
+    worker, _ = make_worker(service)
+    worker.run_once()
+    settled = service.journal.get(journaled.key)
+    assert settled is not None
+    assert settled.state.name == "PLACED" and settled.task_id == task.id
+
+
+def test_the_worker_command_needs_the_sandbox_the_apps_use(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ICEYE_")}
+    env["ICEYE_DATA_DIR"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "tasking.worker"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "ICEYE_SANDBOX_URL" in done.stderr
