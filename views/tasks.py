@@ -125,9 +125,8 @@ shown = select(
     keys.LIST_SORT.get() or "Newest first",
 )
 more = "" if task_list.complete else " (more on the server: Load more)"
-loaded = "" if from_desk else " loaded"
 st.caption(
-    f"{len(shown)} of {len(task_list.tasks)}{loaded} tasks match{more}. Select a row to open it."
+    f"{len(shown)} of {len(task_list.tasks)} loaded tasks match{more}. Select a row to open it."
 )
 
 since = attempt("read the local task history", service.history.status_since, shown) or {}
