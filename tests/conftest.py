@@ -66,3 +66,16 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+@pytest.fixture
+def service(sandbox: Any, store_url: str, tmp_path: Path) -> Iterator[Any]:
+    """A sandbox-mode ``TaskingService`` on the module's ``sandbox`` fixture and a new store on
+    each backend, with no worker of its own (the worker tests make theirs)."""
+    from tests.test_worker import make_service
+
+    built = make_service(sandbox, store_url, tmp_path)
+    try:
+        yield built
+    finally:
+        built.close()

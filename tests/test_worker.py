@@ -108,15 +108,6 @@ def sweep_until_final(worker: Worker, control: SandboxControl, task_id: str) -> 
     sweep_until(worker, control, task_id, {"DONE", "REJECTED", "FAILED", "CANCELED"})
 
 
-@pytest.fixture
-def service(sandbox: SandboxHandle, store_url: str, tmp_path: Path) -> Iterator[TaskingService]:
-    built = make_service(sandbox, store_url, tmp_path)
-    try:
-        yield built
-    finally:
-        built.close()
-
-
 def test_polling_follows_a_task_to_done_and_notifies_once_per_change(
     service: TaskingService, sandbox: SandboxHandle
 ) -> None:

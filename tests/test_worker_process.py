@@ -10,14 +10,12 @@ from __future__ import annotations
 import email
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -30,26 +28,12 @@ from tasking.desk import DeliveryState
 from tasking.sandbox.control import SandboxControl
 from tasking.sandbox.server import SandboxHandle, start_in_background
 from tasking.service import TaskingService
-from tests.test_worker import make_service, order
+from tests.e2e.conftest import free_port, wait_until
+from tests.test_worker import order
 
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = {"ACTIVE": "scheduled", "FULFILLED": "captured", "DONE": "products_ready",
          "REJECTED": "rejected", "FAILED": "failed"}  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)  # the interval between checks of a condition
-    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 class Inbox:
@@ -128,15 +112,6 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
-
-
-@pytest.fixture
-def service(sandbox: SandboxHandle, store_url: str, tmp_path: Path) -> Iterator[TaskingService]:
-    built = make_service(sandbox, store_url, tmp_path)
-    try:
-        yield built
-    finally:
-        built.close()
 
 
 def test_kill_9_in_a_burst_loses_no_change_and_tells_nobody_twice(
