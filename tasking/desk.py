@@ -504,6 +504,19 @@ class Desk:
             )
 
     @_guarded
+    def confirmed(self, task_ids: Sequence[str]) -> None:
+        """A sweep found these tasks as the store has them: checked now."""
+        if not task_ids:
+            return
+        with self._engine.begin() as conn:
+            for start in range(0, len(task_ids), 500):
+                conn.execute(
+                    update(_followed)
+                    .where(_followed.c.task_id.in_(list(task_ids[start : start + 500])))
+                    .values(checked_at=self._now())
+                )
+
+    @_guarded
     def fetch_failed(self, task_id: str, error: str, *, retry_at: datetime) -> None:
         with self._engine.begin() as conn:
             conn.execute(

@@ -177,6 +177,7 @@ class Worker:
         """OAuth2 tokens this worker issued to the backend → monotonic expiry (memory only: a
         restarted worker's 401 makes the backend fetch a new one)."""
         self._tokens_lock = threading.Lock()
+        self._clock_read = 0.0
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -293,6 +294,7 @@ class Worker:
             "startedAt": self._started_at.isoformat(),
             "budgetPerMinute": self.config.budget_per_minute,
             "pollIntervalS": self.config.poll_interval_s,
+            "safetySweepS": self.config.safety_sweep_s,
             "lastSweep": self.desk.setting(_SWEEP_LAST),
         }
         try:
@@ -525,6 +527,8 @@ class Worker:
             except TaskingError as error:
                 log.warning("sweep of the task list failed: %s", error)
                 return observed
+            unchanged = [t.id for t in page.data if known.get(t.id, "") == t.status]
+            self.desk.confirmed([t for t in unchanged if not _final(known[t])])
             for task in page.data:
                 if known.get(task.id, "") != task.status:
                     self._observe(task, source="poll", initial=since is None, fetched_at=fetched_at)
@@ -542,6 +546,16 @@ class Worker:
         oldest = self.desk.oldest_open_created()
         start = min(last, oldest) if oldest is not None else last
         return start - _SWEEP_MARGIN
+
+    def _fresh_clock(self) -> None:
+        """Read the backend's clock afresh (at most once a second): a status changed, maybe
+        because the simulation clock was jumped."""
+        now = time.monotonic()
+        if now - self._clock_read < 1.0:
+            return
+        self._clock_read = now
+        with contextlib.suppress(TaskingError):
+            self.service.clock.refresh()
 
     def _backend_now(self) -> datetime:
         try:
@@ -572,12 +586,17 @@ class Worker:
         basis = old if old != new else (previous.details_for if previous else None)
         needs: set[str] = set(fetches_after(basis, new))
         details = self._details(task, needs)
+        if old != new:
+            self._fresh_clock()
         now_backend = self._backend_now()
         occurred = {status: at for status, at in between}
-        for status, at in between:
-            with contextlib.suppress(TaskingError):
-                self.service.history.record_status(task.id, status, at)
+        # When the status changed, on the backend's clock: the callback's time, else the task's
+        # updatedAt (its last change), else now. Never the worker's own estimate alone, which
+        # lags a simulation clock that was jumped.
+        status_at = occurred.get(new) or task.updatedAt or now_backend
         with contextlib.suppress(TaskingError):
+            for status, at in [*between, (new, status_at)]:
+                self.service.history.record_status(task.id, status, at)
             self.service.history.record(task)
         notices: list[NewNotification] = []
         old_news = initial and old is None and is_terminal(new)
@@ -598,7 +617,7 @@ class Worker:
             task.id,
             status=new,
             created_at=task.createdAt,
-            status_at=occurred.get(new) or task.updatedAt or now_backend,
+            status_at=status_at,
             details=details,
             notifications=notices,
             channels=list(self.senders),
@@ -850,6 +869,10 @@ class Worker:
         self.metrics.tasks_followed.clear()  # a status no task is in any more shows no series
         for status, n in counts.items():
             self.metrics.tasks_followed.labels(status).set(n)
+
+
+def _final(status: str | None) -> bool:
+    return status is not None and is_terminal(status)
 
 
 def _digest(password: str) -> str:
