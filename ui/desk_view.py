@@ -250,14 +250,14 @@ def toast_text(notification: Notification) -> str:
     return plain(text)
 
 
-def toast_new(unread: Sequence[Notification]) -> None:
+def toast_new(unread: Sequence[Notification]) -> int:
     """Toast each notification this session has not seen (newest first in ``unread``). The first
     run of a session only notes what is already there: a session is told what happens while it
-    is open, never the same notification twice."""
+    is open, never the same notification twice. Returns how many were new."""
     seen = keys.NOTIFICATIONS_SEEN.get()
     if seen is None:
         keys.NOTIFICATIONS_SEEN.set({n.id for n in unread})
-        return
+        return 0
     new = [n for n in reversed(unread) if n.id not in seen]  # oldest first
     for notification in new[:TOASTS_PER_RUN]:
         st.toast(toast_text(notification), icon=KIND_ICONS.get(notification.kind, OTHER_ICON))
@@ -267,6 +267,7 @@ def toast_new(unread: Sequence[Notification]) -> None:
     if len(seen) > 20 * max(len(unread), 1):
         # A read notification never becomes unread again: forgetting it cannot toast it twice.
         seen.intersection_update(n.id for n in unread)
+    return len(new)
 
 
 def deliveries_by_notification(

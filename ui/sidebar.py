@@ -57,7 +57,10 @@ def _notifications_panel(service: TaskingService) -> None:
     # One store query per run (every CLOCK_REFRESH): the unread ones, newest first. It gives both
     # the count and what to toast; a notification read elsewhere first is not toasted.
     unread = service.desk.notifications(limit=UNREAD_SHOWN, unread_only=True)
-    toast_new(unread)
+    if toast_new(unread):
+        # Something happened on the backend (perhaps a clock jump from another app or a script):
+        # read its clock afresh so the clock panel below says the true time and next event.
+        service.refresh_clock()
     count = f"{len(unread)}{'+' if len(unread) >= UNREAD_SHOWN else ''}"
     st.page_link(
         state.PAGE_NOTIFICATIONS,
