@@ -112,6 +112,7 @@ _followed = Table(
     Column("reason", Text),
     Column("fetch_errors", Integer, nullable=False, default=0),
     Column("last_error", Text),
+    Column("via_webhook", Boolean, nullable=False, default=False),
 )
 _notifications = Table(
     "notifications",
@@ -189,6 +190,8 @@ class Followed:
     reason: str | None
     fetch_errors: int
     last_error: str | None
+    via_webhook: bool = False
+    """Its changes come by callback (else the worker polls for them)."""
 
 
 @dataclass(frozen=True)
@@ -377,13 +380,17 @@ class Desk:
         return {status or "UNKNOWN": int(n) for status, n in rows}
 
     @_guarded
-    def hint(self, task_id: str, at: datetime | None = None) -> None:
-        """Something happened to ``task_id`` (a callback): fetch it at ``at`` (now by default).
-        Also for a final task: a late callback may tell a status the worker missed."""
+    def hint(self, task_id: str, at: datetime | None = None, *, callback: bool = False) -> None:
+        """Something happened to ``task_id``: fetch it at ``at`` (now by default). Also for a
+        final task: a late callback may tell a status the worker missed. ``callback``: the hint
+        is a webhook callback, so the task's changes come by callback (it needs no polling)."""
         due = at or self._now()
+        values: dict[str, Any] = {"due_at": due}
+        if callback:
+            values["via_webhook"] = True
         with self._engine.begin() as conn:
             changed = conn.execute(
-                update(_followed).where(_followed.c.task_id == task_id).values(due_at=due)
+                update(_followed).where(_followed.c.task_id == task_id).values(**values)
             ).rowcount
         if changed:
             return
@@ -391,11 +398,36 @@ class Desk:
             with self._engine.begin() as conn:
                 conn.execute(
                     insert(_followed).values(
-                        task_id=task_id, final=False, due_at=due, fetch_errors=0
+                        task_id=task_id,
+                        final=False,
+                        fetch_errors=0,
+                        via_webhook=callback,
+                        due_at=due,
                     )
                 )
         except IntegrityError:
             pass
+
+    @_guarded
+    def mark_webhook(self, task_id: str) -> None:
+        """The task carries the worker's webhook (seen in its document)."""
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(_followed).where(_followed.c.task_id == task_id).values(via_webhook=True)
+            )
+
+    @_guarded
+    def open_without_webhook(self) -> int:
+        """Open tasks no callback covers (made elsewhere, or before the webhook): polled."""
+        with self._engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(_followed)
+                    .where(_followed.c.final.is_(False), _followed.c.via_webhook.is_(False))
+                ).scalar()
+                or 0
+            )
 
     @_guarded
     def due(self, limit: int) -> list[str]:
@@ -465,7 +497,9 @@ class Desk:
             if row is None:
                 try:
                     conn.execute(
-                        insert(_followed).values(task_id=task_id, **{**values, "due_at": next_due})
+                        insert(_followed).values(
+                            task_id=task_id, via_webhook=False, **{**values, "due_at": next_due}
+                        )
                     )
                 except IntegrityError:
                     return False
@@ -909,6 +943,7 @@ def _followed_of(row: Any) -> Followed:
         reason=row.reason,
         fetch_errors=int(row.fetch_errors or 0),
         last_error=row.last_error,
+        via_webhook=bool(row.via_webhook),
     )
 
 

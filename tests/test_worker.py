@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -500,3 +501,28 @@ def test_the_worker_command_needs_the_sandbox_the_apps_use(tmp_path: Path) -> No
     )
     assert done.returncode == 2
     assert "ICEYE_SANDBOX_URL" in done.stderr
+
+
+def test_tasks_no_callback_covers_are_polled_while_the_others_wait_for_callbacks(
+    service: TaskingService, sandbox: SandboxHandle
+) -> None:
+    worker, _ = make_worker(
+        service, use_webhooks=True, safety_sweep_s=3600, poll_interval_s=1, tick_s=0.2
+    )
+    worker.start(loops=False)
+    worker.run_once()
+    assert worker.mode == "webhook"
+    desk = worker.desk
+    # A task ordered elsewhere (no webhook in it) is followed by polling ...
+    elsewhere = service.client.send_create(order(service, f"curl-{uuid.uuid4().hex[:6]}"))
+    worker.sweep()
+    followed = desk.followed(elsewhere.id)
+    assert followed is not None and not followed.via_webhook
+    assert desk.open_without_webhook() >= 1
+    worker._state.last_sweep = time.monotonic() - 2  # the poll interval has passed
+    assert worker._sweep_due()
+    # ... while one whose callbacks reach the worker needs no sweep.
+    desk.hint(elsewhere.id, callback=True)
+    followed = desk.followed(elsewhere.id)
+    assert followed is not None and followed.via_webhook
+    worker.stop()

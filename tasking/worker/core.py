@@ -500,9 +500,17 @@ class Worker:
         self._observe(task, source="callback", fetched_at=fetched_at)
 
     def _sweep_due(self) -> bool:
-        period = (
-            self.config.safety_sweep_s if self._state.webhook_id else (self.config.poll_interval_s)
-        )
+        """Polling: every ``poll_interval_s``. With a webhook, a safety sweep every
+        ``safety_sweep_s``, unless some open task is not covered by callbacks (ordered elsewhere,
+        or before this webhook existed): those are polled at ``poll_interval_s``."""
+        period = self.config.poll_interval_s
+        if self._state.webhook_id:
+            try:
+                uncovered = self.desk.open_without_webhook()
+            except TaskingError:
+                uncovered = 1
+            if not uncovered:
+                period = self.config.safety_sweep_s
         if self._state.last_sweep and time.monotonic() - self._state.last_sweep < period:
             return False
         return self.budget.allows(1)
@@ -624,6 +632,9 @@ class Worker:
             next_due=None if details.complete else self._retry_at(0),
             fetched_at=fetched_at,
         )
+        if self._carries_webhook(task) and (previous is None or not previous.via_webhook):
+            with contextlib.suppress(TaskingError):
+                self.desk.mark_webhook(task.id)
         if changed and old != new:
             changed_at = occurred.get(new) or task.updatedAt
             if changed_at is not None:
@@ -637,6 +648,14 @@ class Worker:
                 source,
                 extra={"task_id": task.id},
             )
+
+    def _carries_webhook(self, task: Task) -> bool:
+        webhook = (task.notifications or {}).get("webhook")
+        return (
+            self._state.webhook_id is not None
+            and isinstance(webhook, dict)
+            and webhook.get("id") == self._state.webhook_id
+        )
 
     def _history_statuses(self, task_id: str) -> set[str]:
         try:

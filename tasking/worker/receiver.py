@@ -179,7 +179,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             if not taken:
                 return "replayed", HTTPStatus.OK, "event already received"
-            worker.desk.hint(task_id)
+            worker.desk.hint(task_id, callback=True)
         except TaskingError as error:
             # The store is down: 503 makes the sender retry later; nothing was taken.
             log.warning("callback %s not taken: %s", event_id, error)

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text, nullable=True),
         sa.Column("fetch_errors", sa.Integer, nullable=False, default=0),
         sa.Column("last_error", sa.Text, nullable=True),
+        sa.Column("via_webhook", sa.Boolean, nullable=False, default=False),
     )
     op.create_index("ix_followed_tasks_due", "followed_tasks", ["final", "due_at"])
     op.create_table(
