@@ -41,12 +41,14 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Column,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
     String,
     Table,
     Text,
+    UniqueConstraint,
     and_,
     case,
     delete,
@@ -113,6 +115,7 @@ _followed = Table(
     Column("fetch_errors", Integer, nullable=False, default=0),
     Column("last_error", Text),
     Column("via_webhook", Boolean, nullable=False, default=False),
+    Index("ix_followed_tasks_due", "final", "due_at"),
 )
 _notifications = Table(
     "notifications",
@@ -127,6 +130,8 @@ _notifications = Table(
     Column("occurred_at", UtcDateTime, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("read_at", UtcDateTime),
+    UniqueConstraint("task_id", "kind", name="uq_notification_task_kind"),
+    Index("ix_notifications_created_at", "created_at"),
 )
 _deliveries = Table(
     "deliveries",
@@ -141,6 +146,8 @@ _deliveries = Table(
     Column("last_error", Text),
     Column("sent_at", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("notification_id", "channel", name="uq_delivery_channel"),
+    Index("ix_deliveries_due", "state", "next_attempt_at"),
 )
 _callbacks = Table(
     "callbacks_received",
@@ -151,6 +158,7 @@ _callbacks = Table(
     Column("status", String(32), nullable=False),
     Column("occurred_at", UtcDateTime),
     Column("received_at", UtcDateTime, nullable=False),
+    Index("ix_callbacks_received_at", "received_at"),
 )
 _lease = Table(
     "worker_lease",
