@@ -5,15 +5,22 @@ the default SLA. Statuses and transitions: ``reference/iceye-api.md`` §5.1; wha
 when: §4.7 (scene from ACTIVE), §4.8 (products from FULFILLED); cancellation: §4.6 (RECEIVED or
 ACTIVE only) and the fee tiers of ICEYE's product specification §3.6 (iceye-api.md §5.3); polling
 every 5 s as ICEYE's demo.
+
+What the Monitor may say about a task depends on its status *and* the backend's clock: a task stays
+ACTIVE between its capture and its SLA products (§5.1), so "planned, may be re-planned" is true
+only until the planned imaging end, and the products are due the SLA after it (§5.2). ``capture_of``
+decides which of those holds; ``fee_schedule`` which cancellation fees are still ahead.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Final, Literal
 
 from tasking.models import TaskStatus
+from tasking.modes import sla_hours
 from tasking.times import to_utc
 
 __all__ = [
@@ -27,15 +34,22 @@ __all__ = [
     "STAGES",
     "STAGE_STATUSES",
     "TERMINAL",
+    "Capture",
+    "FeeSpan",
     "FeeTier",
     "Fetch",
+    "Progress",
     "Stage",
     "can_cancel",
     "cancellation_fee",
+    "capture_of",
+    "fee_schedule",
     "fetches_after",
     "is_captured",
     "is_terminal",
     "next_poll_in",
+    "products_due",
+    "progress_of",
     "stage_index",
     "stage_of",
     "statuses_text",
@@ -145,6 +159,13 @@ def can_cancel(status: str) -> bool:
 class FeeTier:
     percent: int
     label: str
+    """The fee in words, as a share of the order value (for a contract with a price list)."""
+
+    @property
+    def share(self) -> str:
+        """``free``, ``10 %``: the fee without naming an amount it is a share of (a contract with
+        no price list has no order value in the API: its fees are charged as the contract says)."""
+        return "free" if self.percent == 0 else f"{self.percent} %"
 
 
 # (more than this before the window start, tier); checked in order. Boundaries: exactly 72 h before
@@ -166,6 +187,146 @@ def cancellation_fee(now: datetime, window_start: datetime) -> FeeTier:
         if ahead > more_than:
             return tier
     return FULL_FEE
+
+
+@dataclass(frozen=True)
+class FeeSpan:
+    """One fee tier as times for one window: it applies to a cancel from ``start`` (None: since
+    ordering) until ``end`` (None: for as long as the task can be cancelled)."""
+
+    tier: FeeTier
+    start: datetime | None
+    end: datetime | None
+    current: bool
+    """The tier that applies to a cancel now."""
+
+
+def fee_schedule(now: datetime, window_start: datetime) -> list[FeeSpan]:
+    """The fee tiers still ahead at ``now`` for a window starting at ``window_start``, in order: the
+    one that applies now first (marked ``current``, the same tier as ``cancellation_fee``), then
+    the dearer ones with the times they begin. Tiers whose time has passed are left out."""
+    start_utc, now_utc = to_utc(window_start), to_utc(now)
+    spans: list[FeeSpan] = []
+    begins: datetime | None = None
+    for more_than, tier in FEE_TIERS:
+        # The tier holds while the start is more than ``more_than`` ahead: until start − more_than.
+        ends = start_utc - more_than
+        spans.append(FeeSpan(tier, begins, ends, current=False))
+        begins = ends
+    spans.append(FeeSpan(FULL_FEE, begins, None, current=False))
+    ahead = [s for s in spans if s.end is None or s.end > now_utc]
+    first = ahead[0]
+    ahead[0] = FeeSpan(first.tier, first.start, first.end, current=True)
+    return ahead
+
+
+class Progress(StrEnum):
+    """Where a task stands, as the Monitor tells it: its status read with the backend's clock."""
+
+    WAITING = "waiting"
+    """RECEIVED (or not read yet): ICEYE has not scheduled it, so there is no scene yet."""
+    PLANNED = "planned"
+    """ACTIVE and the planned imaging end is still ahead (or unknown): ICEYE may re-plan it."""
+    IMAGED = "imaged"
+    """ACTIVE but the planned imaging end has passed: captured, the products are due (a task
+    stays ACTIVE until its SLA products are ready, iceye-api.md §5.1)."""
+    SLA_READY = "sla-ready"
+    """FULFILLED: the SLA products are ready, non-SLA products may still be processing."""
+    COMPLETE = "complete"
+    """DONE: every ordered product is ready."""
+    REJECTED = "rejected"
+    CANCELED = "canceled"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    """A status this app does not know."""
+
+
+_PROGRESS_OF: Final[dict[str, Progress]] = {
+    TaskStatus.RECEIVED: Progress.WAITING,
+    TaskStatus.FULFILLED: Progress.SLA_READY,
+    TaskStatus.DONE: Progress.COMPLETE,
+    TaskStatus.REJECTED: Progress.REJECTED,
+    TaskStatus.CANCELED: Progress.CANCELED,
+    TaskStatus.FAILED: Progress.FAILED,
+}
+_IMAGED: Final = frozenset({Progress.IMAGED, Progress.SLA_READY, Progress.COMPLETE})
+
+
+def _passed(moment: datetime | None, now: datetime | None) -> bool:
+    return moment is not None and now is not None and to_utc(moment) < to_utc(now)
+
+
+def progress_of(status: str | None, imaging_end: datetime | None, now: datetime | None) -> Progress:
+    """The task's progress: its status, except that an ACTIVE task whose (planned) imaging end is
+    before the backend's ``now`` has been imaged. Without ``now`` or an imaging time, an ACTIVE
+    task counts as planned (nothing says the imaging passed)."""
+    if status is None:
+        return Progress.WAITING
+    if status == TaskStatus.ACTIVE:
+        return Progress.IMAGED if _passed(imaging_end, now) else Progress.PLANNED
+    return _PROGRESS_OF.get(status, Progress.UNKNOWN)
+
+
+def products_due(
+    imaging_end: datetime, sla: str | None, available_in_s: int | None = None
+) -> datetime | None:
+    """When the SLA products are due: the imaging end plus the task's SLA (``DEFAULT_SLA`` when
+    the task names none, the server's default); the task's ``productsAvailableInSeconds`` when its
+    SLA does not read as hours; None when neither says."""
+    hours = sla_hours(sla or DEFAULT_SLA)
+    if hours is not None:
+        return to_utc(imaging_end) + timedelta(hours=hours)
+    if available_in_s is not None and available_in_s > 0:
+        return to_utc(imaging_end) + timedelta(seconds=available_in_s)
+    return None
+
+
+@dataclass(frozen=True)
+class Capture:
+    """What may be said of a task's capture and products at one moment (``capture_of``)."""
+
+    progress: Progress
+    imaged_at: datetime | None
+    """When it was imaged: the captured scene's imaging end, or the planned one once passed;
+    None before the imaging, for a task that was never imaged, or when no scene was read."""
+    products_due: datetime | None
+    """When its SLA products are due (imaged tasks only; None when the SLA says no time)."""
+    sla: str
+    """The task's SLA, or ``DEFAULT_SLA`` when it names none."""
+    overdue: bool
+    """Imaged, the SLA products are not ready (still ACTIVE), and their due time has passed."""
+
+    @property
+    def may_be_replanned(self) -> bool:
+        """ICEYE may still move the planned scene: only until its imaging (iceye-api.md §4.7)."""
+        return self.progress is Progress.PLANNED
+
+
+def capture_of(
+    status: str | None,
+    *,
+    planned_end: datetime | None,
+    actual_end: datetime | None,
+    now: datetime | None,
+    sla: str | None,
+    available_in_s: int | None = None,
+) -> Capture:
+    """The capture as the backend's clock (``now``) and the scenes read so far show it.
+
+    ``planned_end``/``actual_end``: the imaging end of the planned scene (read while ACTIVE) and
+    of the captured one (read once FULFILLED or DONE). The captured one wins; the planned one
+    stands for it only once its time has passed."""
+    end = actual_end if actual_end is not None else planned_end
+    progress = progress_of(status, end, now)
+    imaged_at: datetime | None = None
+    if progress in _IMAGED:
+        if actual_end is not None:
+            imaged_at = to_utc(actual_end)
+        elif _passed(planned_end, now):
+            imaged_at = to_utc(planned_end) if planned_end is not None else None
+    due = products_due(imaged_at, sla, available_in_s) if imaged_at is not None else None
+    overdue = progress is Progress.IMAGED and _passed(due, now)
+    return Capture(progress, imaged_at, due, sla or DEFAULT_SLA, overdue)
 
 
 def next_poll_in(status: str | None, *, pending: bool = False) -> float | None:
