@@ -1,4 +1,8 @@
-"""Client side of the sandbox-only routes (``/sandbox/v1``), for the app's sidebar.
+"""Client side of the sandbox-only routes (``/sandbox/v1``), for the app's sidebar and demo controls.
+
+The clock routes need no token. A task's fast-forward needs its company's: the caller passes the
+``httpx.Auth`` its API client already holds (``TaskingClient.session.auth``), so the token is
+fetched, cached and refreshed in one place and never handled as text here.
 
 Errors come out of the tasking error tree like every other call: ``error_from_response`` for an
 error status, ``RequestTimeout`` / ``TransportError`` when no answer came.
@@ -8,13 +12,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
 from tasking.client import KEEPALIVE_S
 from tasking.errors import RequestTimeout, TaskingError, TransportError, error_from_response
+from tasking.http import segment
+from tasking.models import Task
 from tasking.times import parse_time
+
+FastForwardTo = Literal["next-event", "final"]
+"""How far ``SandboxControl.fast_forward`` goes: the task's next event, or its final status."""
 
 _TIMEOUT_S = 10.0
 HEALTH_TIMEOUT_S = 3.0
@@ -39,8 +48,27 @@ class ClockState:
         )
 
 
+@dataclass(frozen=True)
+class FastForwarded:
+    """What a task's fast-forward did: the task and the clock afterwards, and how many of the
+    task's events ran (0: it was already final, or nothing was pending)."""
+
+    task: Task
+    clock: ClockState
+    events: int
+
+    @classmethod
+    def from_wire(cls, body: dict[str, Any]) -> FastForwarded:
+        return cls(
+            task=Task.model_validate(body["task"]),
+            clock=ClockState.from_wire(body["clock"]),
+            events=int(body["events"]),
+        )
+
+
 class SandboxControl:
-    """Clock, constellation and health of a sandbox at ``root_url`` (no token needed)."""
+    """Clock, constellation and health of a sandbox at ``root_url`` (no token needed), and a
+    task's fast-forward (its company's token, through the ``auth`` given)."""
 
     def __init__(self, root_url: str, http: httpx.Client | None = None) -> None:
         self._root = root_url.rstrip("/")
@@ -70,11 +98,14 @@ class SandboxControl:
         path: str,
         json: dict[str, Any] | None = None,
         timeout: float | None = None,
+        auth: httpx.Auth | None = None,
     ) -> httpx.Response:
         # As a request extension, not ``timeout=``: a TestClient passed as ``http`` refuses that.
         extra: dict[str, Any] = (
             {} if timeout is None else {"extensions": {"timeout": httpx.Timeout(timeout).as_dict()}}
         )
+        if auth is not None:
+            extra["auth"] = auth
         try:
             response = self._http.request(
                 method, f"{self._root}/sandbox/v1{path}", json=json, **extra
@@ -102,6 +133,16 @@ class SandboxControl:
         if seconds is None and not to_next_event:
             raise ValueError("advance needs to_next_event=True or a number of seconds")
         return ClockState.from_wire(self._call("POST", "/clock/advance", body).json())
+
+    def fast_forward(
+        self, task_id: str, to: FastForwardTo = "next-event", *, auth: httpx.Auth | None
+    ) -> FastForwarded:
+        """``POST /sandbox/v1/tasks/{id}/fast-forward``: move the (global) simulation clock to the
+        task's next event, or until it is final. ``auth`` carries the token of the task's company
+        (the API client's ``session.auth``); another company's task is a NotFound."""
+        path = f"/tasks/{segment(task_id)}/fast-forward"
+        response = self._call("POST", path, {"to": to}, auth=auth)
+        return FastForwarded.from_wire(response.json())
 
     def constellation_tle(self) -> str:
         return self._call("GET", "/constellation?format=tle").text

@@ -14,9 +14,10 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from tasking.monitoring import is_terminal
 from tasking.sandbox.clock import ClockMark, SimClock
 from tasking.sandbox.config import SandboxConfig
 from tasking.sandbox.notifications import Dispatcher
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 _DEFAULT_SPEED = 60.0
 # The longest single jump of POST /sandbox/v1/clock/advance: beyond any 14-day window plus SLA.
 MAX_ADVANCE_S = 60 * 86400.0
+# The most of one task's events a fast-forward to its final status runs: a task's whole life is a
+# handful (decision, capture, fulfilment, completion) plus a re-plan per displacement.
+MAX_FAST_FORWARD_EVENTS = 20
 
 
 class Sandbox:
@@ -149,6 +153,39 @@ class Sandbox:
             self.clock.advance(seconds)
         self.catch_up()
         return self.clock_state()
+
+    def fast_forward(self, task_id: str, *, to_final: bool) -> int:
+        """Move the simulation clock, for everyone, until the task's next event has run, or with
+        ``to_final`` until the task is final; returns how many of its events ran.
+
+        The clock goes from one pending event to the next, whichever task it belongs to, and
+        everything due runs at its own time on the way: no event runs early, so the world stays
+        what ``POST /clock/advance {"to": "next-event"}`` repeated would make it. The task's
+        events are counted by its history (a decision, a capture, a fulfilment, a completion, a
+        re-plan forced by another task). It stops at a final status, after
+        ``MAX_FAST_FORWARD_EVENTS`` of the task's events, when nothing is pending, or before an
+        event more than ``MAX_ADVANCE_S`` ahead of the call's start. A task already final, or
+        unknown, leaves the clock where it is.
+        """
+        # The store offers the earliest pending event of all tasks, not of one: hence the steps.
+        start = self.catch_up()
+        horizon = start + timedelta(seconds=MAX_ADVANCE_S)
+        wanted = MAX_FAST_FORWARD_EVENTS if to_final else 1
+        seen = len(self.store.history(task_id))
+        ran = 0
+        while ran < wanted:
+            task = self.store.get_task(task_id)
+            if task is None or is_terminal(task.status):
+                break
+            upcoming = self.scheduler.next_event_time()
+            if upcoming is None or upcoming > horizon:
+                break
+            self.clock.advance_to(upcoming)
+            self.catch_up()
+            count = len(self.store.history(task_id))
+            ran += count - seen
+            seen = count
+        return ran
 
     # --- contracts ---------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from fastapi.staticfiles import StaticFiles
 from tasking.models import ErrorBody, ProblemBody
 from tasking.sandbox import feasibility, notifications, tasks, webhooks
 from tasking.sandbox.config import MAX_SPEED, MIN_SPEED, SandboxConfig
-from tasking.sandbox.core import MAX_ADVANCE_S
+from tasking.sandbox.core import MAX_ADVANCE_S, MAX_FAST_FORWARD_EVENTS
 from tasking.sandbox.problems import PROBLEM_JSON
 
 # tasking/sandbox/docs.py -> the repository root, which holds static/ (see scripts/vendor_assets.py)
@@ -150,6 +150,7 @@ ERRORS_BY_OPERATION: dict[str, dict[int, str]] = {
         404: _CONTRACT_404,
     },
     "getTaskHistory": {404: _TASK_404},
+    "fastForwardTask": {404: _TASK_404},
     "getWebhook": {404: _WEBHOOK_404},
     "deleteWebhook": {404: _WEBHOOK_404},
     "getFile": {403: _LINK_403, 404: "No such file: the product or asset is not ready or unknown."},
@@ -185,6 +186,12 @@ NOTES_BY_OPERATION: dict[str, str] = {
     "checkFeasibility": f"A JSON array of 1 to {feasibility.MAX_ITEMS} task requests.",
     "setClockSpeed": f"`speed` from {MIN_SPEED:g} to {MAX_SPEED:g} × real time.",
     "advanceClock": f"`seconds` above 0 and at most {MAX_ADVANCE_S:g} (60 days).",
+    "fastForwardTask": "The clock is global: it goes from one pending event to the next, whichever "
+    "task it belongs to, and every event runs at its own time, so other tasks move too. "
+    "`next-event` stops once one of the task's events has run; `final` once the task is final, "
+    f"after at most {MAX_FAST_FORWARD_EVENTS} of its events; neither goes more than "
+    f"{MAX_ADVANCE_S / 86400:g} days ahead. `events` counts the task's history entries added; a "
+    "task already final: 0, and the clock does not move.",
     "getConstellation": "`format=tle` (default): three-line TLE text; `format=omm`: a JSON array "
     "of CCSDS OMM records.",
     "getFile": "The link is the credential (no token). Media types: PNG quicklook, GeoTIFF GRD, "

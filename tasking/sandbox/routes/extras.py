@@ -1,7 +1,8 @@
 """What only the sandbox offers, under ``/sandbox/v1`` (never inside ICEYE's standard objects).
 
 The clock, health, constellation and callback routes need no token: they are the demo's controls
-and observability. A task's history needs the owner's token, like the task itself.
+and observability. A task's history and its fast-forward need the owner's token, like the task
+itself: another company's task is the same 404 as an unknown one.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tasking.models import Task
 from tasking.orbits import to_omm, to_tle_text
 from tasking.sandbox.notifications import callback_wire
 from tasking.sandbox.routes.deps import CompanyDep, SandboxDep, TaskID
-from tasking.sandbox.tasks import check_limit, own_task
+from tasking.sandbox.tasks import check_limit, get_task, own_task
 from tasking.times import format_rfc3339
 
 router = APIRouter(prefix="/sandbox/v1", tags=["sandbox"])
@@ -45,6 +47,22 @@ class Advance(BaseModel):
         if (self.to is None) == (self.seconds is None):
             raise ValueError('give either "to": "next-event" or "seconds"')
         return self
+
+
+class FastForward(BaseModel):
+    """``{"to": "next-event"}`` or ``{"to": "final"}``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    to: Literal["next-event", "final"] = Field(
+        description="`next-event`: until the task's next event has run; `final`: until the task "
+        "is final"
+    )
+
+
+class FastForwarded(BaseModel):
+    task: Task = Field(description="the task afterwards, as getTask shows it")
+    clock: ClockState = Field(description="the clock afterwards, as GET /sandbox/v1/clock")
+    events: int = Field(description="how many of the task's events ran (0: the clock did not move)")
 
 
 class CallbackDelivery(BaseModel):
@@ -131,3 +149,20 @@ def history(sandbox: SandboxDep, company: CompanyDep, task_id: TaskID) -> dict[s
             for h in sandbox.store.history(task_id)
         ]
     }
+
+
+@router.post(
+    "/tasks/{taskID}/fast-forward",
+    operation_id="fastForwardTask",
+    summary="Move the simulation clock (for everyone) to a task's next event or its final status; "
+    "due events run (token of its company)",
+    responses={200: {"model": FastForwarded}},
+)
+def fast_forward(
+    sandbox: SandboxDep, company: CompanyDep, task_id: TaskID, body: FastForward
+) -> Any:
+    own_task(sandbox, company, task_id)
+    events = sandbox.fast_forward(task_id, to_final=body.to == "final")
+    # The task before the clock: the clock's reading is never earlier than the task it comes with.
+    task = get_task(sandbox, company, task_id)
+    return {"task": task, "clock": sandbox.clock_state(), "events": events}
