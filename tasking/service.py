@@ -48,7 +48,7 @@ from tasking.times import utc_now
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from tasking.sandbox.control import ClockState, SandboxControl
+    from tasking.sandbox.control import ClockState, FastForwarded, FastForwardTo, SandboxControl
     from tasking.sandbox.server import SandboxHandle
     from tasking.worker import Worker
 
@@ -132,6 +132,15 @@ class TaskingService:
     def jump_to_next_event(self) -> ClockReading:
         """Advance the simulation clock to its next due event (sandbox only)."""
         return self._remember(self._control().advance(to_next_event=True))
+
+    def fast_forward(self, task_id: str, to: FastForwardTo = "next-event") -> FastForwarded:
+        """Move the simulation clock, for every task, to this task's next event or until it is
+        final (sandbox only), with this app's company token. Once the sandbox has answered,
+        nothing here raises: the clock reading and the history are kept best-effort."""
+        result = self._control().fast_forward(task_id, to, auth=self.client.session.auth)
+        self._remember(result.clock)
+        self.record(result.task)
+        return result
 
     def _control(self) -> SandboxControl:
         if self.control is None:

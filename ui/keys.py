@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, overload
 import streamlit as st
 
 if TYPE_CHECKING:
+    from tasking.errors import TaskingError
     from tasking.models import Contract, FeasibilityResponse, TaskRequest
     from tasking.places import Place
     from tasking.watch import Watch
@@ -186,6 +187,19 @@ MONITOR_MAP: Key[Any] = Key("monitor_map", "The Monitor's map (nothing is read b
 HINTED: Key[set[str]] = Key(
     "mon_hinted",
     "Task ids this session asked the worker to fetch (``desk.hint``, once per task and session).",
+)
+FAST_FORWARD_NEXT: Button = Key(
+    "mon_ff_next", "Next event for this task (sandbox demo control: moves the global clock)."
+)
+FAST_FORWARD_FINAL: Button = Key(
+    "mon_ff_final", "Fast-forward to the end (sandbox demo control: moves the global clock)."
+)
+FAST_FORWARDED: Key[tuple[str, str]] = Key(
+    "mon_ff_done",
+    "Task id and what its last fast-forward did, toasted once by the run after the click.",
+)
+FAST_FORWARD_ERROR: Key[tuple[str, TaskingError]] = Key(
+    "mon_ff_error", "Task id and why its last fast-forward failed, shown until the next click."
 )
 MONITOR_PANEL = "mon_"
 """Scope of the Retry keys of the Monitor's live panel, apart from the page's own."""

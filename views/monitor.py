@@ -19,6 +19,7 @@ from tasking.errors import TaskingError
 from tasking.service import TaskingService
 from tasking.watch import Watch, refresh
 from ui import keys, scene_map, state
+from ui.demo_controls import demo_controls
 from ui.desk_view import DeskReading, read_for_monitor, show_desk_source
 from ui.elements import Constellation, Unavailable, constellation
 from ui.errors import attempt, show_error
@@ -142,6 +143,7 @@ def live_panel() -> None:
                 f"{monitoring.POLL_INTERVAL_S:g} s until the status is final."
             )
         seen = attempt("read the local task history", service.history.first_seen, task.id)
+    demo_controls(service, task)
     show_timeline(task, seen or {}, watch.actual)
 
     cancellable = monitoring.can_cancel(task.status)
