@@ -21,6 +21,13 @@ def when(value: datetime | None, *, seconds: bool = False) -> str:
     return to_utc(value).strftime(spec)
 
 
+def moment(value: datetime, now: datetime | None) -> str:
+    """``14:05 UTC`` on ``now``'s UTC day, ``2026-05-03 14:05 UTC`` on another (or without one)."""
+    if now is not None and to_utc(value).date() == to_utc(now).date():
+        return to_utc(value).strftime("%H:%M UTC")
+    return when(value)
+
+
 def window(value: TimeWindow | None) -> str:
     """``2026-05-02 14:00 → 2026-05-04 14:00 UTC``."""
     if value is None:

@@ -7,18 +7,23 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Literal
 
 import streamlit as st
 
 from tasking import modes, monitoring
 from tasking.client import TaskingClient
 from tasking.errors import TaskingError
+from tasking.geometry import look_bearing
 from tasking.models import Scene, Task, TaskStatus
+from tasking.monitoring import Capture, Progress
 from tasking.service import TaskingService
 from tasking.watch import ProductView, Watch, fresh_asset, reached_stage
-from ui import keys
-from ui.format import code, duration, listing, plain, when, window
+from ui import keys, scene_map
+from ui.elements import Constellation, constellation
+from ui.format import code, duration, listing, moment, plain, when, window
 from ui.guard import guarded
+from ui.service import get_service
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +47,56 @@ _TIMELINE_CSS = """
 CAPTURED_STAGE = monitoring.stage_index(TaskStatus.FULFILLED)
 
 
+# --- what the page knows besides what it passes ----------------------------------------------
+# The page (views/monitor.py) passes each function the task or its Watch; the backend's clock and
+# the mode are read here, from the one cached service.
+
+
+def _backend_now() -> datetime | None:
+    """The backend's now, for the texts that depend on time; None when its clock cannot be read
+    (an ACTIVE task then counts as planned: nothing says its imaging passed)."""
+    try:
+        return get_service().now()
+    except TaskingError:
+        return None
+
+
+def _live() -> bool:
+    """Live ICEYE (no sandbox): its tasks carry no reason for a rejection or failure."""
+    return get_service().control is None
+
+
+def _watch_of(task_id: str) -> Watch | None:
+    return (keys.WATCHES.get() or {}).get(task_id)
+
+
+def capture_now(task: Task, planned: Scene | None, actual: Scene | None) -> Capture:
+    """The task's capture as the backend's clock shows it now (``monitoring.capture_of``)."""
+    return monitoring.capture_of(
+        task.status,
+        planned_end=planned.imagingTime.end if planned is not None else None,
+        actual_end=actual.imagingTime.end if actual is not None else None,
+        now=_backend_now(),
+        sla=task.sla,
+        available_in_s=task.productsAvailableInSeconds,
+    )
+
+
+# --- timeline --------------------------------------------------------------------------------
+
+
 def timeline_html(
     status: str, first_seen: dict[str, datetime], imaged_at: datetime | None = None
 ) -> str:
     """Received → Scheduled → Captured → Complete with the time each stage was first seen; an
     unhappy ending (rejected, canceled, failed) is drawn after the last stage reached. A capture
-    the app did not see as a status (FULFILLED and DONE at once) shows the scene's imaging time."""
+    the app did not see as a status (FULFILLED and DONE at once) shows the scene's imaging time;
+    so does an ACTIVE task whose imaging has passed (``imaged_at``): it is at the Captured stage,
+    waiting for its products."""
     stage = monitoring.stage_of(status)
     reached = stage.index if stage.index >= 0 else reached_stage(first_seen)
+    if stage.ok and imaged_at is not None:
+        reached = max(reached, CAPTURED_STAGE)
     parts: list[str] = []
     for index, (label, stage_status) in enumerate(
         zip(monitoring.STAGES, monitoring.STAGE_STATUSES, strict=True)
@@ -90,8 +137,9 @@ def timeline_html(
 
 
 def show_timeline(task: Task, first_seen: dict[str, datetime], actual: Scene | None) -> None:
-    imaged_at = actual.imagingTime.end if actual is not None else None
-    st.markdown(timeline_html(task.status, first_seen, imaged_at), unsafe_allow_html=True)
+    watch = _watch_of(task.id)
+    capture = capture_now(task, watch.planned if watch is not None else None, actual)
+    st.markdown(timeline_html(task.status, first_seen, capture.imaged_at), unsafe_allow_html=True)
 
 
 def _incidence(task: Task) -> str:
@@ -143,7 +191,7 @@ def duration_text(seconds: int) -> str:
 
 def _scene_values(scene: Scene | None) -> list[str]:
     if scene is None:
-        return ["—"] * 7
+        return ["—"] * len(SCENE_FIELDS)
     return [
         when(scene.imagingTime.start, seconds=True),
         when(scene.imagingTime.end, seconds=True),
@@ -151,7 +199,6 @@ def _scene_values(scene: Scene | None) -> list[str]:
         f"{scene.incidenceAngle:.1f}°" if scene.incidenceAngle is not None else "—",
         scene.lookSide or "—",
         scene.passDirection or "—",
-        f"{scene.azimuth:.1f}°" if scene.azimuth is not None else "—",
     ]
 
 
@@ -162,27 +209,156 @@ SCENE_FIELDS = (
     "Incidence angle",
     "Look side",
     "Pass direction",
-    "Azimuth",
 )
+NOT_REPORTED = "not reported yet"
+"""An actual value of a task imaged but not yet FULFILLED (the app reads the captured scene then)."""
+COMPUTED_AZIMUTH = "Azimuth (computed by the app)"
+
+
+def _degrees(value: float | None) -> str:
+    return f"{value:.1f}°" if value is not None else "—"
+
+
+def _azimuth(scene: Scene | None) -> str:
+    return _degrees(scene.azimuth if scene is not None else None)
+
+
+def computed_azimuth(task: Task, scene: Scene | None) -> float | None:
+    """The bearing from the point to the satellite (the sandbox's meaning of ICEYE's
+    ``azimuth``) on the predicted pass the scene matches, as the map draws it; None without a
+    scene, orbital elements or a matching pass."""
+    if scene is None:
+        return None
+    elements = constellation(get_service())
+    if not isinstance(elements, Constellation):
+        return None
+    found = scene_map.find_pass(elements, task, scene)
+    if found is None or found.look_side not in ("LEFT", "RIGHT"):
+        return None
+    side: Literal["LEFT", "RIGHT"] = "LEFT" if found.look_side == "LEFT" else "RIGHT"
+    return (look_bearing(found.heading, side) + 180.0) % 360.0
+
+
+def scene_rows(
+    task: Task, planned: Scene | None, actual: Scene | None, capture: Capture
+) -> list[tuple[str, str, str]]:
+    """(field, planned, actual) for the table. The azimuth is ICEYE's when a scene has one, else
+    the app's own from the predicted pass (labelled so), else no row at all."""
+    actual_values = _scene_values(actual)
+    if actual is None and capture.progress is Progress.IMAGED:
+        actual_values = [NOT_REPORTED] * len(SCENE_FIELDS)
+    rows = list(zip(SCENE_FIELDS, _scene_values(planned), actual_values, strict=True))
+    if any(s is not None and s.azimuth is not None for s in (planned, actual)):
+        rows.append(("Azimuth", _azimuth(planned), _azimuth(actual)))
+        return rows
+    on_planned = computed_azimuth(task, planned)
+    on_actual = computed_azimuth(task, actual)
+    if on_planned is not None or on_actual is not None:
+        rows.append((COMPUTED_AZIMUTH, _degrees(on_planned), _degrees(on_actual)))
+    return rows
+
+
+def products_due_text(capture: Capture, now: datetime | None) -> str:
+    """``due by 22:05 UTC (SLA_8H)``: when an imaged task's products are due (Markdown)."""
+    sla = plain(capture.sla)
+    if capture.products_due is None:
+        return f"follow within the task's SLA ({sla})"
+    due = moment(capture.products_due, now)
+    if capture.overdue:
+        return f"were due by {due} ({sla}) and have not arrived yet"
+    return f"due by {due} ({sla})"
+
+
+def captured_text(capture: Capture, now: datetime | None) -> str:
+    """``Captured at 14:05 UTC; products due by 22:05 UTC (SLA_8H)`` (Markdown)."""
+    at = f" at {moment(capture.imaged_at, now)}" if capture.imaged_at is not None else ""
+    return f"Captured{at}; products {products_due_text(capture, now)}"
+
+
+def _no_reason() -> str:
+    # Live ICEYE's task has no reason field (DESIGN.md, the desk); the sandbox's worker finds one
+    # in the sandbox's task history and the desk shows it above.
+    return " ICEYE gives no reason." if _live() else ""
+
+
+def scene_note(capture: Capture, has_scene: bool, now: datetime | None) -> str:
+    """The sentence under the scene (or instead of it): true for the status and the time."""
+    progress = capture.progress
+    if progress is Progress.WAITING:
+        return "No scene yet: ICEYE plans one when the task is scheduled (ACTIVE)."
+    if progress is Progress.PLANNED:
+        if not has_scene:
+            return "No scene for this task yet."
+        return "Planned: ICEYE may still re-plan it until the capture."
+    if progress is Progress.IMAGED:
+        return (
+            f"{captured_text(capture, now)}. ICEYE keeps the task ACTIVE until its SLA products "
+            "are ready; the actual values show then."
+        )
+    if progress is Progress.SLA_READY:
+        return (
+            f"{captured_text(capture, now)}: the SLA products are ready, the other ordered "
+            "products are still processing."
+        )
+    if progress is Progress.COMPLETE:
+        at = f" at {moment(capture.imaged_at, now)}" if capture.imaged_at is not None else ""
+        return f"Captured{at}; every ordered product is ready."
+    if progress is Progress.REJECTED:
+        return "No scene: ICEYE rejected the task." + _no_reason()
+    if progress is Progress.CANCELED:
+        if has_scene:
+            return "Planned before the task was canceled."
+        return "No scene: the task was canceled."
+    if progress is Progress.FAILED:
+        if has_scene:
+            return "Planned, but ICEYE failed to image it." + _no_reason()
+        return "No scene: ICEYE failed to image the task." + _no_reason()
+    return "No scene for this task." if not has_scene else ""
 
 
 def show_scene(watch: Watch) -> None:
-    """The scene as planned while ACTIVE and as captured once FULFILLED/DONE, side by side."""
-    if watch.planned is None and watch.actual is None:
-        if watch.status in (TaskStatus.RECEIVED, None):
-            st.caption("No scene yet: ICEYE plans one when the task is scheduled (ACTIVE).")
-        else:
-            st.caption("No scene for this task.")
+    """The scene as planned while ACTIVE and as captured once FULFILLED/DONE, side by side, with
+    what holds now: may be re-planned (before the imaging), captured and products due (after)."""
+    task = watch.task
+    if task is None:
         return
-    planned, actual = _scene_values(watch.planned), _scene_values(watch.actual)
+    now = _backend_now()
+    capture = capture_now(task, watch.planned, watch.actual)
+    has_scene = watch.planned is not None or watch.actual is not None
+    note = scene_note(capture, has_scene, now)
+    if not has_scene:
+        st.caption(note)
+        return
     lines = ["| | Planned | Actual |", "|---|---|---|"]
-    for name, p, a in zip(SCENE_FIELDS, planned, actual, strict=True):
+    rows = scene_rows(task, watch.planned, watch.actual, capture)
+    for name, p, a in rows:
         lines.append(f"| **{plain(name)}** | {plain(p)} | {plain(a)} |")
     st.markdown("\n".join(lines))
-    if watch.planned is not None and watch.actual is None:
-        st.caption("Planned: ICEYE may still re-plan it until the capture.")
-    elif watch.planned is None:
+    if note:
+        st.caption(note)
+    if any(name == COMPUTED_AZIMUTH for name, _, _ in rows):
+        st.caption(
+            "Azimuth computed by the app: the bearing from the point to the satellite on the "
+            "predicted pass that matches the scene (ICEYE's scene gives none)."
+        )
+    if watch.planned is None and monitoring.is_captured(task.status):
         st.caption("Planned values were not seen by this session (the task was already captured).")
+
+
+def products_note(capture: Capture, now: datetime | None) -> str:
+    """Why there are no products (yet), true for the status and the time."""
+    progress = capture.progress
+    if progress is Progress.IMAGED:
+        return f"Products {products_due_text(capture, now)}."
+    if progress in (Progress.SLA_READY, Progress.COMPLETE):
+        return "No products listed yet."
+    if progress is Progress.REJECTED:
+        return "No products: ICEYE rejected the task."
+    if progress is Progress.CANCELED:
+        return "No products: the task was canceled."
+    if progress is Progress.FAILED:
+        return "No products: ICEYE failed to image the task."
+    return "Products appear when the task is FULFILLED (SLA products) or DONE (all)."
 
 
 _EXTENSIONS = {
@@ -210,10 +386,9 @@ def _loader(
 
 def show_products(watch: Watch, client: TaskingClient) -> None:
     if not watch.products:
-        if watch.status is not None and monitoring.is_captured(watch.status):
-            st.caption("No products listed yet.")
-        else:
-            st.caption("Products appear when the task is FULFILLED (SLA products) or DONE (all).")
+        if watch.task is not None:
+            capture = capture_now(watch.task, watch.planned, watch.actual)
+            st.caption(products_note(capture, _backend_now()))
         return
     if watch.quicklook is not None:
         st.image(

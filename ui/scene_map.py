@@ -173,7 +173,8 @@ def caption(geo: SceneGeometry | None, has_scene: bool, live_without_elements: b
             "Dashed grey: ground track ±5 min."
         )
     if not has_scene:
-        return "The scene's footprint appears once ICEYE plans the scene."
+        # True in every status: no hint that a scene will come (a rejected task never gets one).
+        return "No scene to draw: only the point is shown."
     if live_without_elements:
         return "Set ICEYE_TLE_SOURCE to see the scene's footprint and the satellite's track."
     return "No predicted pass matches the scene's time: only the point is shown."
