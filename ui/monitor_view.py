@@ -13,10 +13,10 @@ import streamlit as st
 
 from tasking import modes, monitoring
 from tasking.client import TaskingClient
-from tasking.errors import TaskingError
+from tasking.errors import NotFound, TaskingError
 from tasking.geometry import look_bearing
 from tasking.models import Scene, Task, TaskStatus
-from tasking.monitoring import Capture, Progress
+from tasking.monitoring import Capture, FeeSpan, FeeTier, Progress
 from tasking.service import TaskingService
 from tasking.watch import ProductView, Watch, fresh_asset, reached_stage
 from ui import keys, scene_map
@@ -425,11 +425,65 @@ def close_cancel() -> None:
     keys.CANCELLING.pop()
 
 
+NO_PRICE_LIST = "This contract has no price list: the fee is charged as agreed in your contract."
+PRICE_LIST_UNKNOWN = (
+    "Whether this contract has a price list could not be read: the fee is this share of the "
+    "order's value as your contract sets it."
+)
+
+
+@st.cache_data(ttl="10m", show_spinner=False)
+def _has_price_list(contract_id: str, _client: TaskingClient) -> bool:
+    """Whether the contract has a pricing plan: only then does ICEYE give its budget summary
+    (iceye-api.md §3.2; 404 without one). Other errors raise, so they are never cached."""
+    try:
+        _client.get_contract_summary(contract_id)
+    except NotFound:
+        return False
+    return True
+
+
+def price_list(client: TaskingClient, contract_id: str) -> bool | None:
+    """True/False: the contract has/has no price list; None: it could not be read."""
+    try:
+        return _has_price_list(contract_id, client)
+    except TaskingError as error:
+        log.warning("contract %s: its pricing could not be read: %s", contract_id, error)
+        return None
+
+
+def fee_text(tier: FeeTier, priced: bool | None) -> str:
+    """``20 % of the order value`` on a priced contract; ``20 %`` where there is no order value
+    to take it from (no price list, or not known)."""
+    return tier.label if priced else tier.share
+
+
+def fee_table(spans: list[FeeSpan], priced: bool | None) -> str:
+    """The tiers still ahead as a Markdown table, the one that applies now marked."""
+    lines = ["| Cancelled | Fee |", "|---|---|"]
+    for span in spans:
+        if span.current:
+            when_text = f"now until {when(span.end)}" if span.end is not None else "from now"
+        elif span.end is not None:
+            when_text = f"{when(span.start)} until {when(span.end)}"
+        else:
+            when_text = f"from {when(span.start)}"
+        fee = plain(fee_text(span.tier, priced))
+        lines.append(
+            f"| {plain(when_text)} | "
+            + (f"**{fee}** (applies now)" if span.current else fee)
+            + " |"
+        )
+    return "\n".join(lines)
+
+
 @st.dialog("Cancel this task?", on_dismiss=close_cancel)
 @guarded("cancel the task")
 def cancel_dialog(service: TaskingService, task: Task, now: datetime) -> None:
-    fee = monitoring.cancellation_fee(now, task.acquisitionWindow.start)
-    ahead = task.acquisitionWindow.start - now
+    start = task.acquisitionWindow.start
+    fee = monitoring.cancellation_fee(now, start)
+    priced = price_list(service.client, task.contractID)
+    ahead = start - now
     when_text = (
         f"{duration(ahead)} before the window start"
         if ahead.total_seconds() > 0
@@ -437,8 +491,16 @@ def cancel_dialog(service: TaskingService, task: Task, now: datetime) -> None:
     )
     st.markdown(
         f"Fee for cancelling now ({plain(when(now))}, {plain(when_text)}): "
-        f"**{plain(fee.label)}** (ICEYE product specification §3.6)."
+        f"**{plain(fee_text(fee, priced))}** (ICEYE product specification §3.6)."
     )
+    if priced is False:
+        st.caption(NO_PRICE_LIST)
+    elif priced is None:
+        st.caption(PRICE_LIST_UNKNOWN)
+    spans = monitoring.fee_schedule(now, start)
+    if len(spans) > 1:
+        # Only the tiers still ahead: the fee rises as the window start comes closer.
+        st.markdown(fee_table(spans, priced))
     st.caption("A cancelled task cannot be resumed: order a new one instead.")
     left, right = st.columns(2)
     if left.button("Cancel the task", type="primary", key=keys.CANCEL_CONFIRM.name):

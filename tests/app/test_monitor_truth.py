@@ -3,8 +3,9 @@
 Between capture and delivery the page says when the task was captured and when its products are
 due, never that it may still be re-planned; a rejected, canceled or failed task gets no planning
 hint and no "products appear when…", with the reason where one is known (the worker's store) and
-"ICEYE gives no reason" in live mode; the azimuth row is ICEYE's, or the app's own labelled so, or
-absent.
+"ICEYE gives no reason" in live mode; the cancel confirmation lists only the fees still ahead and
+names no order value where the contract has no price list; the azimuth row is ICEYE's, or the app's
+own labelled so, or absent.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from tasking.watch import Watch
 from tasking.worker import Worker, WorkerConfig
 from tests.app.conftest import APP, RUN_TIMEOUT_S, no_exception, texts
 from tests.app.helpers import order, run_until
-from ui.monitor_view import COMPUTED_AZIMUTH, NOT_REPORTED
+from ui.monitor_view import COMPUTED_AZIMUTH, NO_PRICE_LIST, NOT_REPORTED
 
 MONITOR = "views/monitor.py"
 REPLAN = "re-plan"
@@ -339,6 +340,76 @@ def test_a_failed_task_shows_the_workers_reason_its_plan_and_no_products(
     assert REPLAN not in text
     for hint in PLANNING_HINTS:
         assert hint not in text
+
+
+# --- 3. the cancel confirmation ---------------------------------------------------------------
+
+
+def confirmation(at: AppTest) -> str:
+    at.button(key="mon_cancel").click().run()
+    no_exception(at)
+    return shown(at)
+
+
+def fee_rows(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("| ") and " | " in line[2:]]
+
+
+def test_without_a_price_list_the_fee_is_a_share_and_only_the_tiers_ahead_are_listed(
+    open_app: Callable[..., AppTest], client: TaskingClient, control: SandboxControl
+) -> None:
+    task = order(client, control, reference="Cancel at 60 h", start_in=timedelta(hours=60))
+    at = open_app(MONITOR, query={"task": task.id})
+
+    text = confirmation(at)
+
+    assert "): **10 %**" in text
+    assert NO_PRICE_LIST in text
+    assert "order value" not in text
+    rows = [r for r in fee_rows(text) if "%" in r or "free" in r]
+    assert len(rows) == 3, rows  # 10 % now, 20 %, 100 %: the free tier has passed
+    assert rows[0].startswith("| now until ") and "**10 %** (applies now)" in rows[0]
+    assert "| 20 % |" in rows[1] and rows[2].startswith("| from ") and "100 %" in rows[2]
+    assert "free" not in "\n".join(rows)
+    at.button(key="mon_cancel_keep").click().run()
+
+
+def test_a_priced_contract_states_the_fee_of_the_order_value_and_marks_the_tier_of_now(
+    open_app: Callable[..., AppTest], client: TaskingClient, control: SandboxControl
+) -> None:
+    task = order_with(
+        client,
+        control,
+        reference="Priced, far ahead",
+        contract_id=seed.PRICED_CONTRACT_ID,
+        start_in=timedelta(days=5),
+    )
+    at = open_app(MONITOR, query={"task": task.id})
+
+    text = confirmation(at)
+
+    assert "): **free**" in text
+    assert NO_PRICE_LIST not in text
+    rows = [r for r in fee_rows(text) if "%" in r or "free" in r]
+    assert len(rows) == 4, rows
+    assert "**free** (applies now)" in rows[0]
+    assert "10 % of the order value" in rows[1] and "(applies now)" not in rows[1]
+    assert "100 % of the order value (no refund)" in rows[3]
+    at.button(key="mon_cancel_keep").click().run()
+    assert client.get_task(task.id).status != "CANCELED"
+
+
+def test_within_a_day_of_the_window_only_the_full_fee_is_stated(
+    open_app: Callable[..., AppTest], client: TaskingClient, control: SandboxControl
+) -> None:
+    task = order(client, control, reference="Cancel late")  # the window starts in ~13 h
+    at = open_app(MONITOR, query={"task": task.id})
+
+    text = confirmation(at)
+
+    assert "): **100 %**" in text
+    assert not [r for r in fee_rows(text) if "free" in r or "10 %" in r or "20 %" in r]
+    at.button(key="mon_cancel_keep").click().run()
 
 
 # --- 4. the azimuth ---------------------------------------------------------------------------
