@@ -167,7 +167,9 @@ class Sandbox:
         event more than ``MAX_ADVANCE_S`` ahead of the call's start. A task already final, or
         unknown, leaves the clock where it is.
         """
-        # The store offers the earliest pending event of all tasks, not of one: hence the steps.
+        # The store offers the earliest pending event of all tasks, not of one: hence the steps
+        # (and a task left without events, e.g. one whose unreadable event was dropped, walks the
+        # world on to the horizon or until nothing is pending).
         start = self.catch_up()
         horizon = start + timedelta(seconds=MAX_ADVANCE_S)
         wanted = MAX_FAST_FORWARD_EVENTS if to_final else 1
