@@ -140,7 +140,18 @@ class TaskingService:
         result = self._control().fast_forward(task_id, to, auth=self.client.session.auth)
         self._remember(result.clock)
         self.record(result.task)
+        self._hint(task_id)
         return result
+
+    def _hint(self, task_id: str) -> None:
+        """Ask the worker (if one follows the tasks) to fetch this task now: the pages read its
+        store, and a change made from here should not wait for a callback or a sweep."""
+        if self.desk is None:
+            return
+        try:
+            self.desk.hint(task_id)
+        except HistoryError as error:
+            log.warning("task %s: the worker was not asked to fetch it: %s", task_id, error)
 
     def _control(self) -> SandboxControl:
         if self.control is None:
