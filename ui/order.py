@@ -3,6 +3,7 @@ policy, the feasibility verdict, and where an order stands (placed, being checke
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import streamlit as st
@@ -84,26 +85,38 @@ def markdown_table(rows: list[tuple[str, str]], header: tuple[str, str] = ("", "
     return "\n".join(lines)
 
 
-def cancellation_policy(window_start: datetime, now: datetime) -> str:
-    """The fee tiers (ICEYE product specification §3.6) as times for this window, in Markdown."""
+NO_PRICE_LIST = "This contract has no price list: the fee is charged as agreed in your contract."
+
+
+def cancellation_policy(window_start: datetime, now: datetime, *, priced: bool = True) -> str:
+    """The fee tiers (ICEYE product specification §3.6) still ahead for this window, as times,
+    the one that applies now marked, in Markdown. ``priced``: the contract has a price list, so a
+    fee is a share of the order value; without one it is a share as the contract agrees."""
     start = to_utc(window_start)
     rows = []
-    previous: datetime | None = None
-    for ahead, tier in monitoring.FEE_TIERS:
-        until = start - ahead
-        span = f"until {when(until)}" if previous is None else f"{when(previous)} – {when(until)}"
-        rows.append((span, tier.label))
-        previous = until
-    rows.append((f"after {when(previous)}" if previous else "any time", monitoring.FULL_FEE.label))
+    for span in monitoring.fee_schedule(now, start):
+        if span.start is None and span.end is None:
+            period = "any time"
+        elif span.start is None:
+            period = f"until {when(span.end)}"
+        elif span.end is None:
+            period = f"after {when(span.start)}"
+        else:
+            period = f"{when(span.start)} – {when(span.end)}"
+        fee = span.tier.label if priced else span.tier.share
+        rows.append((period, f"{fee} (applies now)" if span.current else fee))
     immediate = monitoring.cancellation_fee(now, start)
+    immediate_fee = immediate.label if priced else immediate.share
     text = [
         "A task can be cancelled while it is RECEIVED or ACTIVE (before imaging). The fee depends "
         "on how long before the window start you cancel:",
         "",
         markdown_table(rows, ("Cancelled", "Fee")),
         "",
-        f"Fee for cancelling right after ordering: **{plain(immediate.label)}**.",
+        f"Fee for cancelling right after ordering: **{plain(immediate_fee)}**.",
     ]
+    if not priced:
+        text.append(NO_PRICE_LIST)
     if immediate.percent == 100:
         text.append(
             "With this window the order cannot be cancelled free of charge: it starts in less "
@@ -147,10 +160,18 @@ def show_feasibility(result: FeasibilityResponse, *, stale: bool) -> None:
         )
 
 
-def price_and_budget(client: TaskingClient, request: TaskRequest, contract: Contract) -> bool:
-    """The order's price (getPrice) and the contract's funds (getSummary) where the contract has
-    pricing; False when the funds are known to be short (the order would be refused with
+@dataclass(frozen=True)
+class Funds:
+    affordable: bool
+    """False when the funds are known to be short (the order would be refused with
     ERR_INSUFFICIENT_FUNDS, iceye-api.md §3.2)."""
+    priced: bool
+    """The contract has a price list (a fee is a share of the order value)."""
+
+
+def price_and_budget(client: TaskingClient, request: TaskRequest, contract: Contract) -> Funds:
+    """The order's price (getPrice) and the contract's funds (getSummary) where the contract has
+    pricing."""
     try:
         budget = client.get_contract_summary(contract.id)
         price = client.get_price(request, contract)
@@ -159,17 +180,18 @@ def price_and_budget(client: TaskingClient, request: TaskRequest, contract: Cont
             "This contract has no pricing: no price or budget applies to this order.",
             icon=":material/money_off:",
         )
-        return True
+        return Funds(affordable=True, priced=False)
     except TaskingError as error:
         action = "get the price of this order"
         show_error(error, action, retry_key=keys.retry(action))
-        return True  # the API checks the budget again when the task is created
+        # The API checks the budget again when the task is created.
+        return Funds(affordable=True, priced=True)
     available = budget.available
     left, middle, right = st.columns(3)
     left.metric("Price of this order", money(price.amount, price.currency))
     if available is None:
         middle.metric("Available funds", "no spend limit")
-        return True
+        return Funds(affordable=True, priced=True)
     middle.metric("Available funds", money(available, budget.currency))
     right.metric("Spend limit", money(budget.spendLimit, budget.currency))
     st.caption(
@@ -183,8 +205,8 @@ def price_and_budget(client: TaskingClient, request: TaskRequest, contract: Cont
             "cheaper options (priority, SLA, exclusivity, imaging mode) or another contract.",
             icon=":material/block:",
         )
-        return False
-    return True
+        return Funds(affordable=False, priced=True)
+    return Funds(affordable=True, priced=True)
 
 
 def show_existing(order: Order) -> None:

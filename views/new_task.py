@@ -82,16 +82,16 @@ def confirm_order(service: TaskingService, contract: Contract) -> None:
     if already is not None:
         show_existing(already)
     st.markdown("#### Price and budget")
-    affordable = price_and_budget(service.client, request, contract)
+    funds = price_and_budget(service.client, request, contract)
     st.markdown("#### Cancellation policy")
-    st.markdown(cancellation_policy(request.acquisitionWindow.start, now))
+    st.markdown(cancellation_policy(request.acquisitionWindow.start, now, priced=funds.priced))
     left, right = st.columns(2)
     if left.button(
         "Create task",
         type="primary",
         icon=":material/send:",
         key=keys.CONFIRM_CREATE.name,
-        disabled=not affordable or already is not None,
+        disabled=not funds.affordable or already is not None,
     ):
         with st.spinner("Creating the task…"):
             try:

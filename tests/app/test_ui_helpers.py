@@ -75,9 +75,15 @@ def test_cancellation_policy_lists_the_tiers_for_this_window() -> None:
     text = cancellation_policy(start, T0)
 
     assert "until 2026\\-05\\-03 08:00 UTC" in text  # 72 h before the start: free until then
+    assert "| free \\(applies now\\) |" in text  # Markdown-escaped
     assert "ordering: **free**" in text
     late = cancellation_policy(T0 + timedelta(hours=13), T0)
     assert "cannot be cancelled free of charge" in late
+    # Tiers whose time has passed are not listed; the one that applies now is marked.
+    assert "free" not in late.split("ordering")[0] and "20 %" not in late
+    assert "100 % of the order value \\(no refund\\) \\(applies now\\)" in late
+    unpriced = cancellation_policy(start, T0, priced=False)
+    assert "order value" not in unpriced and "no price list" in unpriced
 
 
 def _task(ref: str, status: str, created: datetime) -> Task:
