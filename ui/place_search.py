@@ -1,9 +1,11 @@
-"""Setting the point without clicking: find a place by name (offline gazetteer) or type
-coordinates in common forms (decimal, degrees-minutes-seconds). Both centre the map on it."""
+"""Setting the point without clicking: find a place by name or code (offline gazetteer of cities,
+countries, ports, airports, straits and canals) or type coordinates in common forms (decimal,
+degrees-minutes-seconds). Both centre the map on it."""
 
 from __future__ import annotations
 
 import threading
+from operator import attrgetter
 
 import streamlit as st
 
@@ -48,21 +50,20 @@ def _typed() -> None:
     set_point(lat, lon)
 
 
-def _label(place: Place) -> str:
-    if place.kind == "country":
-        return f"{place.label} (country)"
-    return f"{place.label} · pop. {place.population:,}"
-
-
 def place_widgets() -> None:
     left, right = st.columns(2)
     with left:
         st.text_input(
             "Find a place",
             key=keys.PLACE_QUERY.name,
-            placeholder="City or country, e.g. Helsinki",
+            placeholder="City, port, airport, strait… e.g. Helsinki, Port of Rotterdam, EHAM",
             persist_state="session",
-            help="Offline gazetteer (GeoNames cities over 15,000 people, and countries).",
+            help=(
+                "Offline gazetteer: cities over 15,000 people and countries (GeoNames); "
+                "airports by name, ICAO or IATA code (airportsdata); ports, docks and "
+                "anchorages (NGA World Port Index and GeoNames); ten straits and canals "
+                "(Hormuz, Malacca, Suez, Panama…). Words in any order: “rotterdam port”."
+            ),
         )
         query = (keys.PLACE_QUERY.get() or "").strip()
         if query:
@@ -75,7 +76,7 @@ def place_widgets() -> None:
                     matches,
                     key=keys.PLACE_PICK.name,
                     index=None,
-                    format_func=_label,
+                    format_func=attrgetter("summary"),
                     placeholder=f"{len(matches)} match{'es' if len(matches) > 1 else ''}: choose one",
                     on_change=_picked,
                     label_visibility="collapsed",
@@ -106,7 +107,7 @@ def _search(query: str) -> list[Place]:
 
 @st.cache_resource(show_spinner=False)
 def warm_up_in_background() -> threading.Thread:
-    """Build the gazetteer's index (about 2 s) in the background once per process, so the first
+    """Build the gazetteer's index (about 3 s) in the background once per process, so the first
     search does not wait for it."""
     thread = threading.Thread(target=warm_up, name="places-warm-up", daemon=True)
     thread.start()
