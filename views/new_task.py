@@ -78,6 +78,7 @@ def confirm_order(service: TaskingService, contract: Contract) -> None:
         keys.ORDER_REQUEST.set(request)
     now = service.now()
     st.markdown(markdown_table(summary_rows(request, contract), ("Order", "Value")))
+    show_verdict_for_order(verdict_for(request))
     already = service.journal.active(request)
     if already is not None:
         show_existing(already)
@@ -107,6 +108,39 @@ def confirm_order(service: TaskingService, contract: Contract) -> None:
         st.rerun()
     if right.button("Back to the form", key=keys.CONFIRM_BACK.name, on_click=close_confirmation):
         st.rerun()
+
+
+def verdict_for(request: TaskRequest) -> str | None:
+    """The feasibility verdict checked for exactly this request (None: not checked for it)."""
+    stored = keys.FEASIBILITY.get()
+    if stored is None:
+        return None
+    checked, result = stored
+    if checked != fingerprint(request) or not result.feasibility:
+        return None
+    return result.feasibility[0].verdict
+
+
+def show_verdict_for_order(verdict: str | None) -> None:
+    """What the confirmation knows of the order's feasibility."""
+    if verdict == "FEASIBLE":
+        st.success(
+            "**Feasible**: the check for this exact order found an opportunity.",
+            icon=":material/radar:",
+        )
+    elif verdict is None:
+        st.info(
+            "**Feasibility not checked** for this exact order: ICEYE decides when it schedules "
+            "the task, and may reject it.",
+            icon=":material/radar:",
+        )
+    else:
+        st.warning(
+            f"**Not feasible** ({verdict}): the check for this exact order found no opportunity, "
+            "so ICEYE will most likely reject it. Change the window or the options and check "
+            "again, or order it anyway.",
+            icon=":material/block:",
+        )
 
 
 # The fragment below re-checks an order whose outcome is open this often (one task-list request).
@@ -240,14 +274,6 @@ check = check_col.button(
     disabled=bool(violations),
     width="stretch",
 ) or (not violations and bool(keys.retry(CHECK).get()))  # attempt's Retry checks again
-create_col.button(
-    "Create task…",
-    type="primary",
-    icon=":material/send:",
-    disabled=bool(violations),
-    width="stretch",
-    on_click=open_confirmation,
-)
 
 if check:
     # A verdict for other options, or from before a failed re-check, must not stay on screen.
@@ -264,6 +290,7 @@ if check:
             keys.FEASIBILITY.set((fingerprint(request), result))
 
 verdict = keys.FEASIBILITY.get()
+fresh: str | None = None
 if verdict is not None:
     checked, result = verdict
     try:
@@ -271,6 +298,18 @@ if verdict is not None:
     except TaskingError:
         stale = True
     show_feasibility(result, stale=stale)
+    if not stale and result.feasibility:
+        fresh = result.feasibility[0].verdict
+# Drawn after the check so that it follows this run's verdict: after "not feasible", ordering is
+# no longer the suggested action.
+create_col.button(
+    "Create task…",
+    type="secondary" if fresh not in (None, "FEASIBLE") else "primary",
+    icon=":material/send:",
+    disabled=bool(violations),
+    width="stretch",
+    on_click=open_confirmation,
+)
 
 order_outcome(service)
 

@@ -229,6 +229,26 @@ def test_feasibility_says_not_feasible_where_no_satellite_reaches(
 
     no_exception(at)
     assert next(w.value for w in at.warning).startswith("**Not feasible**")
+    # Ordering is no longer the suggested action, and the confirmation carries the verdict.
+    assert button(at, "Create task…").proto.type == "secondary"
+    button(at, "Create task…").click().run()
+    no_exception(at)
+    assert any("**Not feasible** (INFEASIBLE)" in w.value for w in at.warning)
+
+
+def test_the_confirmation_says_whether_the_exact_order_was_checked(
+    open_app: Callable[..., AppTest],
+) -> None:
+    at = open_app(NEW_TASK, contract_id=seed.BROAD_CONTRACT_ID, **HELSINKI)
+    assert button(at, "Create task…").proto.type == "primary"
+    button(at, "Create task…").click().run()
+    assert any(i.value.startswith("**Feasibility not checked**") for i in at.info)
+    at.button(key="nt_back").click().run()
+
+    button(at, "Check feasibility").click().run()
+    button(at, "Create task…").click().run()
+    no_exception(at)
+    assert any(s.value.startswith("**Feasible**: the check for this exact") for s in at.success)
 
 
 def test_create_confirms_the_full_order_then_opens_the_monitor_on_the_new_task(
