@@ -302,7 +302,7 @@ def advanced_widgets(contract: Contract, problems: dict[str, list[Violation]]) -
     info = modes.mode_info(mode)
     perf = f"{info.performant[0]}–{info.performant[1]}°"
     labels = {
-        INCIDENCE_ANY: "Not set (ICEYE's default 10–45°)",
+        INCIDENCE_ANY: f"Not set: ICEYE's default, the performant range ({perf} for {info.label})",
         INCIDENCE_RANGE: "Range in degrees",
         "PERFORMANT": f"PERFORMANT (best quality for {info.label}: {perf})",
         "FULL_RANGE": "FULL_RANGE (10–45°, the most opportunities)",

@@ -298,3 +298,15 @@ def test_back_closes_the_confirmation_without_ordering(
     no_exception(at)
     assert not [b for b in at.button if b.key == "nt_confirm"]
     assert len(list(client.iter_tasks())) == before
+
+
+def test_the_incidence_default_is_named_as_the_one_the_order_uses(
+    open_app: Callable[..., AppTest],
+) -> None:
+    at = open_app(NEW_TASK, contract_id=seed.BROAD_CONTRACT_ID, **HELSINKI)
+    unset = at.selectbox(key="nt_incidence").options[0]
+    # What the preview and the confirmation use when nothing is set: the mode's performant range.
+    assert "performant range" in unset and "10–45" not in unset
+    button(at, "Create task…").click().run()
+    no_exception(at)
+    assert "the performant range" in shown(at)
