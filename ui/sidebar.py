@@ -82,12 +82,21 @@ def _backend_panel(service: TaskingService) -> None:
     status = "answers" if answers else "does not answer"
     with st.container(border=True):
         st.markdown(f"**{plain(service.label)}**")
-        st.caption(f"{plain(service.host)} · {status}")
+        st.caption(f"{plain(_where(service))} · {status}")
         st.badge(
             "online" if answers else "offline",
             icon=icon,
             color="green" if answers else "red",
         )
+
+
+def _where(service: TaskingService) -> str:
+    """Where the backend is, in words a stakeholder understands."""
+    if service.mode == "sandbox" and service.sandbox is not None:
+        return "runs inside this app, no internet needed"
+    if service.mode == "sandbox":
+        return f"shared sandbox at {service.host}"
+    return service.host
 
 
 def _speed_label(speed: float) -> str:
