@@ -131,12 +131,22 @@ class TaskHistory:
 
     @_guarded
     def record_status(self, task_id: str, status: str, seen_at: datetime) -> bool:
-        """A status the task went through at ``seen_at`` (backend time), learnt from a verified
-        webhook callback rather than seen: kept if the task was not seen in it before."""
+        """A status the task reached at ``seen_at`` (backend time), e.g. from a verified webhook
+        callback: kept if the task was not known in it, or moved earlier if it was recorded
+        later than that (a status first noticed late, then told exactly by its callback)."""
         with self._lock:
             with self._engine.begin() as conn:
                 if self._has_status(conn, task_id, status):
-                    return False
+                    moved = conn.execute(
+                        update(_events)
+                        .where(
+                            _events.c.task_id == task_id,
+                            _events.c.status == status,
+                            _events.c.seen_at > seen_at,
+                        )
+                        .values(seen_at=seen_at)
+                    ).rowcount
+                    return bool(moved)
             try:
                 with self._engine.begin() as conn:
                     conn.execute(

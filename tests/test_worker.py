@@ -445,6 +445,15 @@ def test_callbacks_drive_the_worker_without_sweeps(
         assert {"ACTIVE", "DONE"} <= taken()
         assert worker.metrics.sweeps._value.get() == 1
         assert {"ACTIVE", "DONE"} <= set(service.history.first_seen(task_id))
+        # Each status is timed by its callback (the moment of the change), not by when the
+        # worker happened to fetch the task.
+        reported = dict(reversed(worker.desk.reported_statuses(task_id)))
+        for _ in range(50):
+            seen = service.history.first_seen(task_id)
+            if all(seen[s] == reported[s] for s in ("ACTIVE", "DONE")):
+                break
+            deadline.wait(0.1)
+        assert seen["ACTIVE"] == reported["ACTIVE"] and seen["DONE"] == reported["DONE"]
         metrics = worker.metrics.exposition().decode()
         assert 'tasking_worker_callbacks_total{outcome="accepted"}' in metrics
         if auth == "oauth2":

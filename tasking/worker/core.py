@@ -587,8 +587,15 @@ class Worker:
         if old is None and seen_before:
             old = max(seen_before, key=lambda s: LIFECYCLE_RANK.get(s, 9))
         new = task.status
-        between = self._reported_between(task.id, seen_before, new)
+        reported = self._reported_times(task.id)
+        between = self._reported_between(reported, seen_before, new)
+        # Callbacks tell the exact time of a status the worker noticed only later (a task's
+        # updatedAt also moves for a re-plan or a capture): such times are moved earlier.
+        corrections = [(s, at) for s, at in reported.items() if s in seen_before]
         if old == new and previous is not None and previous.details_for == new and not between:
+            with contextlib.suppress(TaskingError):
+                for status, at in corrections:
+                    self.service.history.record_status(task.id, status, at)
             self.desk.checked(task.id, next_due=None, fetched_at=fetched_at)
             return
         basis = old if old != new else (previous.details_for if previous else None)
@@ -601,9 +608,9 @@ class Worker:
         # When the status changed, on the backend's clock: the callback's time, else the task's
         # updatedAt (its last change), else now. Never the worker's own estimate alone, which
         # lags a simulation clock that was jumped.
-        status_at = occurred.get(new) or task.updatedAt or now_backend
+        status_at = reported.get(new) or task.updatedAt or now_backend
         with contextlib.suppress(TaskingError):
-            for status, at in [*between, (new, status_at)]:
+            for status, at in [*corrections, *between, (new, status_at)]:
                 self.service.history.record_status(task.id, status, at)
             self.service.history.record(task)
         notices: list[NewNotification] = []
@@ -636,7 +643,7 @@ class Worker:
             with contextlib.suppress(TaskingError):
                 self.desk.mark_webhook(task.id)
         if changed and old != new:
-            changed_at = occurred.get(new) or task.updatedAt
+            changed_at = status_at
             if changed_at is not None:
                 lag = max(0.0, (now_backend - changed_at).total_seconds())
                 self.metrics.status_lag.labels(source).observe(lag)
@@ -663,20 +670,33 @@ class Worker:
         except TaskingError:
             return set()
 
+    def _reported_times(self, task_id: str) -> dict[str, datetime]:
+        """Status → the earliest time an authenticated callback said the task reached it."""
+        try:
+            pairs = self.desk.reported_statuses(task_id)
+        except TaskingError:
+            return {}
+        times: dict[str, datetime] = {}
+        for status, at in pairs:
+            if at is not None and (status not in times or at < times[status]):
+                times[status] = at
+        return times
+
+    @staticmethod
     def _reported_between(
-        self, task_id: str, seen: set[str], new: str
+        reported: dict[str, datetime], seen: set[str], new: str
     ) -> list[tuple[str, datetime]]:
         """Statuses verified callbacks reported that the history lacks and the fetched task has
         gone beyond, in lifecycle order: a callback alone is never trusted, but an authenticated
         one about a stage the task has since passed tells a change the worker missed (it was
         down, or fetched after the next change)."""
         high = LIFECYCLE_RANK.get(new, 4)
-        found: dict[str, datetime] = {}
-        for status, at in self.desk.reported_statuses(task_id):
-            rank = LIFECYCLE_RANK.get(status)
-            if rank is not None and rank < high and status not in seen and at is not None:
-                found.setdefault(status, at)
-        return sorted(found.items(), key=lambda item: LIFECYCLE_RANK[item[0]])
+        found = [
+            (status, at)
+            for status, at in reported.items()
+            if status in LIFECYCLE_RANK and LIFECYCLE_RANK[status] < high and status not in seen
+        ]
+        return sorted(found, key=lambda item: LIFECYCLE_RANK[item[0]])
 
     def _details(self, task: Task, needs: set[str]) -> Details:
         client = self.service.client
