@@ -164,6 +164,24 @@ AWESOME_MARKERS = Package(
         ),
     ),
 )
+# folium's MarkerCluster plugin links leaflet.markercluster 1.1.0 on cdnjs (2017, before Leaflet
+# 1.9); 1.5.3 is the newest release, made for Leaflet ^1.3.1, with the same API. All tasks uses it.
+MARKERCLUSTER = Package(
+    name="leaflet.markercluster",
+    version="1.5.3",
+    integrity="sha512-vPTw/Bndq7eQHjLBVlWpnGeLa3t+3zGiuM7fJwCkiMFq+nmRuG3RI3f7f4N4TDX7T4NpbAXpR2+NTRSEGfCSeA==",
+    licence="MIT",
+    licence_file="package/MIT-LICENCE.txt",
+    dest="vendor/leaflet.markercluster",
+    files=tuple(
+        (f"package/dist/{name}", name)
+        for name in (
+            "leaflet.markercluster.js",
+            "MarkerCluster.css",
+            "MarkerCluster.Default.css",
+        )
+    ),
+)
 WORLD_ATLAS = Package(
     name="world-atlas",
     version="2.0.2",
@@ -213,6 +231,7 @@ PACKAGES = (
     BOOTSTRAP3,
     FONTAWESOME,
     AWESOME_MARKERS,
+    MARKERCLUSTER,
     WORLD_ATLAS,
     SWAGGER_UI,
     REDOC,
@@ -617,6 +636,7 @@ def sources_md(entries: Sequence[Vendored]) -> str:
         "- Versions are those of folium 0.20's CDN links, except: Glyphicons from Bootstrap",
         "  3.4.1 (folium links 3.0.0, not on npm) and Leaflet.awesome-markers 2.0.5 from npm",
         "  (folium links 2.0.2 on cdnjs: same JavaScript, CSS adds a square-marker variant).",
+        "  Leaflet.markercluster 1.5.3 (folium's plugin links 1.1.0, older than Leaflet 1.9).",
         "  Swagger UI and ReDoc: the newest release of the major version FastAPI's docs pages",
         "  link (swagger-ui-dist@5, redoc@2); their source maps are not vendored.",
         "",
