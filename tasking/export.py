@@ -2,21 +2,35 @@
 
 Both exports carry the same columns (``COLUMNS``), taken from the documented Task fields
 (``reference/iceye-api.md`` §4.2); times are RFC 3339 UTC, product types are joined with ``;``.
+
+GeoJSON (RFC 7946): one Feature per task. Its geometry is the scene's footprint, a ``Polygon``,
+when one is known (``Footprint``: the actual scene once captured, else the planned one), and the
+point of interest, a ``Point``, otherwise. The point is always in the properties (``lat``,
+``lon``), and ``footprint`` says which scene the polygon is (``actual``, ``planned``, or null for
+a point). A Polygon rather than a GeometryCollection of point and footprint: GIS tools give a
+layer one geometry type and handle GeometryCollections poorly (they cannot be styled or
+measured as areas), while Polygons and Points open as ordinary layers everywhere; the point is
+not lost, it is in the properties. A footprint across the antimeridian is cut there into a
+``MultiPolygon`` (RFC 7946 §3.1.9).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
+from tasking.geometry import LatLon, normalize_lon, unwrap
 from tasking.models import Task
 from tasking.times import format_rfc3339
 
 __all__ = [
     "COLUMNS",
     "CSV_COLUMNS",
+    "GEOJSON_PROPERTIES",
+    "Footprint",
     "tasks_to_csv",
     "tasks_to_geojson",
 ]
@@ -43,6 +57,16 @@ COLUMNS = (
     "productTypes",
 )
 CSV_COLUMNS = (*COLUMNS[:4], "lat", "lon", *COLUMNS[4:])
+GEOJSON_PROPERTIES = (*COLUMNS, "lat", "lon", "footprint")
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """A scene's footprint on the ground: its corners as (lat, lon), an open or closed ring."""
+
+    corners: Sequence[LatLon]
+    scene: Literal["planned", "actual"]
+
 
 # OWASP "CSV Injection": a spreadsheet runs a cell that starts with = + - @ (or tab / carriage
 # return) as a formula, so text cells starting with one get a leading apostrophe, which makes
@@ -98,20 +122,87 @@ def tasks_to_csv(tasks: Sequence[Task]) -> str:
     return buffer.getvalue()
 
 
-def tasks_to_geojson(tasks: Sequence[Task]) -> dict[str, Any]:
-    """An RFC 7946 FeatureCollection: one Point ``[lon, lat]`` per task, ``COLUMNS`` as properties."""
-    return {
-        "type": "FeatureCollection",
-        "features": [
+def tasks_to_geojson(
+    tasks: Sequence[Task], footprints: Mapping[str, Footprint] | None = None
+) -> dict[str, Any]:
+    """An RFC 7946 FeatureCollection, one Feature per task: the footprint polygon when
+    ``footprints`` (task id → footprint) has the task's, else its point ``[lon, lat]``;
+    ``GEOJSON_PROPERTIES`` as properties."""
+    footprints = footprints or {}
+    features = []
+    for task in tasks:
+        point = task.pointOfInterest
+        footprint = footprints.get(task.id)
+        geometry = _polygon(footprint.corners) if footprint is not None else None
+        properties = _properties(task)
+        properties["lat"] = point.lat
+        properties["lon"] = point.lon
+        properties["footprint"] = footprint.scene if footprint and geometry else None
+        features.append(
             {
                 "type": "Feature",
                 "id": task.id,
-                "geometry": {
-                    "type": "Point",
-                    "coordinates": [task.pointOfInterest.lon, task.pointOfInterest.lat],
-                },
-                "properties": _properties(task),
+                "geometry": geometry or {"type": "Point", "coordinates": [point.lon, point.lat]},
+                "properties": properties,
             }
-            for task in tasks
-        ],
-    }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+Ring = list[list[float]]
+
+
+def _polygon(corners: Sequence[LatLon]) -> dict[str, Any] | None:
+    """A Polygon (a MultiPolygon when cut at the antimeridian) of the corners; None when they
+    do not make an area."""
+    points = unwrap(corners)
+    if len(points) > 1 and points[0] == points[-1]:
+        points = points[:-1]
+    if len({(round(lat, 9), round(lon, 9)) for lat, lon in points}) < 3:
+        return None
+    ring = [[lon, lat] for lat, lon in points]
+    if _signed_area(ring) < 0:
+        ring.reverse()  # RFC 7946 §3.1.6: exterior rings are counterclockwise
+    # unwrap keeps steps under 180°, so the ring leaves [-180, 180] on one side at most.
+    west, east = min(x for x, _ in ring), max(x for x, _ in ring)
+    shift = 360.0 if west < -180.0 else -360.0 if east > 180.0 else 0.0
+    if shift == 0.0:
+        return {"type": "Polygon", "coordinates": [_closed(ring)]}
+    edge = 180.0 if shift < 0 else -180.0  # the antimeridian on the side the ring leaves
+    inside = _clip(ring, edge, keep_below=edge > 0)
+    outside = [[x + shift, y] for x, y in _clip(ring, edge, keep_below=edge < 0)]
+    parts = [[_closed(_wrapped(part))] for part in (inside, outside) if len(part) >= 3]
+    return {"type": "MultiPolygon", "coordinates": parts}
+
+
+def _signed_area(ring: Ring) -> float:
+    """Twice the shoelace area of a ring of [x, y]: positive when counterclockwise."""
+    return sum(
+        x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:] + ring[:1], strict=True)
+    )
+
+
+def _clip(ring: Ring, x_edge: float, *, keep_below: bool) -> Ring:
+    """The part of a ring on one side of the meridian ``x_edge`` (Sutherland–Hodgman; straight
+    edges in degrees, which is how GeoJSON draws them)."""
+
+    def inside(p: list[float]) -> bool:
+        return p[0] <= x_edge if keep_below else p[0] >= x_edge
+
+    out: Ring = []
+    for current, following in zip(ring, ring[1:] + ring[:1], strict=True):
+        if inside(current):
+            out.append(current)
+        if inside(current) != inside(following):
+            t = (x_edge - current[0]) / (following[0] - current[0])
+            out.append([x_edge, current[1] + t * (following[1] - current[1])])
+    return out
+
+
+def _wrapped(ring: Ring) -> Ring:
+    # Exactly ±180 stays as it is (the cut edge); anything else comes back into range.
+    return [[x if abs(x) == 180.0 else normalize_lon(x), y] for x, y in ring]
+
+
+def _closed(ring: Ring) -> Ring:
+    return [*ring, ring[0]]

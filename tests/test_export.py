@@ -1,15 +1,24 @@
-"""Task-list export: parsed back with the csv and json modules, not compared as text."""
+"""Task-list export: parsed back with the csv and json modules, not compared as text; GeoJSON
+footprints checked as geometry (closed, counterclockwise, around the point, cut at ±180°)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from typing import Any
 
 import pytest
 
-from tasking.export import COLUMNS, CSV_COLUMNS, tasks_to_csv, tasks_to_geojson
+from tasking.export import (
+    CSV_COLUMNS,
+    GEOJSON_PROPERTIES,
+    Footprint,
+    tasks_to_csv,
+    tasks_to_geojson,
+)
+from tasking.geometry import scene_footprint
 from tasking.models import Task
 
 
@@ -103,7 +112,7 @@ def test_geojson_is_a_feature_collection_of_lon_lat_points() -> None:
 def test_geojson_properties_carry_the_task_fields() -> None:
     (feature,) = tasks_to_geojson([make_task()])["features"]
     props = feature["properties"]
-    assert list(props) == list(COLUMNS)
+    assert list(props) == list(GEOJSON_PROPERTIES)
     assert props["reference"] == 'harbour, "north" pier\nsecond line – ünïcødé 港'
     assert props["contractID"] == "c0ffee00-0000-4000-8000-000000000001"
     assert props["status"] == "ACTIVE"
@@ -126,3 +135,100 @@ def test_geojson_keeps_text_unchanged_and_missing_values_null() -> None:
 
 def test_geojson_of_no_tasks_is_an_empty_collection() -> None:
     assert tasks_to_geojson([]) == {"type": "FeatureCollection", "features": []}
+
+
+# --- footprints ------------------------------------------------------------------------------
+
+SYDNEY = (-33.8688, 151.2093)
+
+
+def signed_area(ring: list[list[float]]) -> float:
+    return sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in itertools.pairwise(ring))
+
+
+def contains(ring: list[list[float]], lon: float, lat: float) -> bool:
+    """Ray casting on a closed ring of [lon, lat]."""
+    inside = False
+    for (x0, y0), (x1, y1) in itertools.pairwise(ring):
+        if (y0 > lat) != (y1 > lat) and lon < x0 + (lat - y0) * (x1 - x0) / (y1 - y0):
+            inside = not inside
+    return inside
+
+
+def round_trip(collection: dict[str, Any]) -> dict[str, Any]:
+    parsed: dict[str, Any] = json.loads(json.dumps(collection, allow_nan=False))
+    return parsed
+
+
+def test_geojson_gives_the_footprint_polygon_when_a_scene_is_known() -> None:
+    corners = scene_footprint(*SYDNEY, 190.0, "RIGHT", 5.0, 5.0)
+    task = make_task()
+    (feature,) = round_trip(tasks_to_geojson([task], {task.id: Footprint(corners, "actual")}))[
+        "features"
+    ]
+
+    geometry = feature["geometry"]
+    assert geometry["type"] == "Polygon"
+    (ring,) = geometry["coordinates"]
+    assert len(ring) == 5 and ring[0] == ring[-1]  # four corners, closed
+    assert signed_area(ring) > 0  # RFC 7946 §3.1.6: exterior ring counterclockwise
+    assert contains(ring, SYDNEY[1], SYDNEY[0])  # [lon, lat] order, around the point
+    assert {(lat, lon) for lon, lat in ring} == set(corners)
+    props = feature["properties"]
+    assert (props["lat"], props["lon"]) == SYDNEY  # the point is kept in the properties
+    assert props["footprint"] == "actual"
+    assert props["id"] == feature["id"] == task.id
+
+
+@pytest.mark.parametrize("look", ["LEFT", "RIGHT"])
+def test_geojson_footprint_is_counterclockwise_whatever_the_corner_order(look: str) -> None:
+    corners = scene_footprint(*SYDNEY, 10.0, look, 30.0, 50.0)  # type: ignore[arg-type]
+    for given in (corners, corners[::-1], [*corners, corners[0]]):
+        (feature,) = tasks_to_geojson([make_task()], {make_task().id: Footprint(given, "planned")})[
+            "features"
+        ]
+        (ring,) = feature["geometry"]["coordinates"]
+        assert len(ring) == 5 and ring[0] == ring[-1]
+        assert signed_area(ring) > 0
+
+
+def test_geojson_mixes_footprints_and_points_and_says_which() -> None:
+    known, unknown = make_task(id="known"), make_task(id="unknown")
+    corners = scene_footprint(*SYDNEY, 190.0, "LEFT", 5.0, 5.0)
+    features = tasks_to_geojson([known, unknown], {"known": Footprint(corners, "planned")})[
+        "features"
+    ]
+
+    assert [f["geometry"]["type"] for f in features] == ["Polygon", "Point"]
+    assert [f["properties"]["footprint"] for f in features] == ["planned", None]
+    assert features[1]["geometry"]["coordinates"] == [SYDNEY[1], SYDNEY[0]]
+
+
+def test_geojson_falls_back_to_the_point_when_the_footprint_is_no_area() -> None:
+    task = make_task()
+    flat = [SYDNEY, (SYDNEY[0] + 0.1, SYDNEY[1]), SYDNEY]
+    (feature,) = tasks_to_geojson([task], {task.id: Footprint(flat, "actual")})["features"]
+
+    assert feature["geometry"]["type"] == "Point"
+    assert feature["properties"]["footprint"] is None
+
+
+@pytest.mark.parametrize("lon", [179.98, -179.98])
+def test_geojson_footprint_across_the_antimeridian_is_cut_into_a_multipolygon(lon: float) -> None:
+    task = make_task(pointOfInterest={"lat": -16.0, "lon": lon})
+    corners = scene_footprint(-16.0, lon, 5.0, "RIGHT", 10.0, 10.0)
+    (feature,) = round_trip(tasks_to_geojson([task], {task.id: Footprint(corners, "actual")}))[
+        "features"
+    ]
+
+    geometry = feature["geometry"]
+    assert geometry["type"] == "MultiPolygon"
+    rings = [polygon[0] for polygon in geometry["coordinates"]]
+    assert len(rings) == 2
+    for ring in rings:
+        assert ring[0] == ring[-1]
+        assert all(-180.0 <= x <= 180.0 for x, _ in ring)
+        assert signed_area(ring) > 0
+    # One part on each side, meeting at the antimeridian.
+    assert {max(abs(x) for x, _ in ring) for ring in rings} == {180.0}
+    assert sorted(min(x for x, _ in ring) > 0 for ring in rings) == [False, True]
