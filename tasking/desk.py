@@ -117,6 +117,13 @@ _followed = Table(
     Column("via_webhook", Boolean, nullable=False, default=False),
     Index("ix_followed_tasks_due", "final", "due_at"),
 )
+_LACKING_DETAILS = (
+    _followed.c.final.is_(False),
+    _followed.c.status.is_not(None),
+    _followed.c.due_at.is_(None),
+    or_(_followed.c.details_for.is_(None), _followed.c.details_for != _followed.c.status),
+)
+"""Open tasks whose details the store lacks and that are not due: the worker's backlog."""
 _notifications = Table(
     "notifications",
     metadata,
@@ -258,7 +265,9 @@ class Details:
     quicklook: bytes | None = None
     reason: str | None = None
     complete: bool = True
-    """False when a fetch failed: what came is kept, the rest is fetched again."""
+    """False when a fetch failed or waited: what came is kept, the rest is fetched again."""
+    deferred: bool = False
+    """Not fetched for want of request budget (not a failure: no back-off)."""
 
 
 class Desk:
@@ -449,6 +458,30 @@ class Desk:
         )
         with self._engine.connect() as conn:
             return list(conn.execute(query).scalars())
+
+    @_guarded
+    def lacking_details(self, limit: int) -> list[str]:
+        """Open tasks whose details for their status are missing and that nothing else will fetch
+        (not due): what an import recorded from list items only. Newest first, as an analyst
+        would look at them."""
+        query = (
+            select(_followed.c.task_id)
+            .where(*_LACKING_DETAILS)
+            .order_by(_followed.c.created_at.desc())
+            .limit(limit)
+        )
+        with self._engine.connect() as conn:
+            return list(conn.execute(query).scalars())
+
+    @_guarded
+    def lacking_details_count(self) -> int:
+        with self._engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).select_from(_followed).where(*_LACKING_DETAILS)
+                ).scalar()
+                or 0
+            )
 
     @_guarded
     def due_count(self) -> int:

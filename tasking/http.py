@@ -200,6 +200,10 @@ class Session:
         self._offset = timedelta(0)
         self.request_count = 0
         """HTTP requests sent through this session (retries and token requests included)."""
+        self._monotonic: Callable[[], float] = time.monotonic
+        self._heard: tuple[float, bool] | None = None
+        """(monotonic time, whether it answered) of the latest exchange: a response below 500
+        answers, a 5xx or no response at all does not."""
         self._owns_http = http is None
         if http is None:
             http = httpx.Client(
@@ -252,7 +256,19 @@ class Session:
         # wait forever: it gets the client's timeout.
         request.extensions.setdefault("timeout", self.http.timeout.as_dict())
 
+    def last_heard(self) -> tuple[float, bool] | None:
+        """(seconds ago, whether the API answered) for the latest exchange, None before any: a
+        health check can trust what the session's own traffic already showed."""
+        with self._lock:
+            heard = self._heard
+        return None if heard is None else (self._monotonic() - heard[0], heard[1])
+
+    def _heard_now(self, answered: bool) -> None:
+        with self._lock:
+            self._heard = (self._monotonic(), answered)
+
     def _on_response(self, response: httpx.Response) -> None:
+        self._heard_now(response.status_code < 500)
         # A cached response (Age) carries the origin's old Date: not measured. The sandbox sends
         # its simulation clock as Date, so the offset works there too.
         if "Age" in response.headers:
@@ -287,6 +303,7 @@ class Session:
         try:
             response = self.http.send(request, auth=self.auth)
         except httpx.HTTPError as exc:
+            self._heard_now(False)
             raise _transport_error(exc, request, started) from exc
         log.info(
             "%s %s -> %s in %.0f ms", method, request.url.path, response.status_code, _ms(started)
@@ -365,6 +382,7 @@ class Session:
             finally:
                 response.close()
         except httpx.HTTPError as exc:
+            self._heard_now(False)
             raise _transport_error(exc, request, started) from exc
 
 

@@ -60,6 +60,10 @@ RECONCILE_HOLD_MIN_S = 120.0
 """An unconfirmed order is looked for at least this long (real seconds, and at least four request
 timeouts) before it is declared absent: a create delayed in the network past our timeout still
 reaches the server within it."""
+LIVE_ANSWERED_TRUST_S = 60.0
+"""A live health check trusts an answer the session saw this recently (no probe to ICEYE)."""
+LIVE_FAILED_TRUST_S = 10.0
+"""... and a failure this recently (so a recovery shows within 10 s)."""
 
 
 @dataclass(frozen=True)
@@ -165,10 +169,19 @@ class TaskingService:
         return reading
 
     def answers(self) -> bool:
-        """Whether the backend answers right now: one short request, no retries."""
+        """Whether the backend answers right now. The sandbox: its own health route. ICEYE: what
+        this process's latest exchange with it showed, if recent (an answer within
+        ``LIVE_ANSWERED_TRUST_S``, a failure within ``LIVE_FAILED_TRUST_S``), else one short
+        request with no retries; so a live app's health check costs ICEYE at most one request a
+        minute while it answers, and none while the app or its worker talk to it anyway."""
         try:
             if self.control is not None:
                 return self.control.health()
+            heard = self.client.session.last_heard()
+            if heard is not None:
+                age, answered = heard
+                if age < (LIVE_ANSWERED_TRUST_S if answered else LIVE_FAILED_TRUST_S):
+                    return answered
             self.client.probe()
         except TaskingError:
             return False

@@ -436,3 +436,37 @@ def test_an_order_still_sending_is_not_declared_absent_before_a_send_could_have_
     later = order.journaled_at + timedelta(minutes=10)
     monkeypatch.setattr(rig.service, "_real_clock", lambda: later)
     assert rig.service.reconcile(order.key).state is OrderState.NOT_PLACED
+
+
+def test_a_live_health_check_trusts_recent_traffic_and_probes_at_most_once_a_minute(
+    sandbox: SandboxHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Live mode: the sidebar's health check costs ICEYE no request while the app's own traffic
+    shows it answers, one probe when nothing was heard for a minute, and a failure is re-checked
+    after 10 s so a recovery shows soon (bench/README.md counted 12 probes a minute before)."""
+    moment = [1000.0]
+    rigs = _rig(sandbox, tmp_path, live_like=True)
+    rig = next(rigs)
+    try:
+        service = rig.service
+        monkeypatch.setattr(service.client.session, "_monotonic", lambda: moment[0])
+        reached = rig.net.reached
+
+        def probes() -> int:
+            return reached.count("GET /api/company/v1/contracts")
+
+        assert service.answers() and probes() == 1  # nothing heard yet: one probe
+        service.client.get_contract(seed.BROAD_CONTRACT_ID)  # the app's own traffic
+        moment[0] += 59
+        assert service.answers() and probes() == 1
+        moment[0] += 2  # a minute without a word: probe again
+        assert service.answers() and probes() == 2
+        rig.net.rules.append(("GET", "/api/company/v1/contracts", refused))
+        moment[0] += 61
+        assert not service.answers() and probes() == 2  # refused before reaching the server
+        moment[0] += 9
+        assert not service.answers()  # the failure is trusted for 10 s, nothing is sent
+        moment[0] += 2
+        assert service.answers() and probes() == 3  # the backend is back
+    finally:
+        rigs.close()

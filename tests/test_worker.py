@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tasking import rules
 from tasking.config import load_settings
@@ -222,16 +224,41 @@ def test_the_budget_caps_requests_however_many_tasks_are_due(
     assert service.desk.due_count() > 0  # the rest waits for the budget to refill
 
 
-def test_budget_refills_evenly() -> None:
+def test_budget_is_a_sliding_minute() -> None:
     now = [0.0]
     budget = Budget(60, clock=lambda: now[0])
-    budget.spend(60)
+    budget.spend(30)
+    now[0] = 30.0
+    budget.spend(30)
     assert not budget.allows(1)
-    now[0] += 1.0
-    assert budget.allows(1) and not budget.allows(2)
-    budget.spend(3)  # an operation that cost more than it asked (retries)
-    now[0] += 1.0
+    now[0] = 59.9
+    assert not budget.allows(1)  # a bucket would have refilled 59 tokens by now
+    now[0] = 60.0
+    assert budget.allows(30) and not budget.allows(31)  # the first 30 left the window
+    budget.spend(33)  # an operation that cost more than it asked (retries)
     assert not budget.allows(1)
+    assert budget.free_in(1) == pytest.approx(30.0)
+
+
+@given(
+    st.lists(
+        st.tuples(st.floats(min_value=0.0, max_value=20.0), st.integers(min_value=1, max_value=5)),
+        max_size=200,
+    )
+)
+def test_no_60_seconds_hold_more_than_the_budget(steps: list[tuple[float, int]]) -> None:
+    """Whatever the pattern of operations, asking before each and paying what was asked keeps
+    every 60 s window within the budget (the token bucket let through twice as much)."""
+    now = [0.0]
+    budget = Budget(10, clock=lambda: now[0])
+    sent: list[float] = []
+    for wait, cost in steps:
+        now[0] += wait
+        if budget.allows(cost):
+            budget.spend(cost)
+            sent.extend([now[0]] * cost)
+    for start in sent:
+        assert sum(1 for t in sent if start <= t < start + 60.0) <= 10
 
 
 def test_deliveries_retry_with_backoff_fail_for_good_and_resume_after_a_crash(
@@ -535,3 +562,88 @@ def test_tasks_no_callback_covers_are_polled_while_the_others_wait_for_callbacks
     followed = desk.followed(elsewhere.id)
     assert followed is not None and followed.via_webhook
     worker.stop()
+
+
+def test_the_import_pays_every_request_from_the_budget_and_fetches_details_later(
+    service: TaskingService, sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new store's first sweep of an account: every list page is asked for, a sweep that runs
+    out of budget goes on from its cursor, the tasks are recorded from the list items with no
+    request each and no notification (old news), and their details come from the backlog at the
+    budget's pace. No 60 s ever holds more requests than the budget."""
+    import tasking.worker.core as core
+
+    control = SandboxControl(sandbox.url)
+    made = [
+        service.client.send_create(order(service, f"imp-{i}-{uuid.uuid4().hex[:6]}"))
+        for i in range(5)
+    ]
+    for _ in range(10):  # until the scheduler decided them
+        if all(service.client.get_task(t.id).status != "RECEIVED" for t in made):
+            break
+        control.advance(to_next_event=True)
+    monkeypatch.setattr(core, "_PAGE", 2)  # many pages, so the budget runs out between them
+    now = [0.0]
+    worker, outbox = make_worker(service, budget_per_minute=4)
+    worker.budget = Budget(4, clock=lambda: now[0])
+    sent_at: list[float] = []
+    passes = 0
+    while passes < 400:
+        before = service.client.request_count
+        done = worker.run_once()
+        sent_at.extend([now[0]] * (service.client.request_count - before))
+        passes += 1
+        if (
+            worker._state.sweep is None
+            and worker.desk.setting(core._SWEEP_LAST)
+            and not worker.desk.lacking_details(limit=1)
+            and not worker.desk.due(limit=1)
+        ):
+            break
+        now[0] += 61.0 if done.fetched + done.backlog == 0 and not done.observed else 20.0
+        worker._state.last_reconcile = time.monotonic()  # the journal is not this test's subject
+    assert passes < 400, "the import never finished"
+    assert passes >= 3, "the account should take several budget windows to import"
+    for start in sent_at:
+        assert sum(1 for t in sent_at if start <= t < start + 60.0) <= 4
+    for task in made:
+        followed = worker.desk.followed(task.id)
+        assert followed is not None and followed.status == service.client.get_task(task.id).status
+        assert followed.details_for == followed.status  # the backlog fetched its details
+        if followed.status == "ACTIVE":
+            assert followed.planned is not None
+        assert worker.desk.notifications(task_id=task.id) == []  # old news
+    worker.deliver_due()
+    assert not [n for n in outbox.sent if n.task_id in {t.id for t in made}]
+    control.close()
+
+
+def test_a_change_seen_without_budget_for_its_details_waits_without_back_off(
+    service: TaskingService, sandbox: SandboxHandle
+) -> None:
+    control = SandboxControl(sandbox.url)
+    worker, _ = make_worker(service)
+    worker.run_once()  # the import
+    task = service.place_order(order(service, f"defer-{uuid.uuid4().hex[:6]}")).task
+    assert task is not None
+    sweep_until(worker, control, task.id, {"ACTIVE"})
+    # The next change is seen while the budget has room for the list page only.
+    now = [0.0]
+    worker.budget = Budget(1, clock=lambda: now[0])
+    for _ in range(10):  # this task's own events (other tests' tasks have events too)
+        moved = control.fast_forward(task.id, "next-event", auth=service.client.session.auth)
+        if moved.task.status != "ACTIVE":
+            break
+    worker._state.sweep = None
+    worker.sweep()
+    followed = worker.desk.followed(task.id)
+    assert followed is not None and followed.status in ("FULFILLED", "DONE", "FAILED")
+    assert followed.details_for != followed.status  # no budget for its scene, products or reason
+    assert followed.due_at is not None and followed.due_at <= worker._now()  # due at once
+    now[0] += 61.0
+    worker.budget = Budget(10, clock=lambda: now[0])
+    worker._fetch_due()
+    followed = worker.desk.followed(task.id)
+    assert followed is not None and followed.details_for == followed.status
+    assert followed.actual is not None or followed.status == "FAILED"
+    control.close()

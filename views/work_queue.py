@@ -90,14 +90,21 @@ def show_health(service: TaskingService, worker: WorkerView) -> None:
 def show_followed(desk: Desk) -> None:
     counts = read("count the followed tasks", desk.status_counts)
     due = read("count the fetches due", desk.due_count)
+    backlog = read("count the tasks whose details are still to fetch", desk.lacking_details_count)
     if counts is None:
         return
     total = sum(counts.values())
     open_ = sum(n for s, n in counts.items() if not monitoring.is_terminal(s))
-    cells = st.columns(3)
+    cells = st.columns(4)
     cells[0].metric("Tasks followed", total)
     cells[1].metric("Still open", open_)
     cells[2].metric("Fetches due now", "—" if due is None else due)
+    cells[3].metric(
+        "Details to fetch",
+        "—" if backlog is None else backlog,
+        help="Open tasks known from the task list only (e.g. imported when the worker first met "
+        "the account): their scene and products are fetched as the request budget allows.",
+    )
     if counts:
         ordered = sorted(counts, key=lambda s: ORDER.index(s) if s in ORDER else len(ORDER))
         st.dataframe(

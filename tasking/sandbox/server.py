@@ -116,7 +116,10 @@ def start_in_background(
 ) -> SandboxHandle:
     """Start a sandbox on ``host:port`` (0 = any free port) with its state in ``data_dir``."""
     app = create_app(SandboxConfig(data_dir=Path(data_dir), seed=seed, speed=speed, tick_s=1.0))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted connections only when the
+    # listening socket names its protocol. Without it uvicorn's separate head and body writes wait
+    # for the client's delayed ACK: 40 ms per request on a reused connection (bench/README.md).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]

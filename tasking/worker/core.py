@@ -7,16 +7,22 @@ workers share one store without following twice. Each pass:
 1. **Webhook** (when the backend can reach the receiver): registered once with the Notifications
    API, Basic auth with a random password of which only the hash is kept; the app passes its id in
    each create. A callback is a hint: the receiver marks the task due, the loop fetches it.
-2. **Due tasks**: a GET per hinted task (and per task whose details failed), within the budget.
+2. **Due tasks**: a GET per hinted task (and per task whose details failed or waited for the
+   budget), the longest waiting first.
 3. **Sweep**: one pass over the task list (``createdAfter`` the oldest open task, or the last sweep)
    every ``poll_interval_s`` when polling, every ``safety_sweep_s`` with a webhook (callbacks can be
-   lost); a task whose status differs from the store's is observed from the list item itself.
-4. **Reconcile** the order journal's open orders (the app may not be running).
-5. **Deliveries** go out on their own thread (``_deliver``), so a slow mail server never delays
+   lost); a task whose status differs from the store's is observed from the list item itself. A
+   sweep that runs out of budget between pages goes on from its cursor at the next pass.
+4. **Backlog**: open tasks whose details the store lacks (the first sweep of an account records
+   each task from its list item and fetches nothing more), one GET at a time with what budget the
+   first three left. That GET also shows whether the task names the webhook.
+5. **Reconcile** the order journal's open orders (the app may not be running).
+6. **Deliveries** go out on their own thread (``_deliver``), so a slow mail server never delays
    following.
 
-Every ICEYE request is paid from a ``Budget`` (``ICEYE_REQUEST_BUDGET`` per minute): the worker
-defers work rather than exceed it, however many tasks or browser tabs there are.
+Every ICEYE request is paid from a ``Budget`` (``ICEYE_REQUEST_BUDGET`` per minute, a sliding
+window): the worker asks before each request (a list page, a task, a scene, a product list, a
+quicklook) and defers the rest, however many tasks or browser tabs there are.
 
 Observing a task (``_observe``): the status change, its details (scene, products, quicklook,
 reason) and its notifications with one delivery per channel are written in one transaction; the
@@ -129,7 +135,18 @@ class _Pass:
     fetched: int = 0
     observed: int = 0
     swept: bool = False
+    backlog: int = 0
     reconciled: int = 0
+
+
+@dataclass
+class _Sweep:
+    """A sweep under way: where it goes on when the budget ran out between two pages."""
+
+    since: datetime | None
+    started_server: datetime
+    known: dict[str, str | None]
+    cursor: str | None = None
 
 
 @dataclass
@@ -138,6 +155,7 @@ class _State:
     webhook_id: str | None = None
     webhook_checked: float = 0.0
     last_sweep: float = 0.0
+    sweep: _Sweep | None = None
     last_reconcile: float = 0.0
     last_pass: datetime | None = None
     errors: list[str] = field(default_factory=list)
@@ -281,7 +299,8 @@ class Worker:
             done.fetched = self._fetch_due()
             if self._sweep_due():
                 done.observed = self.sweep()
-                done.swept = True
+                done.swept = self._state.sweep is None
+            done.backlog = self._fetch_backlog()
             done.reconciled = self._reconcile()
             self._gauges()
             return done
@@ -477,8 +496,21 @@ class Worker:
             fetched += 1
         return fetched
 
-    def fetch(self, task_id: str) -> None:
-        """GET one task and observe it."""
+    def _fetch_backlog(self) -> int:
+        """GET open tasks whose details the store lacks, newest first, while the budget has room
+        after the due fetches (module doc, 4.)."""
+        if self._stop.is_set() or not self.budget.allows(1):
+            return 0
+        fetched = 0
+        for task_id in self.desk.lacking_details(limit=20):
+            if self._stop.is_set() or not self.budget.allows(1):
+                break
+            self.fetch(task_id, source="backlog")
+            fetched += 1
+        return fetched
+
+    def fetch(self, task_id: str, *, source: str = "callback") -> None:
+        """GET one task and observe it (``source``: why, for the log and the lag metric)."""
         fetched_at = self._now()
         try:
             with self._call("get_task"):
@@ -497,7 +529,7 @@ class Worker:
             log.warning("task %s: fetch failed (%s)", task_id, error, extra={"task_id": task_id})
             self.desk.fetch_failed(task_id, error.message, retry_at=self._retry_at(errors))
             return
-        self._observe(task, source="callback", fetched_at=fetched_at)
+        self._observe(task, source=source, fetched_at=fetched_at)
 
     def _sweep_due(self) -> bool:
         """Polling: every ``poll_interval_s``. With a webhook, a safety sweep every
@@ -511,40 +543,54 @@ class Worker:
                 uncovered = 1
             if not uncovered:
                 period = self.config.safety_sweep_s
+        if self._state.sweep is not None:
+            return self.budget.allows(1)  # one under way goes on as soon as there is budget
         if self._state.last_sweep and time.monotonic() - self._state.last_sweep < period:
             return False
         return self.budget.allows(1)
 
     def sweep(self) -> int:
-        """One pass over the task list; observe each task whose status the store does not know.
-        Returns how many were observed."""
-        started_server = self._backend_now()
-        since = self._sweep_since()
-        known = self.desk.known_statuses()
+        """Go on with the sweep under way, or start one: page after page of the task list while
+        the budget allows, observing each task whose status the store does not know. Returns how
+        many were observed by this call; the sweep is over when ``_state.sweep`` is None again."""
+        state = self._state.sweep
+        if state is None:
+            since = self._sweep_since()
+            state = _Sweep(
+                since=since, started_server=self._backend_now(), known=self.desk.known_statuses()
+            )
+            self._state.sweep = state
+            self._state.last_sweep = time.monotonic()
+            self.metrics.sweeps.inc()
         observed = 0
-        cursor: str | None = None
-        self._state.last_sweep = time.monotonic()
-        self.metrics.sweeps.inc()
-        while True:
+        while not self._stop.is_set():
+            if not self.budget.allows(1):
+                return observed  # the next pass goes on from ``state.cursor``
             fetched_at = self._now()
             try:
                 with self._call("list_tasks"):
                     page = self.service.client.tasking.list_tasks(
-                        created_after=since, limit=_PAGE, cursor=cursor
+                        created_after=state.since, limit=_PAGE, cursor=state.cursor
                     )
             except TaskingError as error:
                 log.warning("sweep of the task list failed: %s", error)
+                self._state.sweep = None
                 return observed
+            known = state.known
             unchanged = [t.id for t in page.data if known.get(t.id, "") == t.status]
             self.desk.confirmed([t for t in unchanged if not _final(known[t])])
             for task in page.data:
                 if known.get(task.id, "") != task.status:
-                    self._observe(task, source="poll", initial=since is None, fetched_at=fetched_at)
+                    self._observe(
+                        task, source="poll", initial=state.since is None, fetched_at=fetched_at
+                    )
                     observed += 1
-            cursor = page.next_cursor
-            if cursor is None or self._stop.is_set():
+            state.cursor = page.next_cursor
+            if state.cursor is None:
                 break
-        self.desk.set_setting(_SWEEP_LAST, started_server.isoformat())
+        if state.cursor is None:
+            self.desk.set_setting(_SWEEP_LAST, state.started_server.isoformat())
+            self._state.sweep = None
         return observed
 
     def _sweep_since(self) -> datetime | None:
@@ -580,7 +626,10 @@ class Worker:
         fetched_at: datetime | None = None,
     ) -> None:
         """Record what ``task`` shows (module doc). ``initial``: the store's first sweep, which
-        imports the account: a task it finds already final is old news, not notified."""
+        imports the account: what a task it did not know already shows is old news, not notified,
+        and its details wait for the backlog (``_fetch_backlog``) instead of costing the import a
+        request per task."""
+        observed_at = self._now()
         previous = self.desk.followed(task.id)
         old = previous.status if previous is not None else None
         seen_before = self._history_statuses(task.id)
@@ -600,7 +649,8 @@ class Worker:
             return
         basis = old if old != new else (previous.details_for if previous else None)
         needs: set[str] = set(fetches_after(basis, new))
-        details = self._details(task, needs)
+        importing = initial and previous is None
+        details = Details(complete=not needs) if importing else self._details(task, needs)
         if old != new:
             self._fresh_clock()
         now_backend = self._backend_now()
@@ -614,7 +664,7 @@ class Worker:
                 self.service.history.record_status(task.id, status, at)
             self.service.history.record(task)
         notices: list[NewNotification] = []
-        old_news = initial and old is None and is_terminal(new)
+        old_news = importing
         told = {n.kind for n in self.desk.notifications(task_id=task.id, limit=20)}
         reached = max((LIFECYCLE_RANK.get(s, 4) for s in seen_before), default=-1)
         to_tell = [s for s, _ in between if LIFECYCLE_RANK[s] > reached]
@@ -636,17 +686,17 @@ class Worker:
             details=details,
             notifications=notices,
             channels=list(self.senders),
-            next_due=None if details.complete else self._retry_at(0),
+            next_due=self._next_due(details, importing),
             fetched_at=fetched_at,
         )
         if self._carries_webhook(task) and (previous is None or not previous.via_webhook):
             with contextlib.suppress(TaskingError):
                 self.desk.mark_webhook(task.id)
         if changed and old != new:
-            changed_at = status_at
-            if changed_at is not None:
-                lag = max(0.0, (now_backend - changed_at).total_seconds())
-                self.metrics.status_lag.labels(source).observe(lag)
+            if not importing:
+                self.metrics.status_lag.labels(source).observe(
+                    self._lag(previous, source, observed_at)
+                )
             log.info(
                 "task %s: %s -> %s (%s)",
                 task.id,
@@ -655,6 +705,29 @@ class Worker:
                 source,
                 extra={"task_id": task.id},
             )
+
+    def _next_due(self, details: Details, importing: bool) -> datetime | None:
+        """When to fetch again: never while the details are complete; for an import, when the
+        backlog gets to it; at once when the budget stopped the details (the due queue waits for
+        the budget anyway); after a back-off when a fetch failed."""
+        if details.complete or importing:
+            return None
+        if details.deferred:
+            return self._now()
+        return self._retry_at(0)
+
+    @staticmethod
+    def _lag(previous: Any, source: str, observed_at: datetime) -> float:
+        """Real seconds the store lagged behind what it could know: from a callback's arrival (the
+        hint set the task due) for a fetch, from the previous look that still saw the old status
+        for a sweep (an upper bound: the change came somewhere in between). Real seconds, not
+        the backend's clock, which a simulation jumps."""
+        since = None
+        if previous is not None:
+            since = previous.due_at if source != "poll" else previous.checked_at
+        if since is None:
+            return 0.0
+        return max(0.0, (observed_at - since).total_seconds())
 
     def _carries_webhook(self, task: Task) -> bool:
         webhook = (task.notifications or {}).get("webhook")
@@ -699,12 +772,19 @@ class Worker:
         return sorted(found, key=lambda item: LIFECYCLE_RANK[item[0]])
 
     def _details(self, task: Task, needs: set[str]) -> Details:
+        """Fetch what ``needs`` names, each request only while the budget allows it: what did
+        not fit is ``deferred`` (the task stays due and the rest comes at a later pass)."""
         client = self.service.client
         planned = actual = None
         products: tuple[ProductView, ...] | None = None
         quicklook: bytes | None = None
         reason: str | None = None
         complete = True
+        cost = len(needs) + (1 if "products" in needs else 0)  # + the quicklook
+        if task.status in ("REJECTED", "FAILED") and self.service.mode == "sandbox":
+            cost += 1
+        if cost and not self.budget.allows(cost):
+            return Details(complete=False, deferred=True)
         if "scene" in needs:
             try:
                 with self._call("get_scene"):

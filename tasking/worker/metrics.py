@@ -70,7 +70,8 @@ class WorkerMetrics:
         )
         self.status_lag = Histogram(
             "tasking_worker_status_lag_seconds",
-            "Backend time from a task's status change to the store knowing it",
+            "Real seconds the store lagged: from a callback's arrival (fetch) or the previous look "
+            "that saw the old status (sweep, an upper bound) to the change recorded",
             ["source"],
             buckets=_LAG_BUCKETS,
             registry=r,
