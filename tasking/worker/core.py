@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from tasking.desk import Delivery, Desk, Details, NewNotification
+from tasking.desk import Delivery, Desk, Details, Followed, NewNotification
 from tasking.errors import NotFound, TaskingError
 from tasking.models import Task
 from tasking.monitoring import fetches_after, is_captured, is_terminal
@@ -717,7 +717,7 @@ class Worker:
         return self._retry_at(0)
 
     @staticmethod
-    def _lag(previous: Any, source: str, observed_at: datetime) -> float:
+    def _lag(previous: Followed | None, source: str, observed_at: datetime) -> float:
         """Real seconds the store lagged behind what it could know: from a callback's arrival (the
         hint set the task due) for a fetch, from the previous look that still saw the old status
         for a sweep (an upper bound: the change came somewhere in between). Real seconds, not
