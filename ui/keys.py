@@ -218,6 +218,16 @@ LIST_UNTIL: Key[date | None] = Key("tl_until", "Created until (date filter, UTC,
 LIST_TABLE: Key[Any] = Key("tl_table", "The task table's selection state (rows open the Monitor).")
 LIST_CLONE: Key[str | None] = Key("tl_clone", "The task chosen to clone.")
 TASKS_MAP: Key[Any] = Key("tasks_map", "The All tasks map (nothing is read back from it).")
+LIST_FILTERS: Key[Any] = Key(
+    "tl_filters",
+    "The folded filters' expander (contract, dates, sort): its identity while its label follows "
+    "the values; it holds no state.",
+)
+CLONED_FROM: Key[tuple[str, str]] = Key(
+    "nt_cloned_from",
+    "Id and reference of the task the New task form was cloned from (All tasks or Monitor), "
+    "named in a caption on New task.",
+)
 
 # --- Notifications (sidebar and page) -----------------------------------------------------------
 

@@ -23,7 +23,7 @@ from tasking.errors import Violation
 from tasking.models import Contract, OptionGroup, Task
 from tasking.rules import TaskDraft
 from ui import keys, state
-from ui.format import from_widget, plain, utc_naive
+from ui.format import from_widget, plain, short_id, utc_naive
 
 # Zoom used when the map centres on a typed or searched point: the region around it, where the
 # ground tracks of the predicted passes run (a satellite images from up to ~600 km to the side).
@@ -477,13 +477,38 @@ ADVANCED_FIELDS = frozenset(
 )
 
 
+COPY_OF = "copy of "
+"""How a clone names itself: ``copy of <the task's reference>``."""
+# What a clone keeps of the form's state: the outcome of the last order is not the form's.
+_KEPT_BY_CLONE = frozenset({keys.LAST_ORDER.name})
+
+
+def clone_reference(task: Task) -> str:
+    """``copy of <reference>`` (of the task's short id without one), cut to ICEYE's length."""
+    text = COPY_OF + (task.reference or f"task {short_id(task.id)}")
+    if len(text) > rules.REFERENCE_MAX:
+        text = text[: rules.REFERENCE_MAX - 1] + "…"
+    return text
+
+
+def _form_state() -> list[keys.Key[Any]]:
+    """Every key of the New task form and its point (``nt_``/``poi_`` names: place search,
+    typed coordinates, the map's last click, feasibility, hints, the selected pass, ...)."""
+    return [
+        key
+        for key in keys.registered()
+        if key.name.startswith(("nt_", "poi_")) and key.name not in _KEPT_BY_CLONE
+    ]
+
+
 def clone(task: Task) -> None:
     """Fill the form with a task's parameters and a fresh (default) window; the page then repairs
-    anything the contract no longer allows (``prepare``)."""
-    for key in _RESET_KEYS:
+    anything the contract no longer allows (``prepare``). It starts clean: everything the form
+    held for the previous task is forgotten first (a place searched, coordinates typed, a
+    verdict), and the reference says it is a copy."""
+    for key in _form_state():
         key.pop()
     keys.CONTRACT_ID.set(task.contractID)
-    keys.FEASIBILITY.pop()
     keys.DRAFT_CONTRACT.set(task.contractID)
     point = task.pointOfInterest
     keys.LAT.set(point.lat)
@@ -512,10 +537,18 @@ def clone(task: Task) -> None:
     keys.PRODUCTS.set(list(task.productTypes or []))
     keys.DERIVATIVES.set(list(task.derivativeProductTypes or []))
     keys.DURATION.set(task.imagingDuration)
-    keys.REFERENCE.set(task.reference or "")
+    keys.REFERENCE.set(clone_reference(task))
     keys.WINDOW_AUTO.set(True)
-    keys.START.pop()
-    keys.END.pop()
+    keys.CLONED_FROM.set((task.id, task.reference or ""))
+
+
+def show_cloned_from() -> None:
+    """A caption naming the task the form was cloned from (while it holds a clone)."""
+    cloned = keys.CLONED_FROM.get()
+    if cloned is not None:
+        task_id, reference = cloned
+        name = f"“{plain(reference)}” ({short_id(task_id)})" if reference else short_id(task_id)
+        st.caption(f":material/content_copy: Cloned from task {name}, with a fresh window.")
 
 
 def open_clone(task: Task) -> None:

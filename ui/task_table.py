@@ -137,7 +137,8 @@ def frame(tasks: Sequence[Task], since: Mapping[str, datetime] | None = None) ->
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
-# Status colours for the map (blue in progress, green delivered, red/brown/orange ended badly).
+# The one status → colour mapping of All tasks (map markers, clusters, legend): blue in progress,
+# greens delivered, red/brown/orange ended badly.
 STATUS_COLOURS = {
     "RECEIVED": "#8a99a8",
     "ACTIVE": "#0b6bcb",
@@ -162,10 +163,22 @@ def created_range(
     return start, end
 
 
-def legend_html() -> str:
-    items = "".join(
-        f'<span style="margin-right:0.9rem"><span style="color:{colour}">●</span> '
-        f"{html.escape(status.title())}</span>"
+def legend_html(counts: Mapping[str, int] | None = None) -> str:
+    """The colours' legend; with ``counts`` (status → tasks), only the statuses present, each
+    with its number of tasks."""
+    shown = [
+        (status, colour, None if counts is None else counts.get(status, 0))
         for status, colour in STATUS_COLOURS.items()
+    ]
+    if counts is not None:
+        shown = [item for item in shown if item[2]]
+        others = sum(n for status, n in counts.items() if status not in STATUS_COLOURS)
+        if others:
+            shown.append(("other", OTHER_COLOUR, others))
+    items = "".join(
+        f'<span style="margin-right:0.9rem;white-space:nowrap">'
+        f'<span style="color:{colour}">●</span> {html.escape(status.title())}'
+        f"{'' if count is None else f' {count}'}</span> "
+        for status, colour, count in shown
     )
     return f'<div style="font-size:0.85rem">{items}</div>'

@@ -187,6 +187,7 @@ def order_outcome(service: TaskingService) -> None:
 service = get_service()
 warm_up_in_background()
 st.title("New task")
+form.show_cloned_from()
 
 contracts = state.contracts(service)
 if contracts is None:

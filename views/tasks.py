@@ -7,20 +7,18 @@ through getTasks as before."""
 
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 
-from tasking.export import tasks_to_csv, tasks_to_geojson
+from tasking.export import tasks_to_csv
 from tasking.models import TaskStatus
 from tasking.service import TaskingService
 from ui import keys, state
 from ui.desk_view import worker_view
 from ui.errors import attempt
-from ui.format import short_id, when
+from ui.format import plain, short_id, when
 from ui.service import get_service
 from ui.task_form import open_clone
-from ui.task_map import task_map
+from ui.task_map import geojson_file, task_map
 from ui.task_table import (
     PAGE_SIZE,
     SORTS,
@@ -55,6 +53,21 @@ def load_page(service: TaskingService, task_list: TaskList) -> bool:
     return True
 
 
+def more_filters_label(names: dict[str, str]) -> str:
+    """The folded filters' label: what they are set to (from the values kept in the session)."""
+    contract = keys.LIST_CONTRACT.get() or ALL
+    start, until = keys.LIST_FROM.get(), keys.LIST_UNTIL.get()
+    if start and until:
+        dates = f"created {start:%Y-%m-%d} to {until:%Y-%m-%d}"
+    elif start or until:
+        dates = f"created from {start:%Y-%m-%d}" if start else f"created until {until:%Y-%m-%d}"
+    else:
+        dates = "any date"
+    sort = (keys.LIST_SORT.get() or next(iter(SORTS))).lower()
+    shown = names.get(contract, contract)
+    return f"Contract, dates, sort: {plain(shown)} · {dates} · {sort}"
+
+
 def show_worker_copy(service: TaskingService) -> None:
     """Say whose list this is and how fresh."""
     worker = attempt("read the worker's lease", worker_view, service)
@@ -71,29 +84,37 @@ st.title("All tasks")
 
 contracts = state.contracts(service) or []
 names = {ALL: "All contracts", **{c.id: c.name or c.id for c in contracts}}
-filters = st.columns([2, 2, 2, 1.3])
-filters[0].selectbox(
-    "Contract",
-    list(names),
-    key=keys.LIST_CONTRACT.name,
-    format_func=names.__getitem__,
-    persist_state="session",
+# Search and status, the filters used most, are always in view; the others fold away with their
+# values in the label, so that on a phone the filters do not fill the screen.
+common = st.columns(2)
+common[0].text_input(
+    "Search", key=keys.LIST_SEARCH.name, placeholder="Task ID or reference", persist_state="session"
 )
-filters[1].multiselect(
+common[1].multiselect(
     "Status",
     [s.value for s in TaskStatus],
     key=keys.LIST_STATUS.name,
     placeholder="Any status",
     persist_state="session",
 )
-filters[2].text_input(
-    "Search", key=keys.LIST_SEARCH.name, placeholder="Task ID or reference", persist_state="session"
-)
-filters[3].selectbox("Sort", list(SORTS), key=keys.LIST_SORT.name, persist_state="session")
-
-dates = st.columns([2, 2, 4])
-dates[0].date_input("Created from", value=None, key=keys.LIST_FROM.name, persist_state="session")
-dates[1].date_input("Created until", value=None, key=keys.LIST_UNTIL.name, persist_state="session")
+with st.expander(
+    more_filters_label(names), key=keys.LIST_FILTERS.name, icon=":material/filter_list:"
+):
+    more = st.columns(4)
+    more[0].selectbox(
+        "Contract",
+        list(names),
+        key=keys.LIST_CONTRACT.name,
+        format_func=names.__getitem__,
+        persist_state="session",
+    )
+    more[1].date_input(
+        "Created from", value=None, key=keys.LIST_FROM.name, persist_state="session"
+    )
+    more[2].date_input(
+        "Created until", value=None, key=keys.LIST_UNTIL.name, persist_state="session"
+    )
+    more[3].selectbox("Sort", list(SORTS), key=keys.LIST_SORT.name, persist_state="session")
 created_after, created_before = created_range(keys.LIST_FROM.get(), keys.LIST_UNTIL.get())
 query = Query(
     contract_id=keys.LIST_CONTRACT.get() or None,
@@ -168,7 +189,8 @@ with right:
     st.markdown("#### Export")
     st.caption(
         f"The {len(shown)} task{'' if len(shown) == 1 else 's'} shown in the table, "
-        "as filtered and sorted."
+        "as filtered and sorted. In GeoJSON a task is its scene's footprint where the scene is "
+        "known (planned or actual), else its point."
     )
     st.download_button(
         "Download CSV",
@@ -181,7 +203,7 @@ with right:
     )
     st.download_button(
         "Download GeoJSON",
-        data=json.dumps(tasks_to_geojson(shown), indent=2, ensure_ascii=False),
+        data=geojson_file(service, shown),  # footprints are worked out when it is pressed
         file_name="tasks.geojson",
         mime="application/geo+json",
         icon=":material/map:",
