@@ -8,9 +8,8 @@ FastAPI's /docs and /redoc pages load Swagger UI and ReDoc from a CDN too; the s
 the copies made here instead (``tasking/sandbox/docs.py``).
 
     static/vendor/<package>/...   JS, CSS, fonts, images and the package's licence file
-    static/vendor/SOURCES.md      every vendored file, its package, origin and licence
-    static/basemap/*.geojson      Natural Earth 1:50m land and country borders (from the
-                                  ``world-atlas`` TopoJSON, decoded here)
+    static/vendor/SOURCES.md      every vendored file, its package, origin and licence (the
+                                  ``basemap/`` rows are ``scripts/build_basemap.py``'s: kept)
 
 Run it from the repository root (needs ``npm`` and the npm registry, nothing else):
 
@@ -27,7 +26,6 @@ import argparse
 import base64
 import hashlib
 import importlib.metadata
-import itertools
 import json
 import re
 import shutil
@@ -35,16 +33,12 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NPM_REGISTRY = "https://registry.npmjs.org"
-
-Position = tuple[float, float]
-Line = list[Position]
 
 
 @dataclass(frozen=True)
@@ -182,14 +176,16 @@ MARKERCLUSTER = Package(
         )
     ),
 )
-WORLD_ATLAS = Package(
-    name="world-atlas",
-    version="2.0.2",
-    integrity="sha512-IXfV0qwlKXpckz1FhwXVwKRjiIhOnWttOskm5CtxMsjgE/MXAYRHWJqgXOpM8IkcPBoXnyTU5lFHcYa5ChG0LQ==",
-    licence="ISC (packaging); Natural Earth data: public domain",
+# The offline basemap's 1:10m cells are TopoJSON (scripts/build_basemap.py); its Leaflet layer
+# (static/basemap/basemap.js) decodes them with the reference client.
+TOPOJSON_CLIENT = Package(
+    name="topojson-client",
+    version="3.1.0",
+    integrity="sha512-605uxS6bcYxGXw9qi62XyrV6Q3xwbndjachmNxu8HWTtVPxZfEJN9fd/SZS1Q54Sn2y0TMyMxFj/cJINqGHrKw==",
+    licence="ISC",
     licence_file="package/LICENSE",
-    dest="basemap",
-    files=(),  # the TopoJSON is decoded, not copied: see `write_basemap`
+    dest="vendor/topojson-client",
+    files=(("package/dist/topojson-client.min.js", "topojson-client.min.js"),),
 )
 # FastAPI's docs pages link swagger-ui-dist@5 and redoc@2 on jsDelivr
 # (fastapi/openapi/docs.py `get_swagger_ui_html`, `get_redoc_html`): the newest of each major.
@@ -232,29 +228,10 @@ PACKAGES = (
     FONTAWESOME,
     AWESOME_MARKERS,
     MARKERCLUSTER,
-    WORLD_ATLAS,
+    TOPOJSON_CLIENT,
     SWAGGER_UI,
     REDOC,
 )
-
-WORLD_ATLAS_TOPOLOGY = "package/countries-50m.json"
-LAND_GEOJSON = "ne_50m_land.geojson"
-BORDERS_GEOJSON = "ne_50m_admin0_borders.geojson"
-# 3 decimals is ~110 m: finer than the 1:50m data (quantised to 0.0036° x 0.0017° by world-atlas)
-# and a third smaller than full precision.
-COORD_DECIMALS = 3
-
-NATURAL_EARTH_TERMS = """\
-Natural Earth data (https://www.naturalearthdata.com/), version 4.1.0, 1:50m Admin 0 countries,
-as redistributed in TopoJSON by the npm package world-atlas@2.0.2 (see LICENSE in this folder
-for the packaging) and converted to GeoJSON by scripts/vendor_assets.py.
-
-Terms of use (https://www.naturalearthdata.com/about/terms-of-use/): "All versions of Natural
-Earth raster + vector map data found on this website are in the public domain. You may use the
-maps in any manner, including modifying the content and design, electronic dissemination, and
-offset printing." Crediting Natural Earth is appreciated but not required.
-"""
-
 
 # --- npm -------------------------------------------------------------------------------------
 
@@ -310,230 +287,6 @@ def awesome_rotate_css() -> str:
     rule = "-ms-transform:rotate({0}deg);-webkit-transform:rotate({0}deg);transform:rotate({0}deg)"
     lines = [f".fa-rotate-{deg}{{{rule.format(deg)}}}" for deg in range(1, 361)]
     return "/* folium leaflet.awesome.rotate.css, regenerated (MIT) */\n" + "\n".join(lines) + "\n"
-
-
-# --- TopoJSON -> GeoJSON (https://github.com/topojson/topojson-specification) --------------------
-
-
-def decode_arcs(topology: dict[str, Any]) -> list[Line]:
-    """Absolute positions of every arc (delta-decoded and de-quantised when transformed)."""
-    transform = topology.get("transform")
-    arcs: list[Line] = []
-    for arc in topology["arcs"]:
-        if transform is None:
-            arcs.append([(float(p[0]), float(p[1])) for p in arc])
-            continue
-        (sx, sy), (tx, ty) = transform["scale"], transform["translate"]
-        x = y = 0
-        line: Line = []
-        for p in arc:
-            x += p[0]
-            y += p[1]
-            line.append((x * sx + tx, y * sy + ty))
-        arcs.append(line)
-    return arcs
-
-
-def _arc(arcs: Sequence[Line], index: int) -> Line:
-    # A negative index ~i means arc i walked backwards (spec 2.2.2.1).
-    return list(arcs[index]) if index >= 0 else list(reversed(arcs[~index]))
-
-
-def _ring(arcs: Sequence[Line], indexes: Iterable[int]) -> Line:
-    points: Line = []
-    for index in indexes:
-        line = _arc(arcs, index)
-        # Consecutive arcs share their joining point; keep it once.
-        points.extend(line[1:] if points else line)
-    return points
-
-
-def _geometry(obj: dict[str, Any], arcs: Sequence[Line]) -> dict[str, Any] | None:
-    kind = obj["type"]
-    if kind == "Polygon":
-        return {"type": kind, "coordinates": [_ring(arcs, r) for r in obj["arcs"]]}
-    if kind == "MultiPolygon":
-        polys = [[_ring(arcs, r) for r in poly] for poly in obj["arcs"]]
-        return {"type": kind, "coordinates": polys}
-    if kind == "LineString":
-        return {"type": kind, "coordinates": _ring(arcs, obj["arcs"])}
-    if kind == "MultiLineString":
-        return {"type": kind, "coordinates": [_ring(arcs, line) for line in obj["arcs"]]}
-    if kind in ("Point", "MultiPoint", None):
-        return None  # not in the basemap data; points carry no arcs anyway
-    raise ValueError(f"unsupported TopoJSON geometry type {kind!r}")
-
-
-def topology_features(topology: dict[str, Any], name: str) -> dict[str, Any]:
-    """The object `name` of `topology` as a GeoJSON FeatureCollection."""
-    arcs = decode_arcs(topology)
-    obj = topology["objects"][name]
-    members = obj["geometries"] if obj["type"] == "GeometryCollection" else [obj]
-    features = []
-    for member in members:
-        geometry = _geometry(member, arcs)
-        if geometry is not None:
-            props = dict(member.get("properties") or {})
-            features.append({"type": "Feature", "properties": props, "geometry": geometry})
-    return {"type": "FeatureCollection", "features": features}
-
-
-def _arc_indexes(obj: dict[str, Any]) -> Iterable[int]:
-    def walk(value: Any) -> Iterable[int]:
-        if isinstance(value, int):
-            yield value if value >= 0 else ~value
-        else:
-            for item in value:
-                yield from walk(item)
-
-    if obj["type"] == "GeometryCollection":
-        for member in obj["geometries"]:
-            yield from _arc_indexes(member)
-    elif "arcs" in obj:
-        yield from walk(obj["arcs"])
-
-
-def topology_borders(topology: dict[str, Any], name: str) -> dict[str, Any]:
-    """Arcs shared by two different geometries of `name` (topojson-client's
-    `mesh(topology, object, (a, b) => a !== b)`): land borders without coastlines."""
-    arcs = decode_arcs(topology)
-    owners: dict[int, set[int]] = {}
-    for owner, member in enumerate(topology["objects"][name]["geometries"]):
-        for index in _arc_indexes(member):
-            owners.setdefault(index, set()).add(owner)
-    lines = [arcs[i] for i in sorted(owners) if len(owners[i]) > 1]
-    geometry = {"type": "MultiLineString", "coordinates": lines}
-    return {
-        "type": "FeatureCollection",
-        "features": [{"type": "Feature", "properties": {}, "geometry": geometry}],
-    }
-
-
-# --- antimeridian -------------------------------------------------------------------------------
-# world-atlas geometry is spherical (d3-geo): a ring may cross the antimeridian (Chukotka, Fiji)
-# or wind around a pole (Antarctica). Leaflet draws GeoJSON on a plane, where such a ring would
-# paint a band across the whole map, so rings and lines are cut at ±180° here.
-
-
-def _unwrap(line: Sequence[Position]) -> Line:
-    """`line` with longitudes made continuous (steps over 180° become ±360° shifts)."""
-    out: Line = [line[0]]
-    for lon, lat in line[1:]:
-        prev = out[-1][0]
-        lon += 360.0 * round((prev - lon) / 360.0)
-        out.append((lon, lat))
-    return out
-
-
-def _crosses(line: Sequence[Position]) -> bool:
-    return any(abs(b[0] - a[0]) > 180.0 for a, b in itertools.pairwise(line))
-
-
-def _clip_half(ring: Line, x: float, keep_below: bool) -> Line:
-    # One Sutherland-Hodgman pass against the vertical line `x`, on an open ring.
-    def inside(p: Position) -> bool:
-        return p[0] <= x if keep_below else p[0] >= x
-
-    out: Line = []
-    for i, cur in enumerate(ring):
-        prev = ring[i - 1]
-        if inside(cur) != inside(prev):
-            t = (x - prev[0]) / (cur[0] - prev[0])
-            out.append((x, prev[1] + t * (cur[1] - prev[1])))
-        if inside(cur):
-            out.append(cur)
-    return out
-
-
-def _area(ring: Sequence[Position]) -> float:
-    # Shoelace formula, absolute value, on an open ring.
-    return abs(sum(a[0] * b[1] - b[0] * a[1] for a, b in itertools.pairwise([*ring, ring[0]]))) / 2
-
-
-def planar_rings(ring: Sequence[Position]) -> list[Line]:
-    """A spherical ring as closed rings within [-180, 180]: closed over the pole it winds
-    around, cut at the antimeridian. A ring lying on the pole itself (lat ±90) is dropped."""
-    unwrapped = _unwrap([*ring, ring[0]])
-    if abs(unwrapped[-1][0] - unwrapped[0][0]) > 180.0:  # winds once around a pole
-        if all(abs(lat) > 89.9 for _, lat in ring):
-            return []
-        pole = -90.0 if sum(lat for _, lat in ring) < 0 else 90.0
-        unwrapped = [*unwrapped, (unwrapped[-1][0], pole), (unwrapped[0][0], pole)]
-    open_ring = unwrapped[:-1] if unwrapped[0] == unwrapped[-1] else unwrapped
-    lons = [lon for lon, _ in open_ring]
-    pieces = []
-    for k in range(int((min(lons) + 180.0) // 360.0), int((max(lons) + 180.0) // 360.0) + 1):
-        west, east = -180.0 + 360.0 * k, 180.0 + 360.0 * k
-        piece = _clip_half(_clip_half(open_ring, west, keep_below=False), east, keep_below=True)
-        if _area(piece) > 1e-9:  # a slab that only touches the ring yields a flat sliver
-            shifted = [(lon - 360.0 * k, lat) for lon, lat in piece]
-            pieces.append([*shifted, shifted[0]])
-    return pieces
-
-
-def planar_polygons(polygon: Sequence[Line]) -> list[list[Line]]:
-    """A spherical polygon as planar polygons. One that crosses the antimeridian becomes one
-    polygon per piece of ring (holes included): Leaflet fills a layer's rings even-odd, so the
-    pieces of a hole still cut out of the piece around them."""
-    if not any(_crosses([*ring, ring[0]]) for ring in polygon):
-        return [list(polygon)]
-    return [[piece] for ring in polygon for piece in planar_rings(ring)]
-
-
-def planar_lines(line: Sequence[Position]) -> list[Line]:
-    """A line cut where it crosses the antimeridian, each part ending on ±180°."""
-    parts: list[Line] = [[line[0]]]
-    for lon, lat in line[1:]:
-        prev_lon, prev_lat = parts[-1][-1]
-        if abs(lon - prev_lon) <= 180.0:
-            parts[-1].append((lon, lat))
-            continue
-        edge = 180.0 if prev_lon > 0 else -180.0
-        unwrapped = lon + (360.0 if edge > 0 else -360.0)
-        t = (edge - prev_lon) / (unwrapped - prev_lon)
-        cross_lat = prev_lat + t * (lat - prev_lat)
-        parts[-1].append((edge, cross_lat))
-        parts.append([(-edge, cross_lat), (lon, lat)])
-    return [p for p in parts if len(p) >= 2]
-
-
-def planar_geometry(geometry: dict[str, Any]) -> dict[str, Any]:
-    """`geometry` (Polygon, MultiPolygon, LineString, MultiLineString) cut at the antimeridian."""
-    kind, coords = geometry["type"], geometry["coordinates"]
-    if kind in ("Polygon", "MultiPolygon"):
-        polygons = [coords] if kind == "Polygon" else coords
-        out = [p for polygon in polygons for p in planar_polygons(polygon)]
-        return {"type": "MultiPolygon", "coordinates": out}
-    if kind in ("LineString", "MultiLineString"):
-        lines = [coords] if kind == "LineString" else coords
-        return {
-            "type": "MultiLineString",
-            "coordinates": [p for ln in lines for p in planar_lines(ln)],
-        }
-    raise ValueError(f"unsupported geometry type {kind!r}")
-
-
-def planar_features(collection: dict[str, Any]) -> dict[str, Any]:
-    features = [{**f, "geometry": planar_geometry(f["geometry"])} for f in collection["features"]]
-    return {**collection, "features": features}
-
-
-def round_coordinates(value: Any, decimals: int = COORD_DECIMALS) -> Any:
-    """Round every coordinate, dropping points that rounding makes repeat their predecessor."""
-    if isinstance(value, tuple | list) and value and isinstance(value[0], int | float):
-        return [round(float(c), decimals) for c in value]
-    if isinstance(value, tuple | list):
-        items = [round_coordinates(v, decimals) for v in value]
-        if items and isinstance(items[0], list) and items[0] and isinstance(items[0][0], float):
-            items = [p for i, p in enumerate(items) if i == 0 or p != items[i - 1]]
-        return items
-    if isinstance(value, dict):
-        return {k: round_coordinates(v, decimals) for k, v in value.items()}
-    return value
-
-
-def dump_geojson(collection: dict[str, Any]) -> bytes:
-    return json.dumps(round_coordinates(collection), separators=(",", ":")).encode() + b"\n"
 
 
 # --- writing -----------------------------------------------------------------------------------
@@ -594,32 +347,8 @@ def write_derived(tarballs: dict[Package, Path], static: Path) -> list[Vendored]
     ]
 
 
-def write_basemap(tarball: Path, static: Path) -> list[Vendored]:
-    wa = WORLD_ATLAS
-    topology = json.loads(read_member(tarball, WORLD_ATLAS_TOPOLOGY))
-    origin = f"{wa.tarball_url} {WORLD_ATLAS_TOPOLOGY}"
-    land = planar_features(topology_features(topology, "land"))
-    write(static, f"{wa.dest}/{LAND_GEOJSON}", dump_geojson(land))
-    borders = planar_features(topology_borders(topology, "countries"))
-    write(static, f"{wa.dest}/{BORDERS_GEOJSON}", dump_geojson(borders))
-    write(static, f"{wa.dest}/LICENSE", read_member(tarball, wa.licence_file))
-    write(static, f"{wa.dest}/NATURAL-EARTH.txt", NATURAL_EARTH_TERMS.encode())
-    return [
-        Vendored(
-            f"{wa.dest}/{LAND_GEOJSON}", wa.spec, f"{origin} objects.land, converted", wa.licence
-        ),
-        Vendored(
-            f"{wa.dest}/{BORDERS_GEOJSON}",
-            wa.spec,
-            f"{origin} objects.countries: arcs shared by two countries, converted",
-            wa.licence,
-        ),
-        Vendored(f"{wa.dest}/LICENSE", wa.spec, f"{wa.tarball_url} package/LICENSE", "ISC"),
-        Vendored(f"{wa.dest}/NATURAL-EARTH.txt", wa.spec, "written by this script", "-"),
-    ]
-
-
-def sources_md(entries: Sequence[Vendored]) -> str:
+def sources_md(entries: Sequence[Vendored], kept_rows: Sequence[str] = ()) -> str:
+    """The SOURCES.md table of `entries`, with `kept_rows` (another script's rows) in order."""
     lines = [
         "# Vendored map and API-docs assets",
         "",
@@ -629,9 +358,11 @@ def sources_md(entries: Sequence[Vendored]) -> str:
         "`/sandbox/v1/static/<folder>/` for its `/docs` and `/redoc` pages",
         "(`tasking/sandbox/docs.py`).",
         "",
+        "The `basemap/` rows are written by `scripts/build_basemap.py` (the offline basemap's",
+        "data; `static/basemap/SOURCES.md` says more) and kept by this script.",
+        "",
         "- Files are byte-identical to the named file of the npm tarball, except where the",
-        "  origin says generated, cut or converted (glyphicons and rotate stylesheets, the",
-        "  basemap GeoJSON: TopoJSON decoded, cut at the antimeridian, rounded to 3 decimals).",
+        "  origin says generated or cut (glyphicons and rotate stylesheets).",
         "- Tarballs are checked against the registry's sha512 integrity pinned in the script.",
         "- Versions are those of folium 0.20's CDN links, except: Glyphicons from Bootstrap",
         "  3.4.1 (folium links 3.0.0, not on npm) and Leaflet.awesome-markers 2.0.5 from npm",
@@ -643,9 +374,16 @@ def sources_md(entries: Sequence[Vendored]) -> str:
         "| File (under static/) | Package | Origin | Licence |",
         "|---|---|---|---|",
     ]
-    for e in sorted(entries, key=lambda e: e.path):
-        lines.append(f"| {e.path} | {e.package} | {e.origin} | {e.licence} |")
+    rows = [f"| {e.path} | {e.package} | {e.origin} | {e.licence} |" for e in entries]
+    lines += sorted([*rows, *kept_rows], key=lambda row: row.split(" | ", 1)[0])
     return "\n".join(lines) + "\n"
+
+
+def basemap_rows(sources: Path) -> list[str]:
+    """The ``basemap/`` rows of an existing SOURCES.md (``scripts/build_basemap.py`` owns them)."""
+    if not sources.exists():
+        return []
+    return [ln for ln in sources.read_text().splitlines() if ln.startswith("| basemap/")]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -660,11 +398,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(static / folder, ignore_errors=True)
         entries: list[Vendored] = []
         for pkg in PACKAGES:
-            if pkg is not WORLD_ATLAS:
-                entries += vendor_package(pkg, tarballs[pkg], static)
+            entries += vendor_package(pkg, tarballs[pkg], static)
         entries += write_derived(tarballs, static)
-        entries += write_basemap(tarballs[WORLD_ATLAS], static)
-    write(static, "vendor/SOURCES.md", sources_md(entries).encode())
+    kept = basemap_rows(static / "vendor" / "SOURCES.md")
+    write(static, "vendor/SOURCES.md", sources_md(entries, kept).encode())
     for e in sorted(entries, key=lambda e: e.path):
         print(f"{(static / e.path).stat().st_size:>10,}  {e.path}")
     return 0

@@ -1,10 +1,12 @@
 """ui/maps.py and the assets it relies on: the map works with no internet access.
 
-Also covers the TopoJSON decoding of scripts/vendor_assets.py, which made static/basemap/.
+Also covers the TopoJSON decoding and cutting of scripts/build_basemap.py, which made
+static/basemap/, and the stylesheets scripts/vendor_assets.py derives.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import itertools
 import json
@@ -36,18 +38,17 @@ ALLOWED_INTERNET_URLS = {
 HOSTILE_LABEL = "<script>alert(1)</script> `${alert(2)}` \\` <b>x</b> & \"q\" 'a'"
 
 
-def _vendor_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "vendor_assets", ROOT / "scripts" / "vendor_assets.py"
-    )
+def _script(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["vendor_assets"] = module  # dataclasses look the module up while building
+    sys.modules[name] = module  # dataclasses look the module up while building
     spec.loader.exec_module(module)
     return module
 
 
-va = _vendor_script()
+va = _script("vendor_assets")
+bb = _script("build_basemap")
 
 
 def _busy_map() -> folium.Map:
@@ -176,15 +177,27 @@ def test_use_offline_assets_refuses_a_folium_asset_it_has_not_vendored(
         maps.use_offline_assets()
 
 
+def _listed(sources: Path) -> set[str]:
+    return set(re.findall(r"^\| (\S+) \|", sources.read_text(), re.M))
+
+
 def test_sources_md_lists_every_vendored_file() -> None:
-    listed = set(re.findall(r"^\| (\S+) \|", (STATIC / "vendor" / "SOURCES.md").read_text(), re.M))
+    # A row may name a pattern (the basemap's cells: basemap/10m/*.json).
+    listed = _listed(STATIC / "vendor" / "SOURCES.md")
     on_disk = {
         str(p.relative_to(STATIC))
         for p in [*STATIC.glob("vendor/**/*"), *STATIC.glob("basemap/**/*")]
-        if p.is_file() and p.name != "SOURCES.md"
+        if p.is_file() and p != STATIC / "vendor" / "SOURCES.md"
     }
 
-    assert listed == on_disk
+    assert {f for f in on_disk if not any(fnmatch.fnmatchcase(f, row) for row in listed)} == set()
+    assert {row for row in listed if not fnmatch.filter(on_disk, row)} == set()
+
+
+def test_basemap_sources_md_has_the_basemap_rows_of_the_vendor_sources_md() -> None:
+    vendor = {r for r in _listed(STATIC / "vendor" / "SOURCES.md") if r.startswith("basemap/")}
+
+    assert _listed(STATIC / "basemap" / "SOURCES.md") == vendor
 
 
 def test_streamlit_config_turns_static_serving_on() -> None:
@@ -379,7 +392,7 @@ SPEC_TOPOLOGY = {
 
 
 def test_topojson_arcs_are_delta_decoded_and_dequantised() -> None:
-    arcs = va.decode_arcs(SPEC_TOPOLOGY)
+    arcs = bb.decode_arcs(SPEC_TOPOLOGY)
 
     np.testing.assert_allclose(arcs[0], [(102, 0), (103, 1), (104, 0), (105, 1)], atol=1e-3)
     np.testing.assert_allclose(
@@ -388,7 +401,7 @@ def test_topojson_arcs_are_delta_decoded_and_dequantised() -> None:
 
 
 def test_topojson_object_becomes_a_feature_collection_with_properties() -> None:
-    collection = va.topology_features(SPEC_TOPOLOGY, "example")
+    collection = bb.topology_features(SPEC_TOPOLOGY, "example")
 
     line, polygon = collection["features"]
     assert line["geometry"]["type"] == "LineString"
@@ -418,14 +431,14 @@ TWO_SQUARES = {
 
 
 def test_topojson_rings_join_arcs_and_walk_negative_indexes_backwards() -> None:
-    left, right = va.topology_features(TWO_SQUARES, "countries")["features"]
+    left, right = bb.topology_features(TWO_SQUARES, "countries")["features"]
 
     assert left["geometry"]["coordinates"] == [[(1, 0), (1, 1), (0, 1), (0, 0), (1, 0)]]
     assert right["geometry"]["coordinates"] == [[(1, 1), (1, 0), (2, 0), (2, 1), (1, 1)]]
 
 
 def test_borders_keep_only_arcs_shared_by_two_countries() -> None:
-    borders = va.topology_borders(TWO_SQUARES, "countries")
+    borders = bb.topology_borders(TWO_SQUARES, "countries")
 
     assert borders["features"][0]["geometry"]["coordinates"] == [[(1, 0), (1, 1)]]
 
@@ -439,7 +452,7 @@ def test_ring_across_the_antimeridian_is_cut_into_a_piece_on_each_side() -> None
     # A 4°x2° box centred on the antimeridian, as spherical data stores it.
     ring = [(178.0, 0.0), (-178.0, 0.0), (-178.0, 2.0), (178.0, 2.0), (178.0, 0.0)]
 
-    pieces = va.planar_rings(ring)
+    pieces = bb.planar_rings(ring)
 
     assert len(pieces) == 2
     east, west = sorted(pieces, key=lambda p: -p[0][0])
@@ -451,20 +464,20 @@ def test_ring_across_the_antimeridian_is_cut_into_a_piece_on_each_side() -> None
 def test_ring_around_a_pole_is_closed_over_the_pole_and_a_ring_on_the_pole_dropped() -> None:
     coast = [(-180.0 + 10 * i, -70.0 - (i % 2)) for i in range(36)]  # winds once around
 
-    (piece,) = va.planar_rings(coast)
+    (piece,) = bb.planar_rings(coast)
     assert min(lat for _, lat in piece) == -90.0
     assert {lon for lon, _ in piece} >= {-180.0, 180.0}
-    assert va.planar_rings([(-180.0 + 10 * i, -89.999) for i in range(36)]) == []
+    assert bb.planar_rings([(-180.0 + 10 * i, -89.999) for i in range(36)]) == []
 
 
 def test_polygon_not_crossing_the_antimeridian_is_left_as_it_is() -> None:
     polygon = [[(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 0.0)]]
 
-    assert va.planar_polygons(polygon) == [polygon]
+    assert bb.planar_polygons(polygon) == [polygon]
 
 
 def test_line_across_the_antimeridian_is_cut_at_the_crossing_latitude() -> None:
-    parts = va.planar_lines([(170.0, 0.0), (-170.0, 10.0), (-160.0, 10.0)])
+    parts = bb.planar_lines([(170.0, 0.0), (-170.0, 10.0), (-160.0, 10.0)])
 
     assert parts == [
         [(170.0, 0.0), (180.0, 5.0)],
