@@ -614,24 +614,6 @@ class Desk:
                 .values(final=True, due_at=None, last_error=why[:500])
             )
 
-    @_guarded
-    def lagging_details(self, limit: int) -> list[str]:
-        """Tasks whose details were fetched for an earlier status (a fetch failed)."""
-        query = (
-            select(_followed.c.task_id)
-            .where(
-                _followed.c.status.is_not(None),
-                or_(
-                    _followed.c.details_for.is_(None),
-                    _followed.c.details_for != _followed.c.status,
-                ),
-                _followed.c.due_at.is_(None),
-            )
-            .limit(limit)
-        )
-        with self._engine.connect() as conn:
-            return list(conn.execute(query).scalars())
-
     # --- notifications -----------------------------------------------------------------------
 
     @_guarded
@@ -794,6 +776,24 @@ class Desk:
                 select(_deliveries.c.state, func.count()).group_by(_deliveries.c.state)
             ).all()
         return {state: int(n) for state, n in rows}
+
+    @_guarded
+    def forget(self, task_ids: Sequence[str]) -> int:
+        """Stop following these tasks and drop their notifications with their deliveries, sent or
+        not: the backend removed the tasks (the sandbox's demo scenario), so nothing may point at
+        them. Callbacks received stay (their event ids refuse replays). Returns the tasks
+        forgotten."""
+        forgotten = 0
+        with self._engine.begin() as conn:
+            for start in range(0, len(task_ids), 500):
+                chunk = list(task_ids[start : start + 500])
+                told = select(_notifications.c.id).where(_notifications.c.task_id.in_(chunk))
+                conn.execute(delete(_deliveries).where(_deliveries.c.notification_id.in_(told)))
+                conn.execute(delete(_notifications).where(_notifications.c.task_id.in_(chunk)))
+                forgotten += conn.execute(
+                    delete(_followed).where(_followed.c.task_id.in_(chunk))
+                ).rowcount
+        return forgotten
 
     # --- callbacks received ------------------------------------------------------------------
 

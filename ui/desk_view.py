@@ -188,12 +188,16 @@ def read_for_monitor(service: TaskingService, watch: Watch) -> DeskReading:
     task = service.history.get(watch.task_id)
     first_seen = service.history.first_seen(watch.task_id) if task is not None else {}
     reading = DeskReading(worker, followed, first_seen)
-    if reading.waiting:
+    fill_from_desk(watch, followed, task)
+    # A task the store does not know, or whose details it lacks and will not fetch soon (one the
+    # worker imported from the task list, old news): asked for once per session, so opening it
+    # gets it fetched ahead of the backlog.
+    lacking = followed is not None and followed.due_at is None and bool(watch.pending)
+    if reading.waiting or lacking:
         hinted = keys.HINTED.setdefault(set())
         if watch.task_id not in hinted:
             desk.hint(watch.task_id)
             hinted.add(watch.task_id)
-    fill_from_desk(watch, followed, task)
     return reading
 
 

@@ -83,6 +83,9 @@ _WEBHOOK_HASH = "webhook.password_sha256"
 _SWEEP_LAST = "sweep.last"
 _SWEEP_MARGIN = timedelta(minutes=10)
 _PAGE = 1000
+_FETCH_COST = 4
+"""The most one fetch costs: the task, its scene, its products and the quicklook. A fetch starts
+only when all of it fits, so none is cut short after its GET and repeated."""
 _RETRY_BASE_S = 30.0
 _RETRY_CAP_S = 3600.0
 
@@ -490,7 +493,7 @@ class Worker:
     def _fetch_due(self) -> int:
         fetched = 0
         for task_id in self.desk.due(limit=50):
-            if self._stop.is_set() or not self.budget.allows(1):
+            if self._stop.is_set() or not self.budget.allows(_FETCH_COST):
                 break
             self.fetch(task_id)
             fetched += 1
@@ -498,16 +501,24 @@ class Worker:
 
     def _fetch_backlog(self) -> int:
         """GET open tasks whose details the store lacks, newest first, while the budget has room
-        after the due fetches (module doc, 4.)."""
-        if self._stop.is_set() or not self.budget.allows(1):
+        after the due fetches (module doc, 4.), keeping a reserve for callbacks: a backlog of
+        thousands never makes a real change wait for a whole minute's window."""
+        need = self._backlog_reserve() + _FETCH_COST
+        if self._stop.is_set() or not self.budget.allows(need):
             return 0
         fetched = 0
         for task_id in self.desk.lacking_details(limit=20):
-            if self._stop.is_set() or not self.budget.allows(1):
+            if self._stop.is_set() or not self.budget.allows(need):
                 break
             self.fetch(task_id, source="backlog")
             fetched += 1
         return fetched
+
+    def _backlog_reserve(self) -> int:
+        """Requests of each minute the backlog leaves to callbacks' fetches and sweeps: a quarter
+        of the budget, at least one fetch, and never so much that the backlog cannot run."""
+        per_minute = self.budget.per_minute
+        return max(0, min(max(_FETCH_COST, per_minute // 4), per_minute - _FETCH_COST))
 
     def fetch(self, task_id: str, *, source: str = "callback") -> None:
         """GET one task and observe it (``source``: why, for the log and the lag metric)."""

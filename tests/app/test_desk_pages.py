@@ -254,6 +254,37 @@ def test_a_deep_link_to_a_task_the_worker_has_not_seen_asks_it_to_fetch_it(
     assert "Waiting for the worker" not in shown(at)
 
 
+def test_opening_an_imported_task_whose_details_the_store_lacks_asks_the_worker_for_them(
+    open_app: Callable[..., AppTest],
+    worker: Worker,
+    client: TaskingClient,
+    control: SandboxControl,
+) -> None:
+    """The import records tasks from the task list only; their scenes come from the backlog at
+    the budget's pace. Opening one in the Monitor puts it ahead of the backlog."""
+    worker.run_once()  # the worker is active; the task is made afterwards, elsewhere
+    task = order(client, control, reference="Imported")
+    for _ in range(10):
+        if client.get_task(task.id).status == "ACTIVE":
+            break
+        control.advance(to_next_event=True)
+    listed = next(t for t in client.iter_tasks() if t.id == task.id)
+    worker._observe(listed, source="poll", initial=True)  # what an import records
+    followed = worker.desk.followed(task.id)
+    assert followed is not None and followed.status == "ACTIVE" and followed.planned is None
+    assert followed.due_at is None  # waits for the backlog
+
+    at = open_app(MONITOR, query={"task": task.id})
+
+    no_exception(at)
+    followed = worker.desk.followed(task.id)
+    assert followed is not None and followed.due_at is not None  # asked for
+    worker.run_once()
+    followed = worker.desk.followed(task.id)
+    assert followed is not None and followed.details_for == "ACTIVE"
+    assert followed.planned is not None
+
+
 def test_notifications_page_lists_deliveries_and_marks_all_read(
     open_app: Callable[..., AppTest], worker: Worker, client: TaskingClient, control: SandboxControl
 ) -> None:
