@@ -176,6 +176,17 @@ MARKERCLUSTER = Package(
         )
     ),
 )
+# The Monitor lays the quicklook on the rotated scene footprint (Leaflet's ImageOverlay is
+# axis-aligned). Its licence (Beerware) is stated in its README; the package has no licence file.
+IMAGEOVERLAY_ROTATED = Package(
+    name="leaflet-imageoverlay-rotated",
+    version="0.2.1",
+    integrity="sha512-8MsrIuW/aXI0EjDXgJSJJ67nqVNQJsP/glmND9g6yc6t+zQgdPUbTRHC65jSs/IBwzwyhggnDgDuydalcEX+ew==",
+    licence="Beerware",
+    licence_file="package/README.md",
+    dest="vendor/leaflet-imageoverlay-rotated",
+    files=(("package/Leaflet.ImageOverlay.Rotated.js", "Leaflet.ImageOverlay.Rotated.js"),),
+)
 # The offline basemap's 1:10m cells are TopoJSON (scripts/build_basemap.py); its Leaflet layer
 # (static/basemap/basemap.js) decodes them with the reference client.
 TOPOJSON_CLIENT = Package(
@@ -228,6 +239,7 @@ PACKAGES = (
     FONTAWESOME,
     AWESOME_MARKERS,
     MARKERCLUSTER,
+    IMAGEOVERLAY_ROTATED,
     TOPOJSON_CLIENT,
     SWAGGER_UI,
     REDOC,

@@ -1,4 +1,5 @@
-"""Plain-text formatting shared by the pages: times, windows, money, option lists.
+"""Plain-text formatting shared by the pages: times, windows, money, option lists, and the one
+mapping of task statuses to chip colours (``status_chip``).
 
 Every time the app shows is UTC (ICEYE's API speaks UTC only, iceye-api.md §1), written the same way
 everywhere so that a window, a scene time and the simulation clock can be compared at a glance.
@@ -7,6 +8,7 @@ everywhere so that a window, a scene time and the simulation clock can be compar
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tasking.models import TimeWindow
@@ -93,3 +95,38 @@ def plain(text: str) -> str:
     Markdown control character is backslash-escaped, and HTML is escaped as well."""
     escaped = "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in text)
     return escaped.replace("\n", "  \n")
+
+
+# --- task status chips -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusChip:
+    """How a task status is drawn wherever it appears: ``colour`` is one of ``st.badge``'s
+    colours, ``hex`` the same colour for maps and HTML (Streamlit's palette), ``icon`` a
+    Material icon."""
+
+    colour: str
+    hex: str
+    icon: str
+
+
+# Grey while waiting, blue while planned, greens once delivered (SLA products, then all); red for
+# a rejection, orange for a failure, brown (a yellow chip) for a cancel. The map markers and the
+# legend of All tasks use the same hex colours.
+STATUS_CHIPS: dict[str, StatusChip] = {
+    "RECEIVED": StatusChip("gray", "#8a99a8", ":material/inbox:"),
+    "ACTIVE": StatusChip("blue", "#0b6bcb", ":material/event_available:"),
+    "FULFILLED": StatusChip("green", "#14866d", ":material/download_done:"),
+    "DONE": StatusChip("green", "#2e7d32", ":material/check_circle:"),
+    "REJECTED": StatusChip("red", "#c62828", ":material/block:"),
+    "CANCELED": StatusChip("yellow", "#795548", ":material/cancel:"),
+    "FAILED": StatusChip("orange", "#e65100", ":material/error:"),
+}
+UNKNOWN_STATUS_CHIP = StatusChip("gray", "#5b6b78", ":material/help:")
+"""A status this app does not know (ICEYE may add one): drawn neutral, never as an error."""
+
+
+def status_chip(status: str | None) -> StatusChip:
+    """The one status → colour mapping of the app (the Monitor's chip, tables, maps)."""
+    return STATUS_CHIPS.get((status or "").upper(), UNKNOWN_STATUS_CHIP)

@@ -18,10 +18,17 @@ from tasking.geometry import look_bearing
 from tasking.models import Scene, Task, TaskStatus
 from tasking.monitoring import Capture, FeeSpan, FeeTier, Progress
 from tasking.service import TaskingService
-from tasking.watch import ProductView, Watch, fresh_asset, reached_stage
+from tasking.watch import (
+    QUICKLOOK_ASSET,
+    AssetView,
+    ProductView,
+    Watch,
+    fresh_asset,
+    reached_stage,
+)
 from ui import keys, scene_map
 from ui.elements import Constellation, constellation
-from ui.format import code, duration, listing, moment, plain, when, window
+from ui.format import duration, listing, moment, plain, when, window
 from ui.guard import guarded
 from ui.service import get_service
 
@@ -29,16 +36,23 @@ log = logging.getLogger(__name__)
 
 _TIMELINE_CSS = """
 <style>
-.tl {display:flex; align-items:flex-start; gap:0; margin:0.25rem 0 1rem 0;}
-.tl-step {flex:0 0 auto; width:9.5rem; text-align:center;}
+.tl {display:flex; align-items:flex-start; gap:0; margin:0.25rem 0 0.75rem 0; max-width:100%;}
+.tl-step {flex:0 1 8.5rem; min-width:3.2rem; text-align:center;}
 .tl-dot {width:1.9rem; height:1.9rem; line-height:1.9rem; border-radius:50%; margin:0 auto;
   background:#d5dde5; color:#5b6b78; font-weight:700;}
 .tl-step.done .tl-dot {background:#0b6bcb; color:#fff;}
 .tl-step.current .tl-dot {background:#0b6bcb; color:#fff; box-shadow:0 0 0 4px #9cc7f2;}
 .tl-step.end .tl-dot {background:#c62828; color:#fff;}
 .tl-label {font-weight:600; margin-top:0.3rem;}
-.tl-time {font-size:0.8rem; color:#5b6b78;}
-.tl-bar {flex:1 1 auto; height:4px; background:#d5dde5; margin-top:0.85rem; border-radius:2px;}
+.tl-time {font-size:0.8rem; color:#5b6b78; overflow-wrap:anywhere;}
+.tl-bar {flex:1 1 2rem; min-width:0.75rem; height:4px; background:#d5dde5; margin-top:0.85rem;
+  border-radius:2px;}
+@media (max-width: 640px) {
+  .tl-label {font-size:0.8rem;}
+  .tl-time {font-size:0.7rem;}
+  .tl-dot {width:1.6rem; height:1.6rem; line-height:1.6rem;}
+  .tl-bar {margin-top:0.7rem;}
+}
 .tl-bar.done {background:#0b6bcb;}
 </style>
 """
@@ -316,6 +330,12 @@ def scene_note(capture: Capture, has_scene: bool, now: datetime | None) -> str:
     return "No scene for this task." if not has_scene else ""
 
 
+def planned_seen_text(seen_at: datetime, *, restored: bool) -> str:
+    """When the plan on screen was seen: it may come from the local history after a reload."""
+    kept = " (kept in this app's local history)" if restored else ""
+    return f"Planned values as this app first saw them at {when(seen_at)}{kept}."
+
+
 def show_scene(watch: Watch) -> None:
     """The scene as planned while ACTIVE and as captured once FULFILLED/DONE, side by side, with
     what holds now: may be re-planned (before the imaging), captured and products due (after)."""
@@ -341,8 +361,10 @@ def show_scene(watch: Watch) -> None:
             "Azimuth computed by the app: the bearing from the point to the satellite on the "
             "predicted pass that matches the scene (ICEYE's scene gives none)."
         )
+    if watch.planned is not None and watch.planned_seen_at is not None:
+        st.caption(planned_seen_text(watch.planned_seen_at, restored=watch.planned_restored))
     if watch.planned is None and monitoring.is_captured(task.status):
-        st.caption("Planned values were not seen by this session (the task was already captured).")
+        st.caption("Planned values were not seen by this app (the task was already captured).")
 
 
 def products_note(capture: Capture, now: datetime | None) -> str:
@@ -363,6 +385,8 @@ def products_note(capture: Capture, now: datetime | None) -> str:
 
 _EXTENSIONS = {
     "image/png": "png",
+    "image/gif": "gif",
+    "application/vnd.nitf": "ntf",
     "application/json": "json",
     "application/geo+json": "geojson",
     "application/xml": "xml",
@@ -384,7 +408,35 @@ def _loader(
     return partial(fresh_asset, client, task_id, product.product_type, product.id, asset_key)
 
 
+_FORMATS = {
+    "image/png": "PNG",
+    "image/gif": "GIF",
+    "application/json": "JSON",
+    "application/geo+json": "GeoJSON",
+    "application/xml": "XML",
+    "application/vnd.google-earth.kml+xml": "KML",
+    "application/vnd.nitf": "NITF",
+}
+
+
+def asset_label(asset: AssetView) -> str:
+    """A short button label naming the file's format (the asset's title is its tooltip):
+    ``GeoTIFF``, ``COG``, ``XML``, ``KML``…, and ``Quicklook`` for the quicklook image."""
+    base, _, params = asset.media_type.partition(";")
+    base = base.strip().lower()
+    if base == "image/tiff":
+        return "COG" if "cloud-optimized" in params else "GeoTIFF"
+    if asset.key == QUICKLOOK_ASSET:
+        return "Quicklook"
+    return _FORMATS.get(base, base.rsplit("/", 1)[-1].upper() or "File")
+
+
+QUICKLOOK_WIDTH_PX = 160
+
+
 def show_products(watch: Watch, client: TaskingClient) -> None:
+    """The quicklook, then one compact row per product: its type and a download button per
+    file, each fetching a fresh signed link when pressed."""
     if not watch.products:
         if watch.task is not None:
             capture = capture_now(watch.task, watch.planned, watch.actual)
@@ -394,25 +446,29 @@ def show_products(watch: Watch, client: TaskingClient) -> None:
         st.image(
             watch.quicklook,
             caption=f"Quicklook ({watch.quicklook_title or 'product'})",
-            width=420,
+            width=QUICKLOOK_WIDTH_PX,
         )
     for product in watch.products:
-        with st.container(border=True):
-            st.markdown(f"**{plain(product.product_type)}** · {code(product.id)}")
-            if product.created:
-                st.caption(f"Created {when(product.created)}")
-            with st.container(horizontal=True, wrap=True):
-                for asset in product.assets:
-                    st.download_button(
-                        asset.title,
-                        data=_loader(client, watch.task_id, product, asset.key),
-                        file_name=file_name(product, asset.key, asset.media_type),
-                        mime=asset.media_type,
-                        key=keys.download(product.id, asset.key).name,
-                        icon=":material/download:",
-                        on_click="ignore",
-                        help="Fetches a fresh signed link when pressed (links expire after 1 h).",
-                    )
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            created = f"created {when(product.created)}" if product.created else product.id
+            st.markdown(
+                f"**{plain(product.product_type)}**",
+                help=f"{product.id} · {created}",
+                width="content",
+            )
+            for asset in product.assets:
+                st.download_button(
+                    asset_label(asset),
+                    data=_loader(client, watch.task_id, product, asset.key),
+                    file_name=file_name(product, asset.key, asset.media_type),
+                    mime=asset.media_type,
+                    key=keys.download(product.id, asset.key).name,
+                    icon=":material/download:",
+                    on_click="ignore",
+                    type="tertiary",
+                    help=f"{asset.title}: fetches a fresh signed link when pressed "
+                    "(links expire after 1 h).",
+                )
 
 
 def open_cancel(task_id: str) -> None:

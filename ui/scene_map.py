@@ -2,6 +2,13 @@
 satellite's track, on the side it looks from), the look direction, the satellite's ground track
 around the imaging time, and the quicklook laid on the footprint once it exists.
 
+The quicklook is drawn on the rotated footprint, not upright in its bounding box: Leaflet's
+``ImageOverlay`` is axis-aligned, so the map uses the vendored Leaflet.ImageOverlay.Rotated plugin
+(``static/vendor/leaflet-imageoverlay-rotated``), which places the image by three of its corners.
+Which footprint corner each image corner is follows the sandbox's quicklook orientation
+(``tasking/sandbox/products.py``: flight direction up, near range on the satellite's side, so on
+the left for a RIGHT-looking pass): ``quicklook_corners``.
+
 The scene names no satellite, so the pass is found by predicting the constellation's passes around
 the scene's imaging time (``tasking.passes``, the sandbox's own code) and taking the one closest to
 it that matches the scene's look side and pass direction. Planned geometry while ACTIVE, actual
@@ -14,20 +21,23 @@ import base64
 import io
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import ClassVar, Literal
 
 import folium
 import streamlit as st
+from folium.elements import JSCSSMixin
+from folium.template import Template
 from PIL import Image
 
 from tasking import modes
 from tasking.errors import TaskingError
-from tasking.geometry import image_bounds, look_arrow, scene_footprint
+from tasking.geometry import look_arrow, scene_footprint, unwrap
 from tasking.models import Scene, Task
 from tasking.passes import Pass, ground_track
 from ui.elements import Constellation
 from ui.format import when
-from ui.layers import dot, group, polygon, polyline
+from ui.layers import dot, group, polygon, polyline, stable
+from ui.maps import static_url
 from ui.passes_view import predicted
 
 # How far from the scene's mid-time a zero-Doppler instant may be and still be "its" pass: longer
@@ -43,6 +53,15 @@ ARROW_MIN_KM = 25.0
 # Quicklook overlay: enough pixels for the footprint on screen, small enough to resend cheaply.
 OVERLAY_PX = 384
 PLANNED_COLOUR, ACTUAL_COLOUR, TRACK_COLOUR = "#e08a00", "#0b6bcb", "#5b6b78"
+
+
+ROTATED_OVERLAY_JS = (
+    "leaflet_imageoverlay_rotated",
+    static_url("vendor/leaflet-imageoverlay-rotated/Leaflet.ImageOverlay.Rotated.js"),
+)
+QUICKLOOK_ALT = "Quicklook on the scene footprint"
+
+LatLon = tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -120,6 +139,84 @@ def _data_url(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
 
 
+def quicklook_corners(
+    corners: list[LatLon], look_side: str
+) -> tuple[LatLon, LatLon, LatLon, LatLon]:
+    """(top-left, top-right, bottom-right, bottom-left) of the quicklook image on the footprint.
+
+    ``corners`` in ``scene_footprint``'s order: near-start, far-start, far-end, near-end. The
+    sandbox renders its quicklook with the flight direction up (the last line at the top) and the
+    near range on the satellite's side: left for a RIGHT-looking pass, right for a LEFT-looking
+    one (``tasking/sandbox/products.py``, ``_corner_pixels``; its KML's ``gx:LatLonQuad`` says
+    the same). Longitudes are unwrapped so that a scene across the antimeridian stays whole."""
+    near_start, far_start, far_end, near_end = unwrap(corners)
+    if look_side == "LEFT":
+        return far_end, near_end, near_start, far_start
+    return near_end, far_end, far_start, near_start
+
+
+class RotatedImageOverlay(JSCSSMixin):
+    """An image laid on a rotated quadrilateral: ``L.imageOverlay.rotated`` (three corners; the
+    plugin puts the fourth where they imply, which on a scene-sized footprint is the fourth
+    corner to within a pixel or two)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.imageOverlay.rotated(
+                {{ this.url|tojson }},
+                {{ this.top_left|tojson }},
+                {{ this.top_right|tojson }},
+                {{ this.bottom_left|tojson }},
+                {{ this.options|tojson }}
+            ).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+    default_js: ClassVar[list[tuple[str, str]]] = [ROTATED_OVERLAY_JS]
+
+    def __init__(
+        self, url: str, top_left: LatLon, top_right: LatLon, bottom_left: LatLon, **options: object
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # branca is untyped
+        self._name = "RotatedImageOverlay"
+        self.url = url
+        self.top_left, self.top_right, self.bottom_left = (
+            list(top_left),
+            list(top_right),
+            list(bottom_left),
+        )
+        self.options = options
+
+
+class RotatedOverlaySupport(JSCSSMixin):
+    """Only the plugin's script link, for the map itself: streamlit-folium loads a map's scripts
+    once, when its iframe mounts, so the plugin must be there before the quicklook arrives in a
+    later refresh. Renders no JavaScript of its own (the map's script, and so its iframe, stay
+    the same)."""
+
+    default_js: ClassVar[list[tuple[str, str]]] = [ROTATED_OVERLAY_JS]
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # branca is untyped
+        self._name = "RotatedOverlaySupport"
+
+
+def with_overlay_support(m: folium.Map) -> folium.Map:
+    """``m`` able to show a rotated quicklook (the plugin's script linked); returns ``m``."""
+    support = RotatedOverlaySupport()
+    stable(support, "rotated-overlay-support")
+    support.add_to(m)
+    return m
+
+
+def quicklook_overlay(geo: SceneGeometry, png: bytes) -> RotatedImageOverlay:
+    top_left, top_right, _, bottom_left = quicklook_corners(geo.corners, geo.pass_.look_side)
+    return RotatedImageOverlay(
+        _data_url(png), top_left, top_right, bottom_left, opacity=0.85, alt=QUICKLOOK_ALT
+    )
+
+
 def layer(geo: SceneGeometry, quicklook: bytes | None, seed: str) -> folium.FeatureGroup:
     """Footprint, look arrow, ground track (and the quicklook on the footprint once captured)."""
     p = geo.pass_
@@ -137,13 +234,7 @@ def layer(geo: SceneGeometry, quicklook: bytes | None, seed: str) -> folium.Feat
             )
         )
     if quicklook is not None and geo.actual:
-        children.append(
-            folium.raster_layers.ImageOverlay(
-                image=_data_url(quicklook),
-                bounds=[list(corner) for corner in image_bounds(geo.corners)],
-                opacity=0.85,
-            )
-        )
+        children.append(quicklook_overlay(geo, quicklook))
     children.append(
         polygon(
             geo.corners,

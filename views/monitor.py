@@ -17,13 +17,13 @@ from streamlit_folium import st_folium
 from tasking import monitoring
 from tasking.errors import TaskingError
 from tasking.service import TaskingService
-from tasking.watch import Watch, refresh
+from tasking.watch import Watch, refresh, restore_planned
 from ui import keys, scene_map, state
 from ui.demo_controls import demo_controls
 from ui.desk_view import DeskReading, read_for_monitor, show_desk_source
 from ui.elements import Constellation, Unavailable, constellation
 from ui.errors import attempt, show_error
-from ui.format import plain, short_id, when
+from ui.format import plain, short_id, status_chip, when
 from ui.guard import guarded
 from ui.maps import base_map, poi_feature_group
 from ui.monitor_view import (
@@ -38,6 +38,8 @@ from ui.monitor_view import (
 from ui.order import markdown_table
 from ui.service import get_service
 from ui.task_form import open_clone
+
+MAP_HEIGHT_PX = 400
 
 
 def watch_for(task_id: str) -> Watch:
@@ -122,17 +124,33 @@ def live_panel() -> None:
             show_desk_source(reading, watch)
         return
 
-    heading, status_col = st.columns([3, 1])
-    heading.subheader(plain(task.reference or f"Task {short_id(task.id)}"), anchor=False)
-    stage = monitoring.stage_of(task.status)
-    status_col.badge(
-        task.status,
-        icon=":material/check:" if stage.ok else ":material/close:",
-        color="blue" if not stage.is_end else ("green" if stage.ok else "red"),
-    )
+    heading, actions = st.columns([3, 2], vertical_alignment="center")
+    with heading, st.container(horizontal=True, vertical_alignment="center"):
+        st.subheader(
+            plain(task.reference or f"Task {short_id(task.id)}"), anchor=False, width="content"
+        )
+        chip = status_chip(task.status)
+        stage = monitoring.stage_of(task.status).label
+        st.badge(task.status, icon=chip.icon, color=chip.colour, help=f"Stage: {stage}")
+    cancellable = monitoring.can_cancel(task.status)
+    with actions, st.container(horizontal=True, horizontal_alignment="right"):
+        if st.button(
+            "Clone into a new task", icon=":material/content_copy:", key=keys.CLONE_TASK.name
+        ):
+            open_clone(task)
+        if cancellable:
+            st.button(
+                "Cancel task…",
+                icon=":material/cancel:",
+                key=keys.CANCEL.name,
+                on_click=open_cancel,
+                args=(task.id,),
+            )
     if reading is not None:
         show_desk_source(reading, watch)
         seen: dict[str, datetime] | None = reading.first_seen
+        if watch.planned is None:
+            restore_planned(watch, service.history)  # a plan this app saw before the worker
     else:
         updated = when(watch.refreshed_at, seconds=True) if watch.refreshed_at else "—"
         if watch.final:
@@ -146,20 +164,6 @@ def live_panel() -> None:
     demo_controls(service, task)
     show_timeline(task, seen or {}, watch.actual)
 
-    cancellable = monitoring.can_cancel(task.status)
-    with st.container(horizontal=True):
-        if st.button(
-            "Clone into a new task", icon=":material/content_copy:", key=keys.CLONE_TASK.name
-        ):
-            open_clone(task)
-        if cancellable:
-            st.button(
-                "Cancel task…",
-                icon=":material/cancel:",
-                key=keys.CANCEL.name,
-                on_click=open_cancel,
-                args=(task.id,),
-            )
     if keys.CANCELLING.get() == task.id:
         now = attempt("read the backend's clock", service.now) if cancellable else None
         if now is not None:
@@ -167,13 +171,10 @@ def live_panel() -> None:
         else:
             close_cancel()
 
-    left, right = st.columns([1, 1], gap="large")
+    # Map and products side by side (above the fold on a laptop screen), the scene under the
+    # map, the long details last and collapsed; on a phone the columns stack in this order.
+    left, right = st.columns([3, 2], gap="medium")
     with left:
-        st.markdown("#### Scene: planned vs actual")
-        show_scene(watch)
-        st.markdown("#### Products")
-        show_products(watch, service.client)
-    with right:
         point = task.pointOfInterest
         layers = [poi_feature_group(point.lat, point.lon, task.reference or "Point of interest")]
         elements = constellation(service)
@@ -184,22 +185,25 @@ def live_panel() -> None:
         if geo is not None:
             layers.insert(0, scene_map.layer(geo, watch.quicklook, task.id))
         st_folium(
-            base_map(),
+            scene_map.with_overlay_support(base_map()),
             key=keys.MONITOR_MAP.name,
             returned_objects=[],
             feature_group_to_add=layers,
             center=(point.lat, point.lon),
             zoom=scene_map.zoom_for(task),
-            height=380,
+            height=MAP_HEIGHT_PX,
             use_container_width=True,
         )
         st.caption(scene_map.caption(geo, scene is not None, isinstance(elements, Unavailable)))
-        with st.expander("Task details", expanded=True):
-            st.markdown(
-                markdown_table(
-                    details_rows(task, contract_name(task.contractID)), ("Field", "Value")
-                )
-            )
+    with right:
+        st.markdown("##### Products")
+        show_products(watch, service.client)
+        st.markdown("##### Scene: planned vs actual")
+        show_scene(watch)
+    with st.expander("Task details", expanded=False):
+        st.markdown(
+            markdown_table(details_rows(task, contract_name(task.contractID)), ("Field", "Value"))
+        )
 
 
 live_panel()

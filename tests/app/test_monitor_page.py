@@ -68,7 +68,8 @@ def test_monitor_follows_the_lifecycle_to_done_with_products_and_quicklook(
     images = at.get("image")
     assert len(images) == 1 and images[0].captions[0].startswith("Quicklook")  # inline
     downloads = at.get("download_button")
-    assert any(d.proto.label == "Quicklook image" for d in downloads)
+    assert any(d.proto.label == "Quicklook" for d in downloads)
+    assert any("Quicklook image" in d.proto.help for d in downloads)  # its title, as a tooltip
     # Each stage the app saw has the time it was first seen (the sandbox may go from ACTIVE
     # straight to DONE when no product is left to process after the SLA ones).
     drawn = timeline(at)
