@@ -1,6 +1,6 @@
 """Local history of every task the app has seen (SQLAlchemy Core, any database URL).
 
-Two tables, portable types only (created and changed by ``tasking/migrations``):
+Three tables, portable types only (created and changed by ``tasking/migrations``):
 
 * ``task_documents``: the last known task document (JSON text) per task id. A new document is
   merged over the stored one, so fields a list item lacks (``deliveries``, ``notifications``) are
@@ -8,6 +8,9 @@ Two tables, portable types only (created and changed by ``tasking/migrations``):
   overwrites newer values.
 * ``task_status_events``: one row per (task, status) with the time the app FIRST saw that status;
   a unique constraint on (task_id, status) keeps it so across threads, processes and app instances.
+* ``planned_scenes``: the last planned scene seen per task (JSON text) and when the app first saw
+  that plan. ICEYE's getScene gives the captured scene once a task is FULFILLED, so without it a
+  reload of the Monitor would lose the plan it was compared with.
 
 Thread safety: one lock per instance serialises its database work (the app shares one instance
 between Streamlit sessions); the unique constraints and primary key settle races with other
@@ -34,6 +37,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    delete,
     insert,
     select,
     update,
@@ -42,11 +46,18 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from tasking.errors import TaskingError
-from tasking.models import Task
+from tasking.models import Scene, Task
 from tasking.store import DEFAULT_URL, UtcDateTime, guarded, make_engine, migrate
 from tasking.times import parse_time_or_none, utc_now
 
-__all__ = ["DEFAULT_URL", "StatusEvent", "TaskHistory", "metadata"]
+__all__ = [
+    "DEFAULT_URL",
+    "PlannedScene",
+    "StatusEvent",
+    "TaskHistory",
+    "later_metadata",
+    "metadata",
+]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +82,25 @@ _events = Table(
     Column("seen_at", UtcDateTime, nullable=False),
     UniqueConstraint("task_id", "status", name="uq_task_status"),
 )
+
+later_metadata = MetaData()
+"""Tables of the history added by later revisions (``0003_planned_scenes``); kept apart from
+``metadata``, which stays what the app made with ``create_all`` before migrations."""
+_planned = Table(
+    "planned_scenes",
+    later_metadata,
+    Column("task_id", String(64), primary_key=True),
+    Column("scene", Text, nullable=False),
+    Column("seen_at", UtcDateTime, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class PlannedScene:
+    """A task's planned scene as the app last saw it, and when it first saw that plan."""
+
+    scene: Scene
+    seen_at: datetime
 
 
 @dataclass(frozen=True)
@@ -224,6 +254,58 @@ class TaskHistory:
             return []
         return [event_]
 
+    @_guarded
+    def record_planned_scene(self, task_id: str, scene: Scene) -> PlannedScene:
+        """Keep the task's planned scene. The same plan again keeps the time it was first seen;
+        a different one (ICEYE re-planned) replaces it, seen now (the history's clock)."""
+        document = scene.model_dump_json(by_alias=True, exclude_none=True)
+        key = _planned.c.task_id == task_id
+        with self._lock:
+            for attempt in range(2):
+                try:
+                    with self._engine.begin() as conn:
+                        row = conn.execute(
+                            select(_planned.c.scene, _planned.c.seen_at)
+                            .where(key)
+                            .with_for_update()
+                        ).first()
+                        if row is not None and row.scene == document:
+                            return PlannedScene(scene, row.seen_at)
+                        seen_at = self._now()
+                        if row is None:
+                            conn.execute(
+                                insert(_planned).values(
+                                    task_id=task_id, scene=document, seen_at=seen_at
+                                )
+                            )
+                        else:
+                            conn.execute(
+                                update(_planned).where(key).values(scene=document, seen_at=seen_at)
+                            )
+                        return PlannedScene(scene, seen_at)
+                except IntegrityError:
+                    # Another process inserted it between our SELECT and INSERT: compare again.
+                    if attempt:
+                        raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @_guarded
+    def planned_scene(self, task_id: str) -> PlannedScene | None:
+        """The task's last planned scene seen by the app, or None."""
+        query = select(_planned.c.scene, _planned.c.seen_at).where(_planned.c.task_id == task_id)
+        with self._lock, self._engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        try:
+            scene = Scene.model_validate_json(row.scene)
+        except pydantic.ValidationError:
+            log.warning(
+                "stored planned scene of task %s no longer matches the Scene model", task_id
+            )
+            return None
+        return PlannedScene(scene, row.seen_at)
+
     @staticmethod
     def _has_status(conn: Connection, task_id: str, status: str) -> bool:
         query = select(_events.c.id).where(_events.c.task_id == task_id, _events.c.status == status)
@@ -281,6 +363,23 @@ class TaskHistory:
             rows = conn.execute(query).all()
         tasks = (self._task(task_id, document) for task_id, document in rows)
         return [t for t in tasks if t is not None]
+
+    # --- forgetting --------------------------------------------------------------------------
+
+    @_guarded
+    def forget(self, task_ids: Iterable[str]) -> int:
+        """Drop the documents and status events of tasks the backend removed (the sandbox's demo
+        scenario): lists and pickers must not offer them. Returns the documents dropped."""
+        ids = list(task_ids)
+        dropped = 0
+        with self._lock, self._engine.begin() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                conn.execute(delete(_events).where(_events.c.task_id.in_(chunk)))
+                dropped += conn.execute(
+                    delete(_documents).where(_documents.c.task_id.in_(chunk))
+                ).rowcount
+        return dropped
 
     @staticmethod
     def _task(task_id: str, document: str) -> Task | None:

@@ -9,10 +9,15 @@ page without its scene or products.
 Signed product links expire (iceye-api.md §4.8: "Do not store the URLs"), so a ``Watch`` keeps
 product ids, types and asset names, never hrefs; a download asks for a fresh link
 (``fresh_asset``). The quicklook bytes are kept to show them inline.
+
+The planned scene is kept in the local history (``TaskHistory.record_planned_scene``) when it is
+read, and a new ``Watch`` (a reload, another tab) takes it from there: once a task is captured
+ICEYE's getScene gives only the actual scene, so the plan would otherwise be lost.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -31,6 +36,8 @@ from tasking.monitoring import (
 )
 from tasking.times import parse_time_or_none
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "MAX_FINAL_RETRIES",
     "QUICKLOOK_ASSET",
@@ -41,6 +48,7 @@ __all__ = [
     "fresh_asset",
     "reached_stage",
     "refresh",
+    "restore_planned",
 ]
 
 QUICKLOOK_ASSET = "quicklook-png"
@@ -86,6 +94,10 @@ class Watch:
     status: str | None = None
     pending: set[Fetch] = field(default_factory=set)
     planned: Scene | None = None
+    planned_seen_at: datetime | None = None
+    """When the app first saw the planned scene (backend time), from the local history."""
+    planned_restored: bool = False
+    """The planned scene came from the local history, not from this session's reads."""
     actual: Scene | None = None
     products: list[ProductView] = field(default_factory=list)
     quicklook: bytes | None = None
@@ -122,6 +134,8 @@ def refresh(watch: Watch, client: TaskingClient, history: TaskHistory, clock: Cl
     if watch.final:
         return  # the last refresh's errors stay on screen
     watch.errors = []
+    if watch.status is None and watch.planned is None:
+        restore_planned(watch, history)
     try:
         task = client.get_task(watch.task_id)
     except NotFound as error:
@@ -150,7 +164,7 @@ def refresh(watch: Watch, client: TaskingClient, history: TaskHistory, clock: Cl
     watch.pending |= fetches_after(watch.status, task.status)
     watch.status = task.status
     if "scene" in watch.pending:
-        _fetch_scene(watch, client, task.status)
+        _fetch_scene(watch, client, history, task.status)
     if "products" in watch.pending:
         _fetch_products(watch, client)
     _give_up_in_a_final_status(watch)
@@ -170,7 +184,29 @@ def _give_up_in_a_final_status(watch: Watch) -> None:
         watch.pending.clear()
 
 
-def _fetch_scene(watch: Watch, client: TaskingClient, status: str) -> None:
+def restore_planned(watch: Watch, history: TaskHistory) -> None:
+    """Fill ``watch``'s planned scene from the local history, if it has one. Best-effort: a
+    failing history leaves the plan unknown (the task itself is still watched)."""
+    try:
+        kept = history.planned_scene(watch.task_id)
+    except TaskingError as error:
+        log.warning("task %s: the planned scene could not be read: %s", watch.task_id, error)
+        return
+    if kept is not None:
+        watch.planned, watch.planned_seen_at = kept.scene, kept.seen_at
+        watch.planned_restored = True
+
+
+def _keep_planned(watch: Watch, history: TaskHistory, scene: Scene) -> None:
+    watch.planned, watch.planned_restored = scene, False
+    try:
+        watch.planned_seen_at = history.record_planned_scene(watch.task_id, scene).seen_at
+    except TaskingError as error:
+        # The plan is on screen; only a reload would lose it (as before the history kept it).
+        log.warning("task %s: the planned scene was not kept: %s", watch.task_id, error)
+
+
+def _fetch_scene(watch: Watch, client: TaskingClient, history: TaskHistory, status: str) -> None:
     try:
         scene = client.get_scene(watch.task_id)
     except NotFound:
@@ -183,7 +219,7 @@ def _fetch_scene(watch: Watch, client: TaskingClient, status: str) -> None:
     if is_captured(status):
         watch.actual = scene
     else:
-        watch.planned = scene
+        _keep_planned(watch, history, scene)
     watch.pending.discard("scene")
 
 

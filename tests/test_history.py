@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from tasking.errors import TransportError
 from tasking.history import StatusEvent, TaskHistory
-from tasking.models import Task
+from tasking.models import Scene, Task
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 LIFECYCLE = ("RECEIVED", "ACTIVE", "FULFILLED", "DONE")
@@ -324,3 +324,37 @@ def test_a_status_whose_time_cannot_be_read_is_recorded_at_its_next_sighting(url
         assert event.seen_at == T0 + timedelta(minutes=3)
     finally:
         history.close()
+
+
+def _scene(start: datetime) -> Scene:
+    return Scene.model_validate(
+        {
+            "imagingTime": {
+                "start": start.isoformat(),
+                "end": (start + timedelta(seconds=10)).isoformat(),
+            },
+            "duration": 10,
+            "incidenceAngle": 31.5,
+            "lookSide": "RIGHT",
+            "passDirection": "ASCENDING",
+        }
+    )
+
+
+def test_a_planned_scene_is_kept_with_when_it_was_first_seen_and_replaced_by_a_new_plan(
+    history: TaskHistory,
+) -> None:
+    assert history.planned_scene("task-1") is None
+    plan = _scene(T0 + timedelta(hours=20))
+    first = history.record_planned_scene("task-1", plan)
+    again = history.record_planned_scene("task-1", plan)  # seen again later: same plan, same time
+    assert again.seen_at == first.seen_at
+    kept = history.planned_scene("task-1")
+    assert kept is not None and kept.scene == plan and kept.seen_at == first.seen_at
+
+    replanned = _scene(T0 + timedelta(hours=22))
+    moved = history.record_planned_scene("task-1", replanned)
+    assert moved.seen_at > first.seen_at
+    kept = history.planned_scene("task-1")
+    assert kept is not None and kept.scene == replanned and kept.seen_at == moved.seen_at
+    assert history.planned_scene("task-2") is None

@@ -34,18 +34,24 @@ def engine(store_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def declared(modules: tuple[Any, ...] = (history, journal, desk)) -> MetaData:
-    """Every table the store's modules query, in one MetaData."""
+def declared(
+    modules: tuple[Any, ...] = (history, journal, desk), *, later: bool = True
+) -> MetaData:
+    """Every table the store's modules query, in one MetaData (without ``later``: only those of
+    their ``metadata``, not the ``later_metadata`` of tables added by later revisions)."""
     metadata = MetaData()
     for module in modules:
         for table in module.metadata.tables.values():
+            table.to_metadata(metadata)
+        added = getattr(module, "later_metadata", None) if later else None
+        for table in added.tables.values() if added is not None else ():
             table.to_metadata(metadata)
     return metadata
 
 
 def legacy() -> MetaData:
     """The tables the app made with ``create_all`` before migrations (history and journal)."""
-    return declared((history, journal))
+    return declared((history, journal), later=False)
 
 
 def revision(engine: Engine) -> str | None:

@@ -451,3 +451,64 @@ def test_without_an_azimuth_from_iceye_or_the_app_there_is_no_azimuth_row(
     text = shown(at)
     assert "| Planned | Actual |" in text
     assert "Azimuth" not in text
+
+
+# --- the plan across reloads, the layout, the status chip (issue 11) ---------------------------
+
+
+def test_the_planned_scene_is_shown_after_a_reload_marked_with_when_it_was_seen(
+    open_app: Callable[..., AppTest], client: TaskingClient, control: SandboxControl
+) -> None:
+    task = order(client, control, reference="Plan kept")
+    run_until(client, control, task.id, "ACTIVE")
+    plan = client.get_scene(task.id)
+    first = open_app(MONITOR, query={"task": task.id})
+    assert "Planned values as this app first saw them at " in shown(first)
+
+    run_until(client, control, task.id, "DONE")
+    # A reload: a new session, without the first one's Watch; ICEYE's scene is now the actual.
+    at = open_app(MONITOR, query={"task": task.id})
+
+    no_exception(at)
+    text = shown(at)
+    assert "DONE" in badge(at)
+    assert re.search(
+        r"Planned values as this app first saw them at \d{4}-\d\d-\d\d \d\d:\d\d UTC "
+        r"\(kept in this app's local history\)\.",
+        text,
+    ), text
+    planned_start = f"{plan.imagingTime.start.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    row = next(line for line in text.splitlines() if line.startswith("| **Imaging start**"))
+    assert planned_start in row.split("|")[2], row  # the planned column, not "—"
+    assert "not seen by this app" not in text
+
+
+def test_details_are_collapsed_and_the_status_chip_has_its_statuss_colour(
+    open_app: Callable[..., AppTest], client: TaskingClient, control: SandboxControl
+) -> None:
+    from ui.format import STATUS_CHIPS, status_chip
+    from ui.task_table import STATUS_COLOURS
+
+    task = order(client, control, reference="Chip")
+    at = open_app(MONITOR, query={"task": task.id})
+    no_exception(at)
+    (details,) = [e for e in at.expander if e.label == "Task details"]
+    assert details.proto.expanded is False
+    received = badge(at)
+    assert received.startswith(f":{status_chip('RECEIVED').colour}-badge["), received
+
+    run_until(client, control, task.id, "DONE")
+    at = open_app(MONITOR, query={"task": task.id})
+    assert badge(at).startswith(":green-badge["), badge(at)
+    # One mapping for the whole app: the Monitor's chips and All tasks' markers and legend.
+    assert {s: c.colour for s, c in STATUS_CHIPS.items()} == {
+        "RECEIVED": "gray",
+        "ACTIVE": "blue",
+        "FULFILLED": "green",
+        "DONE": "green",
+        "REJECTED": "red",
+        "FAILED": "orange",
+        "CANCELED": "yellow",
+    }
+    assert status_chip("SOMETHING_NEW").colour == "gray"
+    assert {s: c.hex for s, c in STATUS_CHIPS.items()} == STATUS_COLOURS
