@@ -18,7 +18,7 @@ from tasking import modes
 from tasking.geometry import LookSide, scene_footprint
 from tasking.models import Scene, Task, TaskStatus
 from tasking.monitoring import PRODUCT_STATUSES, statuses_text
-from tasking.sandbox import products
+from tasking.sandbox import datafiles, products
 from tasking.sandbox.core import Sandbox
 from tasking.sandbox.problems import ApiProblem, not_found
 from tasking.sandbox.scheduler import scene_of
@@ -27,7 +27,7 @@ from tasking.sandbox.tasks import own_task, task_model
 from tasking.times import parse_time
 
 FILES_PREFIX = "/sandbox/v1/files"
-_SUFFIX = {"quicklook-png": ".png", "metadata-json": ".json", "grd-tif": ".tif"}
+_SUFFIX = {"metadata-json": ".json", **products.LINK_SUFFIXES}
 
 
 def ready_types(record: TaskRecord) -> list[str]:
@@ -158,7 +158,7 @@ def file_bytes(
         return cached.read_bytes(), plan[key]
     doc = metadata(sandbox, record, product_type)
     seed = products.scene_seed(sandbox.seed, task_id)
-    content = products.render_asset(key, seed=seed, metadata=doc)
+    content = datafiles.render_asset(key, seed=seed, metadata=doc)
     _write_atomically(cached, content)
     return content, plan[key]
 

@@ -30,7 +30,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from tasking.models import ErrorBody, ProblemBody
-from tasking.sandbox import feasibility, notifications, tasks, webhooks
+from tasking.sandbox import feasibility, notifications, products, tasks, webhooks
 from tasking.sandbox.config import MAX_SPEED, MIN_SPEED, SandboxConfig
 from tasking.sandbox.core import MAX_ADVANCE_S, MAX_FAST_FORWARD_EVENTS
 from tasking.sandbox.problems import PROBLEM_JSON
@@ -195,16 +195,12 @@ NOTES_BY_OPERATION: dict[str, str] = {
     "getConstellation": "`format=tle` (default): three-line TLE text; `format=omm`: a JSON array "
     "of CCSDS OMM records.",
     "getFile": "The link is the credential (no token). Media types: PNG quicklook, GeoTIFF GRD, "
-    "XML metadata, KML quicklook overlay.",
+    "XML metadata, KML quicklook overlay, and the other product types' files (COG, complex "
+    "GeoTIFF, NITF, GIF, JSON metadata).",
 }
 
 # Success bodies the route signatures cannot state.
-_FILE_TYPES = (
-    "image/png",
-    "image/tiff; application=geotiff",
-    "application/xml",
-    "application/vnd.google-earth.kml+xml",
-)
+_FILE_TYPES = products.MEDIA_TYPES
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 _SUCCESS_CONTENT: dict[str, dict[str, Any]] = {
     "getConstellation": {

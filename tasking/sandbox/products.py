@@ -16,8 +16,10 @@ Four small parts, each used by the sandbox's routes:
   (``make_metadata_xml``) and as the quicklook's KML ground overlay (``make_quicklook_kml``).
 * **STAC.** ``stac_item``, ``asset_entry``, ``asset_plan``: ICEYE's ``CatalogItem`` (a STAC 1.0.0
   Item; iceye-api.md §4.8) with only the documented properties and ICEYE's asset keys
-  (``grd-tif``, ``grd-xml``, ``quicklook-kml``, ``quicklook-png``), which
-  ``tasking.models.Product`` parses; ``render_asset`` makes the file behind each key.
+  (``grd-tif``, ``grd-xml``, ``quicklook-kml``, ``quicklook-png``), plus a data file and metadata
+  of the sandbox's own keys for every other product type, which ``tasking.models.Product``
+  parses; ``render_asset`` makes the quicklooks, GRD and XML files, ``tasking.sandbox.datafiles``
+  the other product types' files from the same scene.
 
 Image orientation (quicklook and GRD): rows run along azimuth with the flight direction *up*, columns
 across range; the satellite is on the near-range side, on the left for a RIGHT-looking pass and on the
@@ -81,12 +83,18 @@ from tasking.rules import point_violations
 from tasking.times import format_rfc3339, require_aware, to_utc
 
 __all__ = [
+    "COG",
     "DOCUMENTED_PROPERTIES",
+    "GEOTIFF",
     "LINK_LIFETIME",
+    "LINK_SUFFIXES",
+    "MEDIA_TYPES",
+    "NITF",
     "LinkError",
     "asset_entry",
     "asset_file_name",
     "asset_plan",
+    "corner_pixels",
     "frame_id",
     "link_expiry",
     "make_grd_tiff",
@@ -97,7 +105,9 @@ __all__ = [
     "product_id",
     "render_asset",
     "scene_seed",
+    "scene_sigma0",
     "sign_link",
+    "speckle",
     "split_link",
     "stac_item",
     "verify_link",
@@ -363,18 +373,31 @@ def _add_point_targets(
         sigma0[y0:y1, cx] += peak * lobe_profile[y0 - cy + reach : y1 - cy + reach]
 
 
-def _render(
-    seed: int, width: int, height: int, look_side: str, incidence: float, looks: float
-) -> Array:
-    """Speckled intensity (linear σ0) of the seed's scene."""
+def scene_sigma0(
+    seed: int, width: int, height: int, look_side: str, incidence: float, looks: float = 1.0
+) -> tuple[Array, np.random.Generator]:
+    """Noise-free backscatter (linear σ0, point targets included) of the seed's scene, in the
+    quicklook's orientation, and the generator to draw its speckle from (same seed, same
+    scene: every file of a task shows one scene)."""
     side = _check_image_args(seed, width, height, look_side, incidence, looks)
     rng = np.random.default_rng(seed)
     db, water, town = _scene_db(rng, width, height, side, incidence)
     sigma0 = np.power(F32(10.0), db / F32(10.0))
     _add_point_targets(rng, sigma0, water, town, min(width, height) / _REFERENCE_SIZE)
-    # Fully developed speckle of an L-look intensity image: Gamma(L, 1/L), mean 1.
-    speckle = rng.gamma(looks, 1.0 / looks, size=sigma0.shape).astype(F32)
-    return np.asarray(sigma0 * speckle, dtype=F32)
+    return sigma0, rng
+
+
+def speckle(rng: np.random.Generator, shape: tuple[int, ...], looks: float) -> Array:
+    """Fully developed speckle of an L-look intensity image: Gamma(L, 1/L), mean 1."""
+    return rng.gamma(looks, 1.0 / looks, size=shape).astype(F32)
+
+
+def _render(
+    seed: int, width: int, height: int, look_side: str, incidence: float, looks: float
+) -> Array:
+    """Speckled intensity (linear σ0) of the seed's scene."""
+    sigma0, rng = scene_sigma0(seed, width, height, look_side, incidence, looks)
+    return np.asarray(sigma0 * speckle(rng, sigma0.shape, looks), dtype=F32)
 
 
 def make_quicklook_png(
@@ -401,7 +424,7 @@ def make_quicklook_png(
     return buffer.getvalue()
 
 
-def _corner_pixels(side: str, width: int, height: int) -> list[tuple[int, int]]:
+def corner_pixels(side: str, width: int, height: int) -> list[tuple[int, int]]:
     """(column, row) of the footprint corners near-start, far-start, far-end, near-end."""
     near, far = (0, width) if side == "RIGHT" else (width, 0)
     # Flight direction up: the first line is the bottom edge.
@@ -418,7 +441,7 @@ def _geotiff_tags(
             "a GRD footprint needs exactly 4 corners", field="footprint", rule="four-corners"
         )
     tiepoints: list[float] = []
-    for (col, row), (lat, lon) in zip(_corner_pixels(side, width, height), corners, strict=True):
+    for (col, row), (lat, lon) in zip(corner_pixels(side, width, height), corners, strict=True):
         tiepoints += [float(col), float(row), 0.0, lon, lat, 0.0]
     tags = TiffImagePlugin.ImageFileDirectory_v2()
     tags.tagtype[33922] = TiffTags.DOUBLE  # ModelTiepointTag: 4 ground control points
@@ -695,22 +718,80 @@ QUICKLOOK_KML = (
 )
 QUICKLOOK_PNG = ("quicklook-png", "Quicklook image", "image/png", ["overview"])
 
+GEOTIFF = "image/tiff; application=geotiff"
+COG = "image/tiff; application=geotiff; profile=cloud-optimized"  # STAC's media type of a COG
+NITF = "application/vnd.nitf"
+_JSON, _XML = "application/json", "application/xml"
+
+# The data file of every other product type (``tasking.sandbox.datafiles`` renders them). ICEYE
+# documents only GRD's asset keys; these follow the same ``<type>-<format>`` pattern.
+_DATA_ASSETS: dict[str, tuple[tuple[str, str, str, list[str]], ...]] = {
+    "GRD": (GRD_TIF, GRD_XML),
+    "GRD-COG": (
+        ("grd-cog", "GRD data file (COG)", COG, ["data"]),
+        ("grd-json", "GRD metadata file (JSON)", _JSON, ["metadata"]),
+    ),
+    "SLC": (("slc-tif", "SLC data file (complex GeoTIFF)", GEOTIFF, ["data"]), SLC_XML),
+    "SLC-COG": (
+        ("slc-cog", "SLC data file (complex COG)", COG, ["data"]),
+        ("slc-json", "SLC metadata file (JSON)", _JSON, ["metadata"]),
+    ),
+    "CSI": (
+        ("csi-tif", "CSI data file (colour GeoTIFF)", GEOTIFF, ["data"]),
+        ("csi-xml", "CSI metadata file", _XML, ["metadata"]),
+    ),
+    "CSI-COG": (
+        ("csi-cog", "CSI data file (colour COG)", COG, ["data"]),
+        ("csi-json", "CSI metadata file (JSON)", _JSON, ["metadata"]),
+    ),
+    "VID": (
+        ("vid-gif", "VID animation (GIF)", "image/gif", ["data"]),
+        ("vid-xml", "VID metadata file", _XML, ["metadata"]),
+    ),
+    "VID-COG": (
+        ("vid-cog", "VID frames (COG, one band per frame)", COG, ["data"]),
+        ("vid-gif", "VID animation (GIF)", "image/gif", ["data"]),
+        ("vid-json", "VID metadata file (JSON)", _JSON, ["metadata"]),
+    ),
+    "SICD": (("sicd-nitf", "SICD data file (NITF)", NITF, ["data"]),),
+    "SIDD": (("sidd-nitf", "SIDD data file (NITF)", NITF, ["data"]),),
+}
 _EXTENSIONS = {"grd-tif": "tif", "grd-xml": "xml", "slc-xml": "xml", "quicklook-kml": "kml",
                "quicklook-png": "png"}  # fmt: skip
-_METADATA_XML = {"GRD": GRD_XML, "SLC": SLC_XML}  # ICEYE's GRD and SLC packages carry an XML file
+_BY_MEDIA = {
+    GEOTIFF: "tif",
+    COG: "tif",
+    NITF: "ntf",
+    "image/gif": "gif",
+    _JSON: "json",
+    _XML: "xml",
+}
+for _assets in _DATA_ASSETS.values():
+    for _asset in _assets:
+        _EXTENSIONS.setdefault(_asset[0], _BY_MEDIA[_asset[2]])
+LINK_SUFFIXES = {key: f".{ext}" for key, ext in _EXTENSIONS.items() if key not in
+                 ("grd-xml", "slc-xml", "quicklook-kml")}  # fmt: skip
+"""The suffix of each asset's file in its link (``grd-xml``, ``slc-xml`` and ``quicklook-kml``
+keep their links without one, as before)."""
+MEDIA_TYPES = tuple(
+    dict.fromkeys(
+        [GEOTIFF, _XML, QUICKLOOK_KML[2], QUICKLOOK_PNG[2]]
+        + [media for assets in _DATA_ASSETS.values() for _, _, media, _ in assets]
+    )
+)
+"""Every media type of a product file the sandbox serves."""
 
 
 def asset_plan(product_type: str) -> list[tuple[str, str, str, list[str]]]:
     """The assets to offer for a product type: ``(key, title, media type, roles)``.
 
     Every type has the quicklook pair (``quicklook-kml``, ``quicklook-png``); GRD adds ``grd-tif``
-    and ``grd-xml`` (ICEYE's example item), SLC its ``slc-xml`` metadata (the sandbox renders no
-    complex data). Order as in ICEYE's example: data, metadata, quicklooks.
+    and ``grd-xml`` (ICEYE's example item), and every other type ICEYE sells its own data file
+    and metadata (``_DATA_ASSETS``; QLK's data is the quicklook). Order as in ICEYE's example:
+    data, metadata, quicklooks.
     """
     _check_product_type(product_type)
-    plan = [GRD_TIF] if product_type == "GRD" else []
-    plan += [_METADATA_XML[product_type]] if product_type in _METADATA_XML else []
-    plan += [QUICKLOOK_KML, QUICKLOOK_PNG]
+    plan = [*_DATA_ASSETS.get(product_type, ()), QUICKLOOK_KML, QUICKLOOK_PNG]
     return [(key, title, media, list(roles)) for key, title, media, roles in plan]
 
 
@@ -788,7 +869,7 @@ def make_quicklook_kml(metadata: Mapping[str, Any]) -> bytes:
             rule="four-corners",
         )
     side = "LEFT" if str(metadata.get("look_side", "")).upper() == "LEFT" else "RIGHT"
-    at_pixel = dict(zip(_corner_pixels(side, 1, 1), corners, strict=True))
+    at_pixel = dict(zip(corner_pixels(side, 1, 1), corners, strict=True))
     quad = [at_pixel[(0, 1)], at_pixel[(1, 1)], at_pixel[(1, 0)], at_pixel[(0, 0)]]
     name = str(metadata.get("product_name") or metadata.get("frame_id") or "quicklook")
     ElementTree.register_namespace("", _KML)

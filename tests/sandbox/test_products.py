@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from tasking import modes
 from tasking.errors import InputError
 from tasking.geometry import scene_footprint
 from tasking.models import Product, Scene, Task
@@ -397,7 +398,7 @@ def test_assets_use_iceyes_documented_keys_titles_and_media_types(
     keys = {ptype: [key for key, *_ in asset_plan(ptype)] for ptype in ("GRD", "SLC", "QLK")}
     assert keys == {
         "GRD": ["grd-tif", "grd-xml", "quicklook-kml", "quicklook-png"],
-        "SLC": ["slc-xml", "quicklook-kml", "quicklook-png"],
+        "SLC": ["slc-tif", "slc-xml", "quicklook-kml", "quicklook-png"],
         "QLK": ["quicklook-kml", "quicklook-png"],
     }
     documented = golden("products_response_doc")["data"][0]["assets"]
@@ -556,9 +557,10 @@ def test_file_names_match_the_apps_download_names() -> None:
     # The KML finds its PNG only if both are saved under these names; the app's download
     # buttons name files the same way.
     name = "ICEYE_SANDSAT-07_GRD_SLH_7d1f0c52_20260502T094112"
-    for key, _, media, _ in asset_plan("GRD"):
-        product = ProductView(name, "GRD", None, (AssetView(key, key, media),))
-        assert file_name(product, key, media) == asset_file_name(name, key)
+    for product_type in modes.mode_info("SPOTLIGHT_EXTENDED_DWELL").product_types:
+        for key, _, media, _ in asset_plan(product_type):
+            product = ProductView(name, product_type, None, (AssetView(key, key, media),))
+            assert file_name(product, key, media) == asset_file_name(name, key), key
 
 
 # --- served files ------------------------------------------------------------------------------
@@ -594,3 +596,185 @@ def test_every_grd_asset_link_serves_its_file_with_its_media_type(
     quad = _text(overlay, "kml:GroundOverlay/gx:LatLonQuad/kml:coordinates").split()
     points = [list(map(float, p.split(","))) for p in quad]
     assert np.allclose(sorted(points), sorted(corners), atol=1e-6)
+
+
+# --- a data file for every product type (issue 11) --------------------------------------------
+
+DWELL = "SPOTLIGHT_EXTENDED_DWELL"  # the mode with every product type (CSI and VID are Dwell's)
+MAGIC = {
+    "tif": (b"II*\x00", b"MM\x00*"),
+    "ntf": (b"NITF02.10",),
+    "gif": (b"GIF89a",),
+    "png": (b"\x89PNG\r\n\x1a\n",),
+    "json": (b"{",),
+    "xml": (b"<?xml",),
+    "kml": (b"<?xml",),
+}
+MAX_NEW_FILE_BYTES = 80_000  # "tens of KB" (GRD's own GeoTIFF is ICEYE's documented product)
+
+
+def _tiff_tags(data: bytes) -> dict[int, tuple[int, ...]]:
+    """The first IFD's tags of a little-endian TIFF (numbers only), read by hand: Pillow reads
+    no complex samples."""
+    import struct
+
+    assert data[:4] == b"II*\x00"
+    (ifd,) = struct.unpack_from("<I", data, 4)
+    (count,) = struct.unpack_from("<H", data, ifd)
+    sizes = {1: ("B", 1), 3: ("H", 2), 4: ("I", 4), 12: ("d", 8), 2: ("c", 1)}
+    tags: dict[int, tuple[int, ...]] = {}
+    for index in range(count):
+        tag, kind, n, value = struct.unpack_from("<HHII", data, ifd + 2 + 12 * index)
+        fmt, size = sizes[kind]
+        where = ifd + 2 + 12 * index + 8 if n * size <= 4 else value
+        if kind != 2:
+            tags[tag] = struct.unpack_from(f"<{n}{fmt}", data, where)
+    return tags
+
+
+def _nitf_segments(data: bytes) -> tuple[bytes, bytes, list[bytes]]:
+    """(image subheader, image data, [DES data]) of a NITF 2.1 file, from its header's lengths."""
+    assert data.startswith(b"NITF02.10")
+    assert int(data[342:354]) == len(data)  # FL
+    header_length = int(data[354:360])
+    at = 360
+    images = int(data[at : at + 3])
+    at += 3
+    image_sizes = [(int(data[at + 16 * i : at + 16 * i + 6]), int(data[at + 16 * i + 6 : at + 16 * i + 16])) for i in range(images)]  # fmt: skip
+    at += 16 * images + 9  # graphics, reserved, text: none
+    extensions = int(data[at : at + 3])
+    at += 3
+    des_sizes = [(int(data[at + 13 * i : at + 13 * i + 4]), int(data[at + 13 * i + 4 : at + 13 * i + 13])) for i in range(extensions)]  # fmt: skip
+    assert images == 1
+    position = header_length
+    subheader = data[position : position + image_sizes[0][0]]
+    position += image_sizes[0][0]
+    pixels = data[position : position + image_sizes[0][1]]
+    position += image_sizes[0][1]
+    des: list[bytes] = []
+    for sub, length in des_sizes:
+        des_header = data[position : position + sub]
+        assert des_header.startswith(b"DEXML_DATA_CONTENT")
+        position += sub
+        des.append(data[position : position + length])
+        position += length
+    assert position == len(data)
+    return subheader, pixels, des
+
+
+def test_every_product_type_a_task_can_order_is_downloadable_as_a_small_real_file(
+    client: TestClient, demo: dict[str, str]
+) -> None:
+    ordered = list(modes.mode_info(DWELL).product_types)
+    assert set(ordered) >= {"GRD", "SLC", "CSI", "VID", "SICD", "SIDD", "QLK"}
+    body = task_body(imagingMode=DWELL, productTypes=ordered)
+    created = client.post(TASKS, json=body, headers=demo)
+    assert created.status_code == 201, created.text
+    task_id = created.json()["id"]
+    run_until(client, demo, task_id, {"DONE"})
+    for product_type in ordered:
+        listed = client.get(f"{TASKS}/{task_id}/products/{product_type}", headers=demo)
+        assert listed.status_code == 200, (product_type, listed.text)
+        item = listed.json()["data"][0]
+        data_roles = [k for k, a in item["assets"].items() if "data" in a["roles"]]
+        assert data_roles or product_type == "QLK", f"{product_type} has no data file"
+        for key, asset in item["assets"].items():
+            response = client.get(asset["href"])
+            assert response.status_code == 200, (product_type, key)
+            assert response.headers["content-type"] == asset["type"], (product_type, key)
+            saved_as = response.headers["content-disposition"].split('filename="')[1].rstrip('"')
+            extension = saved_as.rsplit(".", 1)[1]
+            assert response.content.startswith(MAGIC[extension]), (product_type, key)
+            if key in data_roles and key != "grd-tif":
+                assert len(response.content) <= MAX_NEW_FILE_BYTES, (key, len(response.content))
+
+
+@pytest.fixture
+def dwell_doc(task: Task, scene: Scene) -> dict[str, Any]:
+    dwell = task.model_copy(update={"imagingMode": DWELL})
+    return metadata_for(dwell, scene)
+
+
+def _render(key: str, doc: dict[str, Any], seed: int = 11) -> bytes:
+    from tasking.sandbox.datafiles import render_asset as render_data
+
+    return render_data(key, seed=seed, metadata=doc)
+
+
+def test_cogs_are_tiled_with_their_tags_before_the_data_and_tied_to_the_footprint(
+    dwell_doc: dict[str, Any],
+) -> None:
+    corners = [dwell_doc[k] for k in ("coord_first_near", "coord_first_far", "coord_last_far", "coord_last_near")]  # fmt: skip
+    for key in ("grd-cog", "slc-cog", "csi-cog", "vid-cog"):
+        data = _render(key, dwell_doc)
+        tags = _tiff_tags(data)
+        assert tags[322] == (64,) and tags[323] == (64,), key  # tiled
+        assert min(tags[324]) > 8 + 2 + 12 * 10, key  # every tag before the first tile
+        tiepoints = tags[33922]
+        lat_lons = [[tiepoints[i + 4], tiepoints[i + 3]] for i in range(0, len(tiepoints), 6)]
+        assert np.allclose(lat_lons, corners), key
+    assert _tiff_tags(_render("slc-cog", dwell_doc))[339] == (5,)  # complex signed integer
+    assert _tiff_tags(_render("slc-tif", dwell_doc))[258] == (32,)  # 16-bit I + 16-bit Q
+    frames = _tiff_tags(_render("vid-cog", dwell_doc))[277]
+    assert frames == (25,)
+    assert Image.open(io.BytesIO(_render("vid-gif", dwell_doc))).n_frames == 25
+    csi = Image.open(io.BytesIO(_render("csi-tif", dwell_doc)))
+    assert csi.mode == "RGB"
+    grd = np.asarray(Image.open(io.BytesIO(_render("grd-cog", dwell_doc))))
+    assert grd.dtype == np.uint16 and grd.shape == (128, 128)
+
+
+def test_data_files_come_from_the_scene_not_a_fixed_blob(dwell_doc: dict[str, Any]) -> None:
+    for key in ("grd-cog", "slc-tif", "csi-tif", "vid-gif", "sicd-nitf", "sidd-nitf"):
+        assert _render(key, dwell_doc, seed=1) == _render(key, dwell_doc, seed=1), key
+        assert _render(key, dwell_doc, seed=1) != _render(key, dwell_doc, seed=2), key
+
+
+def test_sicd_and_sidd_are_nitf_with_their_xml_and_the_scenes_corners(
+    dwell_doc: dict[str, Any],
+) -> None:
+    from tasking.sandbox.formats import nitf_igeolo
+
+    near_start, far_start, far_end, near_end = (
+        tuple(dwell_doc[k])
+        for k in ("coord_first_near", "coord_first_far", "coord_last_far", "coord_last_near")
+    )
+    subheader, pixels, des = _nitf_segments(_render("sicd-nitf", dwell_doc))
+    assert subheader.startswith(b"IM")
+    rows, columns = int(subheader[333:341]), int(subheader[341:349])
+    assert len(pixels) == rows * columns * 4  # I and Q, 16 bits each
+    assert subheader[349:352] == b"SI " and subheader[352:360] == b"NODISPLY"
+    # SICD's rows run along range from the near edge, its columns along azimuth from the start.
+    igeolo = nitf_igeolo([near_start, near_end, far_end, far_start]).encode()
+    assert igeolo in subheader
+    (sicd,) = des
+    root = ElementTree.fromstring(sicd)
+    assert root.tag == "{urn:SICD:1.3.0}SICD"
+    ns = {"s": "urn:SICD:1.3.0"}
+    side = root.findtext("s:SCPCOA/s:SideOfTrack", namespaces=ns)
+    assert side == dwell_doc["look_side"][0].upper()
+    assert (
+        root.findtext("s:CollectionInfo/s:CollectorName", namespaces=ns)
+        == dwell_doc["satellite_name"]
+    )
+    assert root.findtext("s:ImageData/s:PixelType", namespaces=ns) == "RE16I_IM16I"
+
+    subheader, pixels, des = _nitf_segments(_render("sidd-nitf", dwell_doc))
+    rows, columns = int(subheader[333:341]), int(subheader[341:349])
+    assert len(pixels) == rows * columns  # 8-bit detected
+    assert subheader[352:360] == b"MONO    "
+    sidd, sicd = (ElementTree.fromstring(x) for x in des)
+    assert sidd.tag == "{urn:SIDD:2.0.0}SIDD" and sicd.tag == "{urn:SICD:1.3.0}SICD"
+
+
+def test_every_file_media_type_is_declared_in_the_openapi_document(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    content = spec["paths"]["/sandbox/v1/files/{taskID}/{productType}/{filename}"]["get"][
+        "responses"
+    ]["200"]["content"]
+    planned = {
+        media
+        for product_type in modes.mode_info(DWELL).product_types
+        for _, _, media, _ in asset_plan(product_type)
+    }
+    assert planned <= set(content)
