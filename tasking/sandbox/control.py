@@ -1,8 +1,8 @@
 """Client side of the sandbox-only routes (``/sandbox/v1``), for the app's sidebar and demo controls.
 
-The clock routes need no token. A task's fast-forward needs its company's: the caller passes the
-``httpx.Auth`` its API client already holds (``TaskingClient.session.auth``), so the token is
-fetched, cached and refreshed in one place and never handled as text here.
+The clock routes need no token. A task's fast-forward and the demo scenario need the company's: the
+caller passes the ``httpx.Auth`` its API client already holds (``TaskingClient.session.auth``), so
+the token is fetched, cached and refreshed in one place and never handled as text here.
 
 Errors come out of the tasking error tree like every other call: ``error_from_response`` for an
 error status, ``RequestTimeout`` / ``TransportError`` when no answer came.
@@ -26,6 +26,9 @@ FastForwardTo = Literal["next-event", "final"]
 """How far ``SandboxControl.fast_forward`` goes: the task's next event, or its final status."""
 
 _TIMEOUT_S = 10.0
+SCENARIO_TIMEOUT_S = 60.0
+"""A scenario takes a second or two on a quiet sandbox; a busy one has everyone's events to run on
+the way (the clock moves days)."""
 HEALTH_TIMEOUT_S = 3.0
 """A health check is one short request: the sidebar must not hang on a backend that hangs."""
 
@@ -66,9 +69,51 @@ class FastForwarded:
         )
 
 
+@dataclass(frozen=True)
+class ScenarioTask:
+    """A task of the demo scenario and when it reached each status (simulated time, in order)."""
+
+    task: Task
+    statuses: tuple[tuple[str, datetime], ...]
+
+    @classmethod
+    def from_wire(cls, body: dict[str, Any]) -> ScenarioTask:
+        return cls(
+            task=Task.model_validate(body["task"]),
+            statuses=tuple((str(s["status"]), parse_time(s["at"])) for s in body["statuses"]),
+        )
+
+
+@dataclass(frozen=True)
+class ScenarioLoaded:
+    """What loading the demo scenario did: the company's tasks removed, the tasks made (in the
+    order they were ordered), the clock afterwards and the seed that chose the places."""
+
+    seed: int
+    removed: tuple[str, ...]
+    tasks: tuple[ScenarioTask, ...]
+    clock: ClockState
+
+    @classmethod
+    def from_wire(cls, body: dict[str, Any]) -> ScenarioLoaded:
+        return cls(
+            seed=int(body["seed"]),
+            removed=tuple(str(task_id) for task_id in body["removed"]),
+            tasks=tuple(ScenarioTask.from_wire(item) for item in body["tasks"]),
+            clock=ClockState.from_wire(body["clock"]),
+        )
+
+    def counts(self) -> dict[str, int]:
+        """Status → how many of the scenario's tasks are in it."""
+        found: dict[str, int] = {}
+        for item in self.tasks:
+            found[item.task.status] = found.get(item.task.status, 0) + 1
+        return found
+
+
 class SandboxControl:
-    """Clock, constellation and health of a sandbox at ``root_url`` (no token needed), and a
-    task's fast-forward (its company's token, through the ``auth`` given)."""
+    """Clock, constellation and health of a sandbox at ``root_url`` (no token needed), a task's
+    fast-forward and the demo scenario (the company's token, through the ``auth`` given)."""
 
     def __init__(self, root_url: str, http: httpx.Client | None = None) -> None:
         self._root = root_url.rstrip("/")
@@ -143,6 +188,16 @@ class SandboxControl:
         path = f"/tasks/{segment(task_id)}/fast-forward"
         response = self._call("POST", path, {"to": to}, auth=auth)
         return FastForwarded.from_wire(response.json())
+
+    def load_demo_scenario(
+        self, seed: int | None = None, *, auth: httpx.Auth | None
+    ) -> ScenarioLoaded:
+        """``POST /sandbox/v1/scenario``: remove every task of the company whose token ``auth``
+        carries and fill its world with the demo scenario (``seed``: another choice of places).
+        Moves the (global) simulation clock some days ahead."""
+        body = {} if seed is None else {"seed": seed}
+        response = self._call("POST", "/scenario", body, timeout=SCENARIO_TIMEOUT_S, auth=auth)
+        return ScenarioLoaded.from_wire(response.json())
 
     def constellation_tle(self) -> str:
         return self._call("GET", "/constellation?format=tle").text

@@ -25,7 +25,7 @@ from tasking.sandbox.problems import ApiProblem, not_found
 from tasking.sandbox.scheduler import Scheduler
 from tasking.sandbox.security import LoginThrottle, RateLimiter, TokenService
 from tasking.sandbox.seed import SeededContract, seeded_contracts
-from tasking.sandbox.store import Store, decode_time, encode_time
+from tasking.sandbox.store import Store, TaskRecord, decode_time, encode_time
 from tasking.sandbox.world import load_world
 from tasking.times import format_rfc3339, to_utc
 
@@ -188,6 +188,26 @@ class Sandbox:
             ran += count - seen
             seen = count
         return ran
+
+    def advance_until(self, task_id: str, reached: Callable[[TaskRecord], bool]) -> bool:
+        """Move the simulation clock, for everyone, from one pending event to the next until the
+        task satisfies ``reached``; True once it does. Like ``fast_forward`` (nothing runs early),
+        but the task is judged after every step, not only after its own events: a task reached
+        by a step made for another one is never carried on to its next event. Stops (False) at a
+        final status, when nothing is pending, or before an event more than ``MAX_ADVANCE_S``
+        ahead of the call's start."""
+        horizon = self.catch_up() + timedelta(seconds=MAX_ADVANCE_S)
+        while True:
+            task = self.store.get_task(task_id)
+            if task is None:
+                return False
+            if reached(task):
+                return True
+            upcoming = self.scheduler.next_event_time()
+            if is_terminal(task.status) or upcoming is None or upcoming > horizon:
+                return False
+            self.clock.advance_to(upcoming)
+            self.catch_up()
 
     # --- contracts ---------------------------------------------------------------------------
 

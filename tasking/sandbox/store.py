@@ -389,6 +389,18 @@ class Store:
         )
         return _readable(rows)
 
+    def delete_company_tasks(self, company_id: str) -> list[str]:
+        """Forget every task of one company, with its pending events, history and callbacks, in
+        one transaction (the demo scenario's reset); returns their ids, oldest first. Other
+        companies' rows, webhooks and tokens are untouched."""
+        mine = "SELECT id FROM tasks WHERE company_id = ?"
+        with self.transaction():
+            ids = [str(r["id"]) for r in self._all(f"{mine} ORDER BY seq", (company_id,))]
+            for table in ("events", "history", "callbacks"):
+                self._conn.execute(f"DELETE FROM {table} WHERE task_id IN ({mine})", (company_id,))
+            self._conn.execute("DELETE FROM tasks WHERE company_id = ?", (company_id,))
+        return ids
+
     def tasks_in_status(self, statuses: Sequence[str]) -> list[TaskRecord]:
         rows = self._all(
             f"SELECT * FROM tasks WHERE status IN ({_marks(statuses)}) ORDER BY seq", statuses

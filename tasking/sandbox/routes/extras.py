@@ -2,22 +2,26 @@
 
 The clock, health, constellation and callback routes need no token: they are the demo's controls
 and observability. A task's history and its fast-forward need the owner's token, like the task
-itself: another company's task is the same 404 as an unknown one.
+itself: another company's task is the same 404 as an unknown one. The demo scenario replaces the
+world of the company whose token comes with it, and only that company's.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tasking.models import Task
 from tasking.orbits import to_omm, to_tle_text
+from tasking.sandbox.core import Sandbox
 from tasking.sandbox.notifications import callback_wire
 from tasking.sandbox.routes.deps import CompanyDep, SandboxDep, TaskID
-from tasking.sandbox.tasks import check_limit, get_task, own_task
+from tasking.sandbox.scenario import load_scenario
+from tasking.sandbox.store import TaskRecord
+from tasking.sandbox.tasks import check_limit, get_task, own_task, task_wire
 from tasking.times import format_rfc3339
 
 router = APIRouter(prefix="/sandbox/v1", tags=["sandbox"])
@@ -63,6 +67,36 @@ class FastForwarded(BaseModel):
     task: Task = Field(description="the task afterwards, as getTask shows it")
     clock: ClockState = Field(description="the clock afterwards, as GET /sandbox/v1/clock")
     events: int = Field(description="how many of the task's events ran (0: the clock did not move)")
+
+
+class ScenarioRequest(BaseModel):
+    """``{}``, or ``{"seed": n}`` for another choice of places."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    seed: int | None = Field(
+        default=None,
+        ge=0,
+        le=2**63 - 1,
+        description="picks the places (default: the sandbox's seed, so every load is the same "
+        "world)",
+    )
+
+
+class StatusReached(BaseModel):
+    status: str
+    at: str = Field(description="simulated time the task reached the status, RFC 3339 UTC")
+
+
+class ScenarioTask(BaseModel):
+    task: Task = Field(description="the task, as getTask shows it")
+    statuses: list[StatusReached] = Field(description="each status it reached, in order")
+
+
+class ScenarioLoaded(BaseModel):
+    seed: int = Field(description="the seed the places were drawn with")
+    removed: list[str] = Field(description="ids of the company's tasks that were removed")
+    tasks: list[ScenarioTask] = Field(description="the tasks made, in the order they were ordered")
+    clock: ClockState = Field(description="the clock afterwards, as GET /sandbox/v1/clock")
 
 
 class CallbackDelivery(BaseModel):
@@ -166,3 +200,41 @@ def fast_forward(
     # The task before the clock: the clock's reading is never earlier than the task it comes with.
     task = get_task(sandbox, company, task_id)
     return {"task": task, "clock": sandbox.clock_state(), "events": events}
+
+
+@router.post(
+    "/scenario",
+    operation_id="loadScenario",
+    summary="Replace the calling company's tasks by a demo world: tasks at every stage around the "
+    "globe (token of the company)",
+    description="Sandbox only. Removes every task of the company (with its events, history, "
+    "callbacks and product files, so its budgets are whole again; webhooks and tokens stay), "
+    "then orders the scenario's tasks through createTask's own path and moves the simulation "
+    "clock (global: other companies' tasks move with it, nothing runs early) until they are "
+    "DONE, FULFILLED, captured, ACTIVE, RECEIVED, REJECTED, CANCELED and FAILED. One "
+    "transaction: on a failure the old tasks stay. The same seed gives the same world.",
+    responses={200: {"model": ScenarioLoaded}},
+)
+def scenario(
+    sandbox: SandboxDep,
+    company: CompanyDep,
+    body: Annotated[ScenarioRequest | None, Body()] = None,
+) -> Any:
+    loaded = load_scenario(sandbox, company, body.seed if body is not None else None)
+    return {
+        "seed": loaded.seed,
+        "removed": loaded.removed,
+        "tasks": [
+            {"task": task_wire(record), "statuses": _statuses(sandbox, record)}
+            for record in loaded.tasks
+        ],
+        "clock": sandbox.clock_state(),
+    }
+
+
+def _statuses(sandbox: Sandbox, record: TaskRecord) -> list[dict[str, str]]:
+    """The first time the task's history shows each status, in order."""
+    reached: dict[str, str] = {}
+    for entry in sandbox.store.history(record.id):
+        reached.setdefault(entry.status, format_rfc3339(entry.at))
+    return [{"status": status, "at": at} for status, at in reached.items()]
