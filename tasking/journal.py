@@ -32,7 +32,7 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -232,6 +232,22 @@ class OrderJournal:
                 conn.execute(select(_orders).where(_orders.c.task_id == task_id)).mappings().first()
             )
         return None if row is None else Order._of(row)
+
+    @_guarded
+    def release(self, task_ids: Sequence[str], why: str) -> int:
+        """Orders whose tasks the backend removed (the sandbox's demo scenario) stay PLACED, with
+        ``why`` as their note, but no longer hold their fingerprint: the same order may be placed
+        again. Returns how many were released."""
+        released = 0
+        with self._lock, self._engine.begin() as conn:
+            for start in range(0, len(task_ids), 500):
+                chunk = list(task_ids[start : start + 500])
+                released += conn.execute(
+                    update(_orders)
+                    .where(_orders.c.task_id.in_(chunk))
+                    .values(active=None, error=why, updated_at=self._clock())
+                ).rowcount
+        return released
 
     def placed(self, key: str, task_id: str) -> Order:
         """The server made the task."""

@@ -48,13 +48,23 @@ from tasking.times import utc_now
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from tasking.sandbox.control import ClockState, FastForwarded, FastForwardTo, SandboxControl
+    from tasking.sandbox.control import (
+        ClockState,
+        FastForwarded,
+        FastForwardTo,
+        SandboxControl,
+        ScenarioLoaded,
+    )
     from tasking.sandbox.server import SandboxHandle
     from tasking.worker import Worker
 
 __all__ = ["RECONCILE_HOLD_MIN_S", "Placement", "TaskingService", "build_service"]
 
 log = logging.getLogger(__name__)
+
+# What the worker pays to follow a task it has not seen: getTask, its scene, its products and the
+# quicklook (tasking.worker.core: _details).
+_REQUESTS_PER_NEW_TASK = 4
 
 RECONCILE_HOLD_MIN_S = 120.0
 """An unconfirmed order is looked for at least this long (real seconds, and at least four request
@@ -147,13 +157,57 @@ class TaskingService:
         self._hint(task_id)
         return result
 
-    def _hint(self, task_id: str) -> None:
-        """Ask the worker (if one follows the tasks) to fetch this task now: the pages read its
-        store, and a change made from here should not wait for a callback or a sweep."""
+    def load_demo_scenario(self, seed: int | None = None) -> ScenarioLoaded:
+        """Replace this account's tasks on the sandbox by the demo scenario (sandbox only): a
+        world with tasks at every stage (``POST /sandbox/v1/scenario``, with this app's company
+        token). The local store then forgets the removed tasks (only the ids the sandbox names,
+        so nothing else is touched, least of all a task of a live backend sharing the store) and
+        knows the new ones with the times they reached each status. Once the sandbox has
+        answered, nothing here raises: the local part is best-effort (logged)."""
+        result = self._control().load_demo_scenario(seed, auth=self.client.session.auth)
+        self._remember(result.clock)
+        self._forget(list(result.removed))
+        # Newest first, at the pace the worker's budget pays for them: a task someone opens
+        # meanwhile (the Monitor hints it "now") is fetched before the rest of the queue.
+        pace = 60.0 * _REQUESTS_PER_NEW_TASK / self.settings.request_budget_per_min
+        start = self._real_clock()
+        for index, item in enumerate(reversed(result.tasks)):
+            try:
+                for status, at in item.statuses:
+                    self.history.record_status(item.task.id, status, at)
+            except TaskingError as error:
+                log.warning("task %s: status times not recorded: %s", item.task.id, error)
+            self.record(item.task)
+            self._hint(item.task.id, start + timedelta(seconds=pace * index))
+        return result
+
+    def _forget(self, task_ids: list[str]) -> None:
+        """Tasks the sandbox removed: out of the history and the desk, and their orders no
+        longer hold their fingerprint (best-effort, each part on its own)."""
+        if not task_ids:
+            return
+        why = "Its task was removed when the sandbox's demo scenario was loaded"
+        parts: list[tuple[str, Callable[[], object]]] = [
+            ("history", lambda: self.history.forget(task_ids)),
+            ("order journal", lambda: self.journal.release(task_ids, why)),
+        ]
+        if self.desk is not None:
+            desk = self.desk
+            parts.append(("desk", lambda: desk.forget(task_ids)))
+        for what, forget in parts:
+            try:
+                forget()
+            except TaskingError as error:
+                log.warning("the %s still has %d removed tasks: %s", what, len(task_ids), error)
+
+    def _hint(self, task_id: str, at: datetime | None = None) -> None:
+        """Ask the worker (if one follows the tasks) to fetch this task now (or at ``at``, real
+        time): the pages read its store, and a change made from here should not wait for a
+        callback or a sweep."""
         if self.desk is None:
             return
         try:
-            self.desk.hint(task_id)
+            self.desk.hint(task_id, at)
         except HistoryError as error:
             log.warning("task %s: the worker was not asked to fetch it: %s", task_id, error)
 

@@ -103,6 +103,21 @@ CLOCK_CHANGED: Key[bool] = Key(
     "sim_clock_changed", "The clock was moved by a callback: the page reruns to follow it."
 )
 
+# --- sidebar: the demo scenario (sandbox only) ------------------------------------------------
+
+SCENARIO_OPEN: Button = Key("demo_scenario", "Load demo scenario… (opens the confirmation).")
+SCENARIO_CONFIRMING: Key[bool] = Key(
+    "demo_scenario_confirming",
+    "Set while the demo scenario's confirmation is open: a dialog exists only in the runs that "
+    "call it.",
+)
+SCENARIO_CONFIRM: Button = Key("demo_scenario_confirm", "Load the demo scenario, in the dialog.")
+SCENARIO_KEEP: Button = Key("demo_scenario_keep", "Keep the tasks, in the dialog.")
+SCENARIO_LOADED: Key[str] = Key(
+    "demo_scenario_loaded",
+    "What the demo scenario loaded, said by the sidebar until the next demo action.",
+)
+
 # --- New task: the point of interest ----------------------------------------------------------
 
 LAT: Key[float | None] = Key("poi_lat", "Latitude input (°): set by a map click, search or typing.")

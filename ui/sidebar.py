@@ -1,6 +1,7 @@
 """The sidebar: unread notifications (a link to them, and a toast for each one that arrives while
 the session is open); which backend is in use and whether it answers; in sandbox mode, the
-simulation clock with its speed and a "Jump to next event" control (PRODUCT.md, "The journey")."""
+simulation clock with its speed and a "Jump to next event" control (PRODUCT.md, "The journey"),
+and the demo area with "Load demo scenario…" (``ui.demo_controls``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import streamlit as st
 from tasking.errors import TaskingError
 from tasking.service import TaskingService
 from ui import keys, state
+from ui.demo_controls import scenario_control
 from ui.desk_view import toast_new
 from ui.errors import show_error
 from ui.format import duration, plain, when
@@ -37,6 +39,8 @@ def _answers(_service: TaskingService, host: str) -> bool:
 def render_sidebar(service: TaskingService) -> None:
     with st.sidebar:
         _panels(service)
+        # Outside the timed fragment: its confirmation dialog is not redrawn every few seconds.
+        scenario_control(service)
 
 
 # One timer for the whole sidebar: an idle session costs one fragment run per CLOCK_REFRESH.
