@@ -137,7 +137,7 @@ def test_monitor_reads_the_workers_store_and_sends_iceye_nothing(
     assert "Final status: no more refreshes." in text
     images = at.get("image")
     assert len(images) == 1 and images[0].captions[0].startswith("Quicklook")
-    assert any(d.proto.label == "Quicklook image" for d in at.get("download_button"))
+    assert any(d.proto.label == "Quicklook" for d in at.get("download_button"))
     # A reload of a final task costs nothing either (no contracts, no task, no products).
     assert requests_during(app, at) == 0
 
