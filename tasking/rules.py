@@ -1,7 +1,8 @@
 """Input rules checked before any call: one set of rules for the form, the client and the sandbox.
 
-Every refusal is a ``Violation(field, rule, message)``; ``rule`` is one of the ``RULE_*`` names below
-and the message names the rule so that a user can look it up. ``check_draft`` speaks the form's field
+Every refusal is a ``Violation(field, rule, message)``; ``rule`` is one of the ``RULE_*`` names below.
+The message ends by naming the rule id, for logs and API error bodies; ``user_message`` gives the same
+sentence without it, for people (a page shows what to do, not an internal id). ``check_draft`` speaks the form's field
 names (``TaskDraft``), ``check_request`` the wire names (``acquisitionWindow.start``): the same checks
 run on both, because ``check_request`` converts the wire request to a draft first.
 
@@ -97,6 +98,8 @@ __all__ = [
     "lead_time",
     "point_violations",
     "price_query",
+    "sla_choices",
+    "user_message",
 ]
 
 
@@ -340,6 +343,20 @@ def is_valid_point(lat: float | None, lon: float | None) -> bool:
     return lat is not None and lon is not None and not point_violations(lat, lon)
 
 
+def user_message(violation: Violation) -> str:
+    """The violation's sentence for people: its message without the rule id ("(lead-time rule)",
+    "(lead-time rule, <source>)" keeps only "(<source>)"). The id stays in ``violation.rule``
+    and in ``violation.message`` for logs, tests and API error bodies."""
+    text = violation.message
+    marker = f" ({violation.rule} rule"
+    start = text.find(marker) if violation.rule else -1
+    end = text.find(")", start) if start >= 0 else -1
+    if end < 0:
+        return text
+    note = text[start + len(marker) : end].lstrip(",").strip()
+    return text[:start] + (f" ({note})" if note else "") + text[end + 1 :]
+
+
 # --- the checks ------------------------------------------------------------------------------
 
 
@@ -438,6 +455,29 @@ def _check_incidence(draft: TaskDraft) -> Iterable[Violation]:
         )
 
 
+def _sla_pairings(hours: float, priority: str, mode: str) -> list[str]:
+    """The pairing rules an SLA of ``hours`` breaks with the priority and the mode."""
+    broken = []
+    if priority == Priority.BACKGROUND.value and hours < BACKGROUND_MIN_SLA_HOURS:
+        broken.append(RULE_PRIORITY_SLA)
+    if mode and modes.mode_info(mode).name in FAST_SLA_EXCLUDED_MODES and hours <= FAST_SLA_HOURS:
+        broken.append(RULE_SLA_MODE)
+    return broken
+
+
+def sla_choices(contract: Contract, priority: str | None, mode: str) -> list[str]:
+    """The contract's allowed SLAs that can be ordered with the priority (the contract's default
+    when None) and the mode: the pairing rules of ``check_draft``, applied before the user picks,
+    so that options that cannot combine are not offered. An SLA whose hours cannot be read stays
+    (no pairing rule applies to it)."""
+    effective = effective_priority(priority, contract)
+    return [
+        sla
+        for sla in contract.sla.allowed
+        if (hours := _sla_hours(sla)) is None or not _sla_pairings(hours, effective, mode)
+    ]
+
+
 def _check_sla(draft: TaskDraft, contract: Contract) -> Iterable[Violation]:
     """SLA pairings with the priority and the mode, on the effective SLA and priority."""
     sla = effective_sla(draft.sla, contract)
@@ -446,7 +486,9 @@ def _check_sla(draft: TaskDraft, contract: Contract) -> Iterable[Violation]:
         return
     source = "" if draft.sla else " (the contract's default)"
     priority = effective_priority(draft.priority, contract)
-    if priority == Priority.BACKGROUND.value and hours < BACKGROUND_MIN_SLA_HOURS:
+    mode = draft.imaging_mode
+    broken = _sla_pairings(hours, priority, mode)
+    if RULE_PRIORITY_SLA in broken:
         slow = [s for s in contract.sla.allowed if (_sla_hours(s) or 0) >= BACKGROUND_MIN_SLA_HOURS]
         choice = " or ".join(slow) if slow else f"a {BACKGROUND_MIN_SLA_HOURS:g} h SLA"
         commercial = Priority.COMMERCIAL.value
@@ -458,8 +500,7 @@ def _check_sla(draft: TaskDraft, contract: Contract) -> Iterable[Violation]:
             f"BACKGROUND tasks are delivered within {BACKGROUND_MIN_SLA_HOURS:g} h only, but SLA "
             f"{sla}{source} promises {hours:g} h: choose {choice} ({RULE_PRIORITY_SLA} rule).",
         )
-    mode = draft.imaging_mode
-    if mode and modes.mode_info(mode).name in FAST_SLA_EXCLUDED_MODES and hours <= FAST_SLA_HOURS:
+    if RULE_SLA_MODE in broken:
         yield Violation(
             "sla",
             RULE_SLA_MODE,

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tasking import rules
-from tasking.errors import InputError
+from tasking.errors import InputError, Violation
 from tasking.models import Contract, TaskRequest
 from tests.conftest import load_golden
 
@@ -667,3 +667,54 @@ def test_a_draft_with_one_coordinate_checks_the_other_and_keeps_field_order() ->
     violations = rules.check_draft(draft(lat=95.0, lon=None), CONTRACT, NOW)
     point = [(v.field, v.rule) for v in violations if v.field in ("lat", "lon")]
     assert point == [("lat", rules.RULE_LAT), ("lon", rules.RULE_REQUIRED)]
+
+
+# --- what people read (issue 11: no internal rule ids on screen) -----------------------------
+
+
+def test_user_message_drops_the_rule_id_and_keeps_the_sentence_and_its_source() -> None:
+    bad = draft(
+        lat=95,
+        lon=-181,
+        incidence_min=50,
+        incidence_max=5,
+        imaging_duration=0,
+        reference="x" * 257,
+        window_start=NOW + timedelta(hours=1),
+        window_end=NOW + timedelta(days=15),
+    )
+    violations = rules.check_draft(bad, CONTRACT, NOW)
+    assert len(violations) >= 7
+    ids = [value for name, value in vars(rules).items() if name.startswith("RULE_")]
+    for violation in violations:
+        text = rules.user_message(violation)
+        assert not [rule for rule in ids if f"{rule} rule" in text], text
+        assert text.endswith(".") and "()" not in text
+        assert f"{violation.rule} rule" in violation.message  # still there for logs and tests
+    lead = next(v for v in violations if v.rule == rules.RULE_LEAD_TIME)
+    assert rules.user_message(lead).endswith("(ICEYE product specification Table 3-2).")
+    order = Violation("x", rules.RULE_WINDOW_ORDER, "Plain text without an id.")
+    assert rules.user_message(order) == "Plain text without an id."
+
+
+def test_sla_choices_offer_only_the_slas_that_combine_with_priority_and_mode() -> None:
+    both = contract(
+        sla={"allowed": ["SLA_3H", "SLA_8H", "SLA_24H", "SLA_FAST"], "default": "SLA_8H"},
+        imagingModes={"allowed": ["SPOTLIGHT", PRECISE]},
+    )
+    assert rules.sla_choices(both, "COMMERCIAL", "SPOTLIGHT") == [
+        "SLA_3H",
+        "SLA_8H",
+        "SLA_24H",
+        "SLA_FAST",
+    ]
+    assert rules.sla_choices(both, "BACKGROUND", "SPOTLIGHT") == ["SLA_24H", "SLA_FAST"]
+    assert rules.sla_choices(both, "COMMERCIAL", PRECISE) == ["SLA_8H", "SLA_24H", "SLA_FAST"]
+    # Every SLA offered passes check_draft with that priority and mode.
+    for priority, mode in (("BACKGROUND", "SPOTLIGHT"), ("COMMERCIAL", PRECISE)):
+        start, end = rules.default_window(NOW, priority)
+        for sla in rules.sla_choices(both, priority, mode):
+            d = draft(
+                priority=priority, sla=sla, imaging_mode=mode, window_start=start, window_end=end
+            )
+            assert sla_violations(d, both) == [], (priority, mode, sla)
