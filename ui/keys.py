@@ -162,6 +162,61 @@ DERIVATIVES: Key[list[str]] = Key("nt_derivatives", "Derivative product types ch
 DURATION: Key[int | None] = Key("nt_duration", "Imaging duration input (s; None: mode default).")
 REFERENCE: Key[str] = Key("nt_reference", "The user's reference for the order.")
 
+# --- New task: hints and errors, the predicted passes -----------------------------------------
+
+TOUCHED: Key[set[str]] = Key(
+    "nt_touched",
+    "Form fields (TaskDraft names) the user has changed: their broken rules show as errors, the "
+    "others' as neutral hints.",
+)
+REVEAL: Key[bool] = Key(
+    "nt_reveal",
+    "Check feasibility or Create was pressed while rules were broken: every one shows as an error "
+    "until the form is valid.",
+)
+ADVANCED_OPEN: Key[bool] = Key(
+    "nt_advanced",
+    "Whether Advanced options is open (the expander's tracked state; opened for an error inside "
+    "it and never closed by the page while the user fixes it).",
+)
+PASS_TABLE: Key[Any] = Key(
+    "nt_pass_table", "The predicted passes table's selection state (one row: the selected pass)."
+)
+PASS_CHART: Key[Any] = Key(
+    "nt_pass_chart", "The pass chart's selection state (a click on a pass selects its row)."
+)
+SELECTED_PASS: Key[str] = Key(
+    "nt_selected_pass",
+    "Id (satellite@time) of the selected predicted pass, highlighted on map and chart.",
+)
+PASS_LIST: Key[str] = Key(
+    "nt_pass_list",
+    "Signature of the pass list the table was drawn with: a new list moves the selection to the "
+    "same pass (or clears it) instead of keeping a row number that now means another pass.",
+)
+AIMED: Key[Any] = Key(
+    "nt_aimed",
+    "The pass the form was aimed at (``ui.passes_view.Aim``), shown with the passes that still "
+    "qualify while the form keeps its settings.",
+)
+AIM: Button = Key("nt_aim", "Aim for this pass: set look side, direction and incidence from it.")
+PASS_CSV: Button = Key("nt_pass_csv", "Download the predicted passes as CSV.")
+PAIR_PRIORITY: Key[None] = Key(
+    "nt_pair_priority",
+    "Layout container (no value): Priority and SLA side by side, stacked where both do not fit.",
+)
+PAIR_WINDOW: Key[None] = Key(
+    "nt_pair_window", "Layout container (no value): window start and end, side by side or stacked."
+)
+PAGE_COLUMNS: Key[None] = Key(
+    "nt_columns",
+    "Layout container (no value): the map and the order side by side, stacked where both do not "
+    "fit (a 1024 px screen with the sidebar open, a phone).",
+)
+ORDER_PANEL: Key[None] = Key(
+    "nt_order_panel", "Layout container (no value): the live order summary and its actions."
+)
+
 # --- New task: checking and ordering ----------------------------------------------------------
 
 FEASIBILITY: Key[tuple[str, FeasibilityResponse]] = Key(

@@ -3,19 +3,30 @@ policy, the feasibility verdict, and where an order stands (placed, being checke
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import streamlit as st
 
-from tasking import modes, monitoring
+from tasking import modes, monitoring, rules
 from tasking.client import TaskingClient
 from tasking.errors import NotFound, TaskingError
 from tasking.journal import Order, OrderState
-from tasking.models import Contract, FeasibilityResponse, OptionGroup, TaskRequest, to_utc
+from tasking.models import (
+    Contract,
+    FeasibilityResponse,
+    OptionGroup,
+    Price,
+    TaskRequest,
+    to_utc,
+)
+from tasking.passes import Pass
 from ui import keys, state
+from ui.contract_view import Budget, budget_of
 from ui.errors import show_error
 from ui.format import duration, listing, money, plain, when
+from ui.passes_view import matching_pass
 
 
 def _with_default(value: str | None, group: OptionGroup, fallback: str) -> str:
@@ -79,6 +90,75 @@ def summary_rows(request: TaskRequest, contract: Contract) -> list[tuple[str, st
     ]
 
 
+def contract_budget(client: TaskingClient, contract: Contract) -> Budget:
+    """The contract's budget, read once per session (forgotten when an order changes it); a
+    failed read is not kept, so the next run asks again."""
+    budgets = keys.BUDGETS.setdefault({})
+    budget = budgets.get(contract.id)
+    if budget is None:
+        budget = budget_of(client, contract.id)
+        if budget.problem is None:
+            budgets[contract.id] = budget
+    return budget
+
+
+@st.cache_data(ttl=300, show_spinner=False, max_entries=256)
+def _price(
+    query: tuple[tuple[str, str], ...],
+    _client: TaskingClient,
+    _request: TaskRequest,
+    _contract: Contract,
+) -> Price:
+    # ``query`` (getPrice's query: mode, point, priority, SLA, ...) stands for the unhashed rest.
+    return _client.get_price(_request, _contract)
+
+
+def price_line(client: TaskingClient, request: TaskRequest | None, contract: Contract) -> str:
+    """The order's price and the contract's funds after it, in one line of Markdown (price
+    queries are cached for 5 minutes: a map click costs at most one getPrice)."""
+    budget = contract_budget(client, contract)
+    if budget.problem:
+        return f"budget unavailable ({plain(budget.problem)})"
+    summary = budget.summary
+    if summary is None:
+        return "no price list on this contract"
+    if request is None:
+        return "shown once the order is complete"
+    try:
+        query = tuple(sorted(rules.price_query(request, contract).items()))
+        price = _price(query, client, request, contract)
+    except TaskingError as error:
+        return f"unavailable ({plain(error.message)})"
+    text = f"**{plain(money(price.amount, price.currency))}**"
+    available = summary.available
+    if available is None:
+        return text + " · no spend limit"
+    if price.currency != summary.currency:
+        return text + f" · {plain(money(available, summary.currency))} available"
+    after = available - price.amount
+    if after < 0:
+        return text + f" · :red[funds short by {plain(money(-after, summary.currency))}]"
+    return text + (
+        f" · budget after the order: {plain(money(after, summary.currency))} of "
+        f"{plain(money(summary.spendLimit, summary.currency))}"
+    )
+
+
+def geometry_text(request_like: rules.TaskDraft) -> str:
+    """Incidence, look side and pass direction of a draft, in a few words."""
+    info = modes.mode_info(request_like.imaging_mode)
+    low, high = request_like.incidence_min, request_like.incidence_max
+    if low is None or high is None or low == "PERFORMANT":
+        incidence = f"{info.performant[0]}–{info.performant[1]}° (performant)"
+    elif low == "FULL_RANGE":
+        incidence = "10–45° (full range)"
+    else:
+        incidence = f"{low}–{high}°"
+    side = request_like.look_side or "any side"
+    direction = request_like.pass_direction or "any direction"
+    return f"{incidence} · {side} · {direction}"
+
+
 def markdown_table(rows: list[tuple[str, str]], header: tuple[str, str] = ("", "")) -> str:
     lines = [f"| {plain(header[0])} | {plain(header[1])} |", "|---|---|"]
     lines += [f"| **{plain(name)}** | {plain(value)} |" for name, value in rows]
@@ -125,8 +205,33 @@ def cancellation_policy(window_start: datetime, now: datetime, *, priced: bool =
     return "\n".join(text)
 
 
-def show_feasibility(result: FeasibilityResponse, *, stale: bool) -> None:
-    """A clear verdict for the single request the page checks."""
+def opportunity_rows(
+    result: FeasibilityResponse, passes: Sequence[Pass] = ()
+) -> list[tuple[str, str, str, str, str]]:
+    """(satellite, start, incidence, look side, pass) of each opportunity of the verdict. ICEYE's
+    opportunity does not name its satellite: it is the predicted pass at the same time with the
+    same geometry (``passes``), marked "predicted", or "—" when none matches."""
+    item = result.feasibility[0] if result.feasibility else None
+    rows = []
+    for o in (item.opportunities or []) if item else []:
+        found = matching_pass(passes, o.imagingStartTime, o.lookSide, o.passDirection)
+        rows.append(
+            (
+                f"{found.satellite} (predicted)" if found else "—",
+                when(o.imagingStartTime),
+                f"{o.incidenceAngle:.1f}°" if o.incidenceAngle is not None else "—",
+                o.lookSide or "—",
+                o.passDirection or "—",
+            )
+        )
+    return rows
+
+
+def show_feasibility(
+    result: FeasibilityResponse, *, stale: bool, passes: Sequence[Pass] = ()
+) -> None:
+    """A clear verdict for the single request the page checks, with its opportunities and the
+    satellite of each (from the pass prediction)."""
     item = result.feasibility[0] if result.feasibility else None
     if item is None:
         st.warning("The feasibility check returned no verdict.", icon=":material/help:")
@@ -138,19 +243,20 @@ def show_feasibility(result: FeasibilityResponse, *, stale: bool) -> None:
             + plain(suffix),
             icon=":material/check_circle:",
         )
-        if item.opportunities:
-            rows = [
-                (
-                    when(o.imagingStartTime),
-                    f"{o.incidenceAngle:.1f}°" if o.incidenceAngle is not None else "—",
-                    o.lookSide or "—",
-                    o.passDirection or "—",
+        rows = opportunity_rows(result, passes)
+        if rows:
+            count = f"{len(rows)} opportunit{'ies' if len(rows) > 1 else 'y'}"
+            with st.expander(f"{count}: satellite, time, geometry", icon=":material/radar:"):
+                lines = [
+                    "| Satellite | Imaging start | Incidence | Look side | Pass |",
+                    "|---|---|---|---|---|",
+                ]
+                lines += [f"| {' | '.join(plain(c) for c in row)} |" for row in rows]
+                st.markdown("\n".join(lines))
+                st.caption(
+                    "ICEYE's answer does not name the satellite: it is the predicted pass at "
+                    "that time with the same look side and direction."
                 )
-                for o in item.opportunities
-            ]
-            lines = ["| Opportunity | Incidence | Look side | Pass |", "|---|---|---|---|"]
-            lines += [f"| {' | '.join(plain(c) for c in row)} |" for row in rows]
-            st.markdown("\n".join(lines))
     else:
         reason = f": {plain(item.reason)}" if item.reason else ""
         st.warning(

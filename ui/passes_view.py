@@ -1,18 +1,26 @@
-"""Predicted passes for the New task form: every opportunity of the constellation over the point in
-the window, kept or excluded by the current options (with the option that excludes it), as a
-timeline chart and as ground tracks on the map.
+"""Predicted passes for the New task form, as objects the user can pick: every opportunity of the
+constellation over the point in the window, kept or excluded by the current options (with the
+option that excludes it), in one table linked both ways to a timeline chart and to the map.
 
-Uses ``tasking.passes`` — the code the sandbox schedules with — so the preview and the sandbox
-agree. Predictions are cached per (elements, point, window); the options only re-label them.
+Selecting a row (or clicking a pass on the chart) highlights the pass's ground track, its predicted
+footprint and its line of sight on the map and its mark on the chart; "Aim for this pass" sets look
+side, pass direction and an incidence range around it in the form, and says which other passes
+still qualify. The table exports as CSV.
+
+Uses ``tasking.passes``, the code the sandbox schedules with, so the preview and the sandbox agree.
+Predictions are cached per (elements, point, window); the options only re-label them.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import altair as alt
 import folium
@@ -21,23 +29,46 @@ import streamlit as st
 
 from tasking import modes
 from tasking.errors import TaskingError
+from tasking.geometry import scene_footprint
 from tasking.passes import Constraints, Pass, exclusion_reason, ground_track, predict_passes
 from tasking.rules import TaskDraft
+from ui import keys
 from ui.elements import Constellation
 from ui.format import plain, when
-from ui.layers import group, polyline
+from ui.layers import dot, group, polygon, polyline
 
 # The commercially supported ceiling (Tasking API v2: incidence 10..45): passes steeper than 45°
 # cannot be ordered, so the preview does not list them; shallower than 10° are listed as excluded.
 MAX_INCIDENCE = float(modes.INCIDENCE_LIMITS[1])
-# Ground track drawn around each kept pass (issue 5: "the satellite's ground track around the
-# imaging time"): ±5 min is ~±2,200 km of track at ICEYE's ~7.6 km/s ground speed.
+# Ground track drawn around each pass (issue 5: "the satellite's ground track around the imaging
+# time"): ±5 min is ~±2,200 km of track at ICEYE's ~7.6 km/s ground speed.
 TRACK_HALF_SPAN = timedelta(minutes=5)
 TRACK_STEP_S = 30.0
-# Enough tracks to see the geometry; more only clutters the map.
-MAX_TRACKS = 24
-KEPT, EXCLUDED = "kept", "excluded"
-KEPT_COLOUR, EXCLUDED_COLOUR = "#0b6bcb", "#a9b6c2"
+# Enough tracks to see the geometry of a window (a two-day window has 100+ passes within 45°);
+# more only clutter the map and the page's payload. The first ones in time of each kind.
+MAX_KEPT_TRACKS, MAX_EXCLUDED_TRACKS = 24, 16
+# "Aim for this pass": the incidence range set around the pass's incidence. ±2° leaves the planner
+# the jitter of a re-plan (reference: scene parameters firm up as acquisition approaches) while
+# excluding most other passes.
+AIM_MARGIN_DEG = 2
+# An opportunity of a feasibility answer is this pass when their times are this close (ICEYE gives
+# the imaging start; the pass is its zero-Doppler centre, at most half a 180 s imaging away).
+OPPORTUNITY_TOLERANCE = timedelta(minutes=5)
+KEPT, EXCLUDED = "qualifies", "excluded"
+MAP_LEGEND = (
+    f"Ground tracks ±5 min around each pass: blue qualifying (the first {MAX_KEPT_TRACKS}), grey "
+    f"dashed excluded (the first {MAX_EXCLUDED_TRACKS}), orange the selected pass with its "
+    "predicted footprint and line of sight."
+)
+KEPT_COLOUR, EXCLUDED_COLOUR, SELECTED_COLOUR = "#0b6bcb", "#8f9ba6", "#e08a00"
+CHART_PARAM = "pick"
+
+LookSide = Literal["LEFT", "RIGHT"]
+
+
+def pass_id(p: Pass) -> str:
+    """A pass's identity in tables, charts and session state: satellite and zero-Doppler time."""
+    return f"{p.satellite}@{p.time.isoformat()}"
 
 
 @dataclass(frozen=True)
@@ -48,6 +79,10 @@ class Verdict:
     @property
     def kept(self) -> bool:
         return self.reason is None
+
+    @property
+    def id(self) -> str:
+        return pass_id(self.pass_)
 
 
 def _bound(value: int | str | None, index: int, mode: str) -> float:
@@ -113,10 +148,139 @@ def summary(verdicts: Sequence[Verdict]) -> str:
     return text
 
 
-def frame(verdicts: Sequence[Verdict]) -> pd.DataFrame:
+# --- the table -------------------------------------------------------------------------------
+
+TABLE_COLUMNS = (
+    "Satellite",
+    "Time (UTC)",
+    "Incidence (°)",
+    "Look side",
+    "Direction",
+    "Why excluded",
+)
+QUALIFIES = "✓ qualifies"
+
+
+def table(verdicts: Sequence[Verdict]) -> pd.DataFrame:
+    """One row per pass, in time order (row i is ``verdicts[i]``)."""
+    return pd.DataFrame(
+        [
+            (
+                v.pass_.satellite,
+                v.pass_.time,
+                round(v.pass_.incidence, 1),
+                v.pass_.look_side,
+                v.pass_.pass_direction,
+                v.reason or QUALIFIES,
+            )
+            for v in verdicts
+        ],
+        columns=list(TABLE_COLUMNS),
+    )
+
+
+def csv_text(verdicts: Sequence[Verdict]) -> str:
+    """The table as CSV, with the geometry an analyst needs beside it (ISO 8601 UTC times)."""
+    rows = [
+        {
+            "satellite": v.pass_.satellite,
+            "time_utc": v.pass_.time.isoformat().replace("+00:00", "Z"),
+            "incidence_deg": round(v.pass_.incidence, 2),
+            "look_side": v.pass_.look_side,
+            "pass_direction": v.pass_.pass_direction,
+            "qualifies": "yes" if v.kept else "no",
+            "why_excluded": v.reason or "",
+            "off_nadir_deg": round(v.pass_.off_nadir, 2),
+            "slant_range_km": round(v.pass_.slant_range_km, 1),
+            "heading_deg": round(v.pass_.heading, 1),
+            "subsatellite_lat": round(v.pass_.sub_lat, 5),
+            "subsatellite_lon": round(v.pass_.sub_lon, 5),
+        }
+        for v in verdicts
+    ]
+    columns = [
+        "satellite",
+        "time_utc",
+        "incidence_deg",
+        "look_side",
+        "pass_direction",
+        "qualifies",
+        "why_excluded",
+        "off_nadir_deg",
+        "slant_range_km",
+        "heading_deg",
+        "subsatellite_lat",
+        "subsatellite_lon",
+    ]
+    return str(pd.DataFrame(rows, columns=columns).to_csv(index=False))
+
+
+# --- which pass is selected ------------------------------------------------------------------
+
+
+def _signature(verdicts: Sequence[Verdict]) -> str:
+    return hashlib.sha256("|".join(v.id for v in verdicts).encode()).hexdigest()[:16]
+
+
+def _table_state(rows: list[int]) -> dict[str, Any]:
+    return {"selection": {"rows": rows, "columns": [], "cells": []}}
+
+
+def _selected_rows(state: Any) -> list[int]:
+    try:
+        rows = state["selection"]["rows"]
+    except (KeyError, TypeError):
+        return []
+    return [int(r) for r in rows]
+
+
+def selected(verdicts: Sequence[Verdict]) -> Verdict | None:
+    """The selected pass of this list (call before the map and the table are drawn).
+
+    Table rows are positions: when the list itself changed (another point or window), the row
+    would name another pass, so the selection follows the pass's identity instead, or is cleared.
+    """
+    ids = [v.id for v in verdicts]
+    signature = _signature(verdicts)
+    if keys.PASS_LIST.get() == signature:
+        rows = [r for r in _selected_rows(keys.PASS_TABLE.get()) if 0 <= r < len(ids)]
+        if rows:
+            keys.SELECTED_PASS.set(ids[rows[0]])
+        else:
+            keys.SELECTED_PASS.pop()
+    else:
+        chosen = keys.SELECTED_PASS.get()
+        if chosen in ids:
+            keys.PASS_TABLE.set(_table_state([ids.index(chosen)]))
+        else:
+            keys.SELECTED_PASS.pop()
+            keys.PASS_TABLE.set(_table_state([]))
+        keys.PASS_LIST.set(signature)
+    chosen = keys.SELECTED_PASS.get()
+    return next((v for v in verdicts if v.id == chosen), None)
+
+
+def _picked_on_chart(ids: list[str]) -> None:
+    """A click on a pass of the chart selects its row (the chart's own state is read-only)."""
+    state: Any = keys.PASS_CHART.get()
+    try:
+        picked = state["selection"][CHART_PARAM]
+    except (KeyError, TypeError):
+        return
+    chosen = next((p.get("id") for p in picked or [] if isinstance(p, dict)), None)
+    if chosen in ids:
+        keys.SELECTED_PASS.set(chosen)
+        keys.PASS_TABLE.set(_table_state([ids.index(chosen)]))
+
+
+# --- the chart -------------------------------------------------------------------------------
+
+
+def chart_data(verdicts: Sequence[Verdict], chosen: Verdict | None) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
+                "id": v.id,
                 "time": v.pass_.time,
                 "when": when(v.pass_.time, seconds=True),
                 "satellite": v.pass_.satellite,
@@ -125,10 +289,12 @@ def frame(verdicts: Sequence[Verdict]) -> pd.DataFrame:
                 "pass": v.pass_.pass_direction,
                 "verdict": KEPT if v.kept else EXCLUDED,
                 "reason": v.reason or "satisfies the options",
+                "selected": chosen is not None and v.id == chosen.id,
             }
             for v in verdicts
         ],
         columns=[
+            "id",
             "time",
             "when",
             "satellite",
@@ -137,6 +303,7 @@ def frame(verdicts: Sequence[Verdict]) -> pd.DataFrame:
             "pass",
             "verdict",
             "reason",
+            "selected",
         ],
     )
 
@@ -146,26 +313,26 @@ def chart_spec(
     incidence_min: float, incidence_max: float, start: datetime, end: datetime
 ) -> dict[str, Any]:
     """The Altair chart as a Vega-Lite spec without its data: time on x (UTC), incidence on y,
-    colour by kept/excluded, the allowed incidence band shaded. Built (and validated) once per
-    options and window; each rerun only sends the data, which keeps a map click cheap."""
+    colour by qualifying/excluded, the allowed incidence band shaded, a ring on the selected pass,
+    and a click selection (``pick``, by pass id). Built (and validated) once per options and
+    window; each rerun only sends the data, which keeps a map click cheap."""
     x_scale = alt.Scale(type="utc", domain=[start.isoformat(), end.isoformat()])
+    x = alt.X("time:T", scale=x_scale, title="Time (UTC)", axis=alt.Axis(format="%d %b %H:%M"))
+    y = alt.Y(
+        "incidence:Q", scale=alt.Scale(domain=[0, MAX_INCIDENCE]), title="Incidence angle (°)"
+    )
     band = (
         alt.Chart(alt.InlineData(values=[{"low": incidence_min, "high": incidence_max}]))
         .mark_rect(color=KEPT_COLOUR, opacity=0.07)
         .encode(y="low:Q", y2="high:Q")
     )
+    pick = alt.selection_point(name=CHART_PARAM, fields=["id"], on="click", clear=False)
     points = (
         alt.Chart()
-        .mark_point(filled=True, size=70)
+        .mark_point(filled=True, size=80, cursor="pointer")
         .encode(
-            x=alt.X(
-                "time:T", scale=x_scale, title="Time (UTC)", axis=alt.Axis(format="%d %b %H:%M")
-            ),
-            y=alt.Y(
-                "incidence:Q",
-                scale=alt.Scale(domain=[0, MAX_INCIDENCE]),
-                title="Incidence angle (°)",
-            ),
+            x=x,
+            y=y,
             color=alt.Color(
                 "verdict:N",
                 scale=alt.Scale(domain=[KEPT, EXCLUDED], range=[KEPT_COLOUR, EXCLUDED_COLOUR]),
@@ -179,63 +346,297 @@ def chart_spec(
                 legend=alt.Legend(orient="top"),
             ),
             tooltip=[
-                alt.Tooltip("when:N", title="Time (UTC)"),
                 alt.Tooltip("satellite:N"),
+                alt.Tooltip("when:N", title="Time (UTC)"),
                 alt.Tooltip("incidence:Q", title="Incidence (°)"),
                 alt.Tooltip("look side:N"),
                 alt.Tooltip("pass:N", title="Pass direction"),
                 alt.Tooltip("reason:N"),
             ],
         )
+        .add_params(pick)
     )
-    spec: dict[str, Any] = alt.layer(band, points).properties(height=240).to_dict()
-    # Altair names a data-less chart's dataset "empty"; without it the points layer takes the
-    # data Streamlit attaches at the top level on every rerun.
-    spec["layer"][1].pop("data", None)
+    ring = (
+        alt.Chart()
+        .mark_point(filled=False, size=420, strokeWidth=2.5, color=SELECTED_COLOUR)
+        .encode(x=x, y=y)
+        .transform_filter("datum.selected")
+    )
+    spec: dict[str, Any] = alt.layer(band, points, ring).properties(height=220).to_dict()
+    # Altair names a data-less chart's dataset "empty"; without it the points and the ring take
+    # the data Streamlit attaches at the top level on every rerun.
+    for layer in spec["layer"][1:]:
+        layer.pop("data", None)
     return spec
 
 
+# --- the map ---------------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def _track(digest: str, satellite: str, time: datetime, _sats: Constellation) -> list[Any]:
+    # ``digest`` stands for the elements (``_sats`` is not hashed); a pass's track never changes.
+    sat = _sats.by_name().get(satellite)
+    if sat is None:
+        return []
+    try:
+        return ground_track(sat, time - TRACK_HALF_SPAN, time + TRACK_HALF_SPAN, TRACK_STEP_S)
+    except TaskingError:
+        return []
+
+
+def _label(p: Pass) -> str:
+    """A tooltip short enough to read in one glance (the table has the rest)."""
+    return f"{p.satellite} · {p.time:%d %b %H:%M} UTC"
+
+
 def tracks(constellation: Constellation, verdicts: Sequence[Verdict]) -> folium.FeatureGroup:
-    """Ground tracks (±5 min) of the first kept passes, for the map's ``feature_group_to_add``."""
-    satellites = constellation.by_name()
+    """Faint ground tracks (±5 min) of the passes, qualifying ones in blue, excluded ones grey and
+    dashed, for the map's ``feature_group_to_add``."""
+    excluded = [v for v in verdicts if not v.kept][:MAX_EXCLUDED_TRACKS]
+    drawn = excluded + [v for v in verdicts if v.kept][:MAX_KEPT_TRACKS]  # qualifying on top
     lines = []
-    kept = [v.pass_ for v in verdicts if v.kept][:MAX_TRACKS]
-    for p in kept:
-        sat = satellites.get(p.satellite)
-        if sat is None:
+    for v in drawn:
+        points = _track(constellation.digest, v.pass_.satellite, v.pass_.time, constellation)
+        if not points:
             continue
-        try:
-            points = ground_track(
-                sat, p.time - TRACK_HALF_SPAN, p.time + TRACK_HALF_SPAN, TRACK_STEP_S
-            )
-        except TaskingError:
-            continue
-        label = (
-            f"{p.satellite} · {when(p.time)} · {p.incidence:.1f}° {p.look_side} {p.pass_direction}"
-        )
-        lines.append(polyline(points, color=KEPT_COLOUR, weight=2, opacity=0.7, tooltip=label))
-    seed = (
-        "tracks:"
-        + constellation.digest
-        + ":"
-        + ",".join(f"{p.satellite}@{p.time.isoformat()}" for p in kept)
-    )
+        if v.kept:
+            style: dict[str, Any] = {"color": KEPT_COLOUR, "weight": 1.5, "opacity": 0.4}
+        else:
+            style = {"color": EXCLUDED_COLOUR, "weight": 1, "opacity": 0.4, "dash": "3 5"}
+        lines.append(polyline(points, tooltip=_label(v.pass_), **style))
+    seed = "tracks:" + constellation.digest + ":" + ",".join(f"{v.id}:{v.kept}" for v in drawn)
     return group("Predicted passes", seed, lines)
 
 
+def highlight(
+    constellation: Constellation, chosen: Verdict | None, lat: float, lon: float, mode: str
+) -> folium.FeatureGroup:
+    """The selected pass: its ground track, the predicted scene footprint at the point (the
+    mode's scene size, along the track) and the line of sight from the satellite's ground
+    position at imaging time to the point (empty when nothing is selected)."""
+    if chosen is None:
+        return group("Selected pass", "selected:none", [])
+    p = chosen.pass_
+    children: list[folium.Element] = []
+    points = _track(constellation.digest, p.satellite, p.time, constellation)
+    if points:
+        children.append(
+            polyline(
+                points,
+                color=SELECTED_COLOUR,
+                weight=4,
+                opacity=1.0,
+                tooltip=f"Selected: {_label(p)}",
+            )
+        )
+    sub = (p.sub_lat, p.sub_lon)
+    children.append(
+        polyline(
+            [sub, (lat, lon)],
+            color=SELECTED_COLOUR,
+            weight=2,
+            dash="6 6",
+            opacity=0.9,
+            tooltip=f"Line of sight, looking {p.look_side}",
+        )
+    )
+    children.append(dot(sub, color=SELECTED_COLOUR, tooltip=f"{p.satellite} at imaging time"))
+    info = modes.mode_info(mode)
+    look: LookSide = "LEFT" if p.look_side == "LEFT" else "RIGHT"
+    try:
+        corners = scene_footprint(lat, lon, p.heading, look, info.range_km, info.azimuth_km)
+    except TaskingError:
+        corners = []
+    if corners:
+        children.append(
+            polygon(
+                corners,
+                color=SELECTED_COLOUR,
+                fill=SELECTED_COLOUR,
+                tooltip=f"Predicted footprint ({info.label}, {info.range_km:g}×{info.azimuth_km:g} km)",
+            )
+        )
+    seed = f"selected:{constellation.digest}:{chosen.id}:{lat!r}:{lon!r}:{info.name}"
+    return group("Selected pass", seed, children)
+
+
+# --- aiming at a pass ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Aim:
+    """The options that aim an order at one pass: its look side and direction, and an incidence
+    range around its incidence inside what ICEYE accepts."""
+
+    pass_id: str
+    satellite: str
+    time: datetime
+    look_side: str
+    pass_direction: str
+    incidence_min: int
+    incidence_max: int
+
+
+def aim_for(p: Pass) -> Aim | None:
+    """The aim at ``p``; None when its incidence is outside what can be ordered (10–45°)."""
+    low_limit, high_limit = modes.INCIDENCE_LIMITS
+    if not low_limit <= p.incidence <= high_limit:
+        return None
+    low = max(low_limit, math.floor(p.incidence - AIM_MARGIN_DEG))
+    high = min(high_limit, math.ceil(p.incidence + AIM_MARGIN_DEG))
+    return Aim(pass_id(p), p.satellite, p.time, p.look_side, p.pass_direction, low, high)
+
+
+def aim_constraints(aim: Aim) -> Constraints:
+    return Constraints(aim.incidence_min, aim.incidence_max, aim.look_side, aim.pass_direction)
+
+
+def still_qualifying(aim: Aim, verdicts: Sequence[Verdict]) -> list[Pass]:
+    """The other passes that the aimed options keep."""
+    wanted = aim_constraints(aim)
+    return [
+        v.pass_
+        for v in verdicts
+        if v.id != aim.pass_id and exclusion_reason(v.pass_, wanted) is None
+    ]
+
+
+def aim_message(aim: Aim, verdicts: Sequence[Verdict]) -> str:
+    others = still_qualifying(aim, verdicts)
+    text = (
+        f"**Aimed at {plain(aim.satellite)}** ({when(aim.time)}): look side {aim.look_side}, "
+        f"{aim.pass_direction} pass, incidence {aim.incidence_min}–{aim.incidence_max}°. "
+    )
+    if all(v.id != aim.pass_id for v in verdicts):
+        # The window moved (it follows the clock until edited) or was changed.
+        text += "That pass is no longer inside the window. "
+    if not others:
+        return text + (
+            "No other pass of the window qualifies: if another order takes this one, the task "
+            "is rejected. Widen the incidence range or the window to keep alternatives."
+            if any(v.id == aim.pass_id for v in verdicts)
+            else "No pass of the window qualifies with these options."
+        )
+    listed = ", ".join(f"{plain(p.satellite)} at {when(p.time)}" for p in others[:5])
+    more = f" and {len(others) - 5} more" if len(others) > 5 else ""
+    count = f"{len(others)} other pass{'es' if len(others) > 1 else ''}"
+    return text + f"{count} still qualif{'y' if len(others) > 1 else 'ies'}: {listed}{more}."
+
+
+# --- feasibility opportunities ---------------------------------------------------------------
+
+
+def matching_pass(
+    passes: Sequence[Pass],
+    start: datetime | None,
+    look_side: str | None,
+    pass_direction: str | None,
+) -> Pass | None:
+    """The predicted pass an opportunity of a feasibility answer is on (ICEYE's opportunity does
+    not name the satellite): the nearest in time within ``OPPORTUNITY_TOLERANCE`` with the same
+    look side and direction, or None."""
+    if start is None:
+        return None
+    candidates = [
+        p
+        for p in passes
+        if abs(p.time - start) <= OPPORTUNITY_TOLERANCE
+        and look_side in (None, "ANY", p.look_side)
+        and pass_direction in (None, "ANY", p.pass_direction)
+    ]
+    return min(candidates, key=lambda p: abs(p.time - start), default=None)
+
+
+# --- the panel -------------------------------------------------------------------------------
+
+
 def show_panel(
-    verdicts: Sequence[Verdict], constraints: Constraints, start: datetime, end: datetime
+    verdicts: Sequence[Verdict],
+    chosen: Verdict | None,
+    constraints: Constraints,
+    start: datetime,
+    end: datetime,
+    on_aim: Any,
 ) -> None:
+    """Summary, chart, table (with CSV), and the selected pass with "Aim for this pass".
+    ``on_aim(aim)`` is the callback that puts an aim into the form."""
     st.markdown(summary(verdicts))
     if not verdicts:
         return
-    data = frame(verdicts)
+    ids = [v.id for v in verdicts]
     spec = chart_spec(constraints.incidence_min, constraints.incidence_max, start, end)
-    st.vega_lite_chart(data, spec, width="stretch")
+    st.vega_lite_chart(
+        chart_data(verdicts, chosen),
+        spec,
+        width="stretch",
+        key=keys.PASS_CHART.name,
+        # st.vega_lite_chart takes no ``args`` for its callback (Streamlit 1.67).
+        on_select=functools.partial(_picked_on_chart, ids),
+        selection_mode=CHART_PARAM,
+    )
     st.caption(
-        "Blue: passes the options allow (their ground tracks are on the map); grey: excluded, "
-        "with the option that excludes them in the tooltip. Same prediction code as the sandbox's "
+        "Blue: passes the options allow; grey: excluded, with the reason. Click a pass, or a row "
+        "below, to see its track and footprint on the map. Same prediction code as the sandbox's "
         "scheduler; the real schedule also depends on other orders."
     )
-    with st.expander(f"All {len(verdicts)} passes"):
-        st.dataframe(data.drop(columns=["time"]), hide_index=True, width="stretch")
+    st.dataframe(
+        table(verdicts),
+        hide_index=True,
+        width="stretch",
+        height=min(36 + 35 * len(verdicts), 36 + 35 * 8),
+        key=keys.PASS_TABLE.name,
+        on_select="rerun",
+        selection_mode="single-row",
+        column_config={
+            "Satellite": st.column_config.TextColumn(width="small"),
+            "Time (UTC)": st.column_config.DatetimeColumn(format="D MMM HH:mm:ss"),
+            "Incidence (°)": st.column_config.NumberColumn("Incidence", format="%.1f°"),
+            "Look side": st.column_config.TextColumn("Look", width="small"),
+            "Why excluded": st.column_config.TextColumn(width="large"),
+        },
+    )
+    left, right = st.columns([3, 1], vertical_alignment="center")
+    with right:
+        st.download_button(
+            "Passes as CSV",
+            csv_text(verdicts),
+            file_name=f"passes-{start:%Y%m%dT%H%M}Z.csv",
+            mime="text/csv",
+            key=keys.PASS_CSV.name,
+            icon=":material/download:",
+            on_click="ignore",
+            width="stretch",
+        )
+    with left:
+        if chosen is None:
+            st.caption("Select a pass to aim the order at it.")
+        else:
+            _show_chosen(chosen, on_aim)
+    aimed = keys.AIMED.get()
+    if isinstance(aimed, Aim) and aim_constraints(aimed) == constraints:
+        st.info(aim_message(aimed, verdicts), icon=":material/my_location:")
+
+
+def _show_chosen(chosen: Verdict, on_aim: Any) -> None:
+    p = chosen.pass_
+    state = "qualifies" if chosen.kept else f"excluded: {chosen.reason}"
+    st.markdown(
+        f"**{plain(p.satellite)}** · {when(p.time, seconds=True)} · {p.incidence:.1f}° · "
+        f"{p.look_side} · {p.pass_direction} · {plain(state)}"
+    )
+    aim = aim_for(p)
+    st.button(
+        "Aim for this pass",
+        key=keys.AIM.name,
+        icon=":material/my_location:",
+        disabled=aim is None,
+        on_click=on_aim,
+        args=(aim,),
+        help=(
+            "Sets look side, pass direction and an incidence range of about "
+            f"±{AIM_MARGIN_DEG}° around this pass in the options."
+            if aim is not None
+            else f"Its incidence {p.incidence:.1f}° is outside the 10–45° ICEYE accepts."
+        ),
+    )

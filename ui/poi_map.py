@@ -19,6 +19,7 @@ from tasking.rules import is_valid_point
 from ui import keys
 from ui.layers import group
 from ui.maps import base_map, click_to_point, poi_feature_group
+from ui.task_form import touch
 
 MAP_HEIGHT_PX = 440
 # Six decimals of a degree are about 0.1 m: finer than any SAR pixel, short enough to read.
@@ -30,6 +31,7 @@ def _on_click() -> None:
     if point is not None:
         keys.LAT.set(round(point[0], DECIMALS))
         keys.LON.set(round(point[1], DECIMALS))
+        touch("lat", "lon")
 
 
 def point_layer(lat: float | None, lon: float | None, label: str) -> folium.FeatureGroup:

@@ -3,7 +3,10 @@
 Every option comes from the contract (allowed lists and defaults: ICEYE's "contract-driven UI
 pattern"); values live in session state under the keys of ``ui.keys`` (``persist_state="session"``),
 so a failed call, a page switch or a map click never loses what the user entered. Rules are checked
-by ``tasking.rules.check_draft`` before any call; each message is shown under its own field.
+by ``tasking.rules.check_draft`` before any call; each message is shown under its own field, in
+the rule's words without its internal id (``rules.user_message``): as a neutral hint while the user
+has not touched the field, as an error once they have (or pressed Check feasibility or Create).
+Options that cannot combine are not offered: the SLA list follows the priority and the mode.
 
 Only what the user set is sent (ICEYE: "Only send optional parameters if the user explicitly set
 them"): an option equal to the contract's default, ANY look side / pass direction, an unset
@@ -14,9 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from tasking import modes, rules
 from tasking.errors import Violation
@@ -24,6 +28,9 @@ from tasking.models import Contract, OptionGroup, Task
 from tasking.rules import TaskDraft
 from ui import keys, state
 from ui.format import from_widget, plain, short_id, utc_naive
+
+if TYPE_CHECKING:
+    from ui.passes_view import Aim
 
 # Zoom used when the map centres on a typed or searched point: the region around it, where the
 # ground tracks of the predicted passes run (a satellite images from up to ~600 km to the side).
@@ -35,6 +42,14 @@ INCIDENCE_KINDS = (INCIDENCE_ANY, INCIDENCE_RANGE, *modes.INCIDENCE_PRESETS)
 ANY = "ANY"
 LOOK_SIDES = ("ANY", "LEFT", "RIGHT")
 PASS_DIRECTIONS = ("ANY", "ASCENDING", "DESCENDING")
+# Two fields share a row where each gets at least this width (a date and a time, or "COMMERCIAL
+# (default)", fit), else they stack: no label or value is clipped at 1024 px or on a phone.
+PAIR_MIN_PX = 190
+PAIRS = (keys.PAIR_PRIORITY, keys.PAIR_WINDOW)
+# The page's two columns (point and map | order and options) share a row where the map gets at
+# least 440 px and the order 340 px; below that they stack, so the map is never a 300 px strip.
+MAP_MIN_PX, ORDER_MIN_PX = 440, 340
+
 # A typical good-quality range offered when the user switches to numbers (the PERFORMANT range of
 # Spot, iceye-fleet-modes.md §1.4), inside the API's 10..45 limits.
 DEFAULT_RANGE = (20, 40)
@@ -94,7 +109,6 @@ def prepare(contract: Contract, now: datetime) -> None:
     for key, group, fallback in (
         (keys.MODE, contract.imagingModes, ()),
         (keys.PRIORITY, contract.priority, rules.PRIORITIES),
-        (keys.SLA, contract.sla, ()),
         (keys.EXCLUSIVITY, contract.exclusivity, rules.EXCLUSIVITIES),
         (keys.EULA, contract.eula, ()),
     ):
@@ -103,6 +117,13 @@ def prepare(contract: Contract, now: datetime) -> None:
             key.ensure(_default(group, choices), choices)
         else:
             key.set(None)
+    # After the priority and the mode: only the SLAs that can be ordered with them are offered.
+    slas = sla_choices(contract)
+    if slas:
+        default = contract.sla.resolved_default()
+        keys.SLA.ensure(default if default in slas else slas[0], slas)
+    else:
+        keys.SLA.set(None)
     keys.INCIDENCE.ensure(INCIDENCE_ANY, INCIDENCE_KINDS)
     keys.INC_MIN.ensure(DEFAULT_RANGE[0])
     keys.INC_MAX.ensure(DEFAULT_RANGE[1])
@@ -120,6 +141,11 @@ def prepare(contract: Contract, now: datetime) -> None:
         # Until the user edits it, the window follows the clock (and the priority's lead time),
         # so the default is valid whenever it is used, even on a fast simulation clock.
         use_default_window(contract, now)
+
+
+def sla_choices(contract: Contract) -> list[str]:
+    """The contract's SLAs that combine with the chosen priority and mode."""
+    return rules.sla_choices(contract, keys.PRIORITY.get(), keys.MODE.get() or "")
 
 
 def use_default_window(contract: Contract, now: datetime) -> None:
@@ -195,10 +221,84 @@ def draft(contract: Contract) -> TaskDraft:
 # --- widgets ---------------------------------------------------------------------------------
 
 
+def layout_style() -> None:
+    """CSS of the page's columns and the form's field pairs: flex items that wrap where their
+    minimum widths do not fit (once per page run; an element-free ``<style>``)."""
+    pairs = ", ".join(f".st-key-{key.name} > div" for key in PAIRS)
+    columns = f".st-key-{keys.PAGE_COLUMNS.name} > div"
+    st.html(
+        "<style>"
+        f"{pairs} {{flex: 1 1 {PAIR_MIN_PX}px !important; min-width: {PAIR_MIN_PX}px;}}"
+        f"{columns}:nth-child(1) {{flex: 1.3 1 {MAP_MIN_PX}px !important; "
+        f"min-width: min({MAP_MIN_PX}px, 100%);}}"
+        f"{columns}:nth-child(2) {{flex: 1 1 {ORDER_MIN_PX}px !important; "
+        f"min-width: min({ORDER_MIN_PX}px, 100%);}}"
+        "</style>"
+    )
+
+
+def columns() -> tuple[DeltaGenerator, DeltaGenerator]:
+    """The page's two columns, (point and map, order and options), wrapping as ``layout_style``
+    says."""
+    row = st.container(horizontal=True, key=keys.PAGE_COLUMNS.name, gap="large")
+    return row.container(), row.container()
+
+
+def aim(target: Aim | None) -> None:
+    """Aim the order at one pass (the "Aim for this pass" callback): its look side and direction,
+    an incidence range around it; Advanced options opens so the change is seen."""
+    if target is None:
+        return
+    keys.LOOK.set(target.look_side)
+    keys.PASS.set(target.pass_direction)
+    keys.INCIDENCE.set(INCIDENCE_RANGE)
+    keys.INC_MIN.set(target.incidence_min)
+    keys.INC_MAX.set(target.incidence_max)
+    keys.AIMED.set(target)
+    keys.ADVANCED_OPEN.set(True)
+    touch("look_side", "pass_direction", "incidence_min", "incidence_max")
+
+
+# Fields whose rules depend on each other: touching one makes the others' messages errors too.
+_LINKED: tuple[frozenset[str], ...] = (
+    frozenset({"lat", "lon"}),
+    frozenset({"window_start", "window_end"}),
+    frozenset({"incidence_min", "incidence_max"}),
+    frozenset({"product_types", "derivative_product_types"}),
+    frozenset({"priority", "sla"}),
+)
+
+
+def touch(*fields: str) -> None:
+    """The user changed these fields (a widget's on_change): their rules now speak as errors."""
+    touched = set(keys.TOUCHED.get() or set())
+    for field in fields:
+        touched.add(field)
+        for linked in _LINKED:
+            if field in linked:
+                touched |= linked
+    keys.TOUCHED.set(touched)
+
+
+def reveal() -> None:
+    """Check feasibility or Create was pressed with rules broken: every message is an error."""
+    keys.REVEAL.set(True)
+
+
+def is_error(violation: Violation) -> bool:
+    """Whether a broken rule is shown as an error (the user acted) or as a hint (not yet)."""
+    return bool(keys.REVEAL.get()) or violation.field in (keys.TOUCHED.get() or set())
+
+
 def show_problems(violations: Sequence[Violation]) -> None:
-    """The rules a field breaks, right under it."""
+    """The rules a field breaks, right under it: a neutral hint before the user touched it, an
+    error after (or once Check feasibility or Create was pressed)."""
     for violation in violations:
-        st.markdown(f":red[:material/error: {plain(violation.message)}]")
+        text = plain(rules.user_message(violation))
+        if is_error(violation):
+            st.markdown(f":red[:material/error: {text}]")
+        else:
+            st.caption(f":material/info: {text}")
 
 
 def _option_label(group: OptionGroup) -> Callable[[str], str]:
@@ -223,68 +323,90 @@ def option_widgets(contract: Contract, problems: dict[str, list[Violation]]) -> 
         key=keys.MODE.name,
         format_func=_mode_label,
         persist_state="session",
+        on_change=touch,
+        args=("imaging_mode",),
         help="Allowed by the contract. Resolution and scene size: see ICEYE's mode table.",
     )
     show_problems(problems.get("imaging_mode", []))
-    left, right = st.columns(2)
-    with left:
-        st.selectbox(
-            "Priority",
-            _choices(contract.priority, rules.PRIORITIES),
-            key=keys.PRIORITY.name,
-            format_func=_option_label(contract.priority),
-            persist_state="session",
-            help="COMMERCIAL is acquired first-come first-served; BACKGROUND uses spare capacity.",
-        )
-        show_problems(problems.get("priority", []))
-    with right:
-        if contract.sla.allowed:
+    # A row of two fields that wraps into a column where they do not both fit (layout_style).
+    with st.container(horizontal=True, key=keys.PAIR_PRIORITY.name, gap="small"):
+        with st.container():
             st.selectbox(
-                "Delivery SLA",
-                contract.sla.allowed,
-                key=keys.SLA.name,
-                format_func=_option_label(contract.sla),
+                "Priority",
+                _choices(contract.priority, rules.PRIORITIES),
+                key=keys.PRIORITY.name,
+                format_func=_option_label(contract.priority),
                 persist_state="session",
-                help="How soon after the capture the standard products are delivered.",
+                on_change=touch,
+                args=("priority",),
+                help="COMMERCIAL is acquired first-come first-served; BACKGROUND uses spare "
+                "capacity.",
             )
-        else:
-            st.caption("Delivery SLA: ICEYE's default (the contract lists none).")
-        show_problems(problems.get("sla", []))
+            show_problems(problems.get("priority", []))
+        with st.container():
+            slas = sla_choices(contract)
+            if slas:
+                st.selectbox(
+                    "Delivery SLA",
+                    slas,
+                    key=keys.SLA.name,
+                    format_func=_option_label(contract.sla),
+                    persist_state="session",
+                    on_change=touch,
+                    args=("sla",),
+                    help="How soon after the capture the standard products are delivered. Only "
+                    "the contract's SLAs that can be ordered with this priority and mode are "
+                    "offered.",
+                )
+            elif contract.sla.allowed:
+                priority = rules.effective_priority(keys.PRIORITY.get(), contract)
+                st.caption(
+                    f"Delivery SLA: none of this contract's SLAs can be ordered with {priority} "
+                    "priority and this mode."
+                )
+            else:
+                st.caption("Delivery SLA: ICEYE's default (the contract lists none).")
+            show_problems(problems.get("sla", []))
 
 
 def window_widgets(contract: Contract, now: datetime, problems: dict[str, list[Violation]]) -> None:
     """Acquisition window (UTC), with a button back to a valid default window."""
 
-    def edited() -> None:
+    def edited(field: str) -> None:
         keys.WINDOW_AUTO.set(False)
+        touch(field)
 
-    # One per row: a date and a time need the width at laptop size (1280 px).
-    st.datetime_input(
-        "Window start (UTC)",
-        value=None,
-        key=keys.START.name,
-        format="YYYY-MM-DD",
-        on_change=edited,
-        persist_state="session",
-    )
-    show_problems(problems.get("window_start", []))
-    st.datetime_input(
-        "Window end (UTC)",
-        value=None,
-        key=keys.END.name,
-        format="YYYY-MM-DD",
-        on_change=edited,
-        persist_state="session",
-    )
-    show_problems(problems.get("window_end", []))
+    # Side by side where both fit (a date and a time need about 200 px each), else stacked.
+    with st.container(horizontal=True, key=keys.PAIR_WINDOW.name, gap="small"):
+        with st.container():
+            st.datetime_input(
+                "Window start (UTC)",
+                value=None,
+                key=keys.START.name,
+                format="YYYY-MM-DD",
+                on_change=edited,
+                args=("window_start",),
+                persist_state="session",
+            )
+            show_problems(problems.get("window_start", []))
+        with st.container():
+            st.datetime_input(
+                "Window end (UTC)",
+                value=None,
+                key=keys.END.name,
+                format="YYYY-MM-DD",
+                on_change=edited,
+                args=("window_end",),
+                persist_state="session",
+            )
+            show_problems(problems.get("window_end", []))
     priority = rules.effective_priority(keys.PRIORITY.get(), contract)
     auto = keys.WINDOW_AUTO.get(True)
     lead = rules.lead_time(priority)
     hours = int(lead.total_seconds() // 3600)
     st.caption(
-        f"Rules: start at least {hours} h from now for {priority}, end at most 14 days from now, "
-        "at least 24 h wide."
-        + (" The default window follows the clock until you edit it." if auto else "")
+        f"Start ≥ {hours} h from now ({priority}), end ≤ 14 days from now, ≥ 24 h wide."
+        + (" Follows the clock until you edit it." if auto else "")
     )
     if not auto:
         st.button(
@@ -313,6 +435,8 @@ def advanced_widgets(contract: Contract, problems: dict[str, list[Violation]]) -
         key=keys.INCIDENCE.name,
         format_func=labels.__getitem__,
         persist_state="session",
+        on_change=touch,
+        args=("incidence_min", "incidence_max"),
         help="Narrower ranges are harder to schedule; wider ones give the scheduler room.",
     )
     if keys.INCIDENCE.get() == INCIDENCE_RANGE:
@@ -324,6 +448,8 @@ def advanced_widgets(contract: Contract, problems: dict[str, list[Violation]]) -
                 step=1,
                 key=keys.INC_MIN.name,
                 persist_state="session",
+                on_change=touch,
+                args=("incidence_min",),
             )
             show_problems(problems.get("incidence_min", []))
         with right:
@@ -333,6 +459,8 @@ def advanced_widgets(contract: Contract, problems: dict[str, list[Violation]]) -
                 step=1,
                 key=keys.INC_MAX.name,
                 persist_state="session",
+                on_change=touch,
+                args=("incidence_max",),
             )
             show_problems(problems.get("incidence_max", []))
     else:
@@ -341,7 +469,13 @@ def advanced_widgets(contract: Contract, problems: dict[str, list[Violation]]) -
     left, right = st.columns(2)
     with left:
         st.radio(
-            "Look side", LOOK_SIDES, key=keys.LOOK.name, horizontal=True, persist_state="session"
+            "Look side",
+            LOOK_SIDES,
+            key=keys.LOOK.name,
+            horizontal=True,
+            persist_state="session",
+            on_change=touch,
+            args=("look_side",),
         )
         show_problems(problems.get("look_side", []))
     with right:
@@ -351,6 +485,8 @@ def advanced_widgets(contract: Contract, problems: dict[str, list[Violation]]) -
             key=keys.PASS.name,
             horizontal=True,
             persist_state="session",
+            on_change=touch,
+            args=("pass_direction",),
         )
         show_problems(problems.get("pass_direction", []))
 
@@ -362,6 +498,8 @@ def advanced_widgets(contract: Contract, problems: dict[str, list[Violation]]) -
             key=keys.EXCLUSIVITY.name,
             format_func=_option_label(contract.exclusivity),
             persist_state="session",
+            on_change=touch,
+            args=("exclusivity",),
         )
         show_problems(problems.get("exclusivity", []))
     with right:
@@ -372,6 +510,8 @@ def advanced_widgets(contract: Contract, problems: dict[str, list[Violation]]) -
                 key=keys.EULA.name,
                 format_func=_option_label(contract.eula),
                 persist_state="session",
+                on_change=touch,
+                args=("eula",),
             )
         else:
             st.caption("EULA: ICEYE's default (the contract lists none).")
@@ -383,6 +523,8 @@ def advanced_widgets(contract: Contract, problems: dict[str, list[Violation]]) -
         key=keys.PRODUCTS.name,
         placeholder="ICEYE's default products for the mode",
         persist_state="session",
+        on_change=touch,
+        args=("product_types",),
         help="Leave empty for the mode's standard products.",
     )
     show_problems(problems.get("product_types", []))
@@ -393,6 +535,8 @@ def advanced_widgets(contract: Contract, problems: dict[str, list[Violation]]) -
             derivatives,
             key=keys.DERIVATIVES.name,
             persist_state="session",
+            on_change=touch,
+            args=("derivative_product_types",),
             help="Need GRD among the product types.",
         )
     show_problems(problems.get("derivative_product_types", []))
@@ -403,6 +547,8 @@ def advanced_widgets(contract: Contract, problems: dict[str, list[Violation]]) -
         key=keys.DURATION.name,
         placeholder=f"mode default ({info.nominal_duration_s} s)",
         persist_state="session",
+        on_change=touch,
+        args=("imaging_duration",),
         help=f"1–180 s; {info.label} images for {info.nominal_duration_s} s by default.",
     )
     show_problems(problems.get("imaging_duration", []))
@@ -414,6 +560,8 @@ def reference_widget(problems: dict[str, list[Violation]]) -> None:
         key=keys.REFERENCE.name,
         placeholder="Your label for this order, e.g. 'Helsinki port, weekly'",
         persist_state="session",
+        on_change=touch,
+        args=("reference",),
         help="Up to 256 characters; shown in All tasks and searchable.",
     )
     show_problems(problems.get("reference", []))
@@ -421,6 +569,7 @@ def reference_widget(problems: dict[str, list[Violation]]) -> None:
 
 def centre_on_point() -> None:
     """Centre the map on the point (after it was typed or searched, not after a click)."""
+    touch("lat", "lon")
     lat, lon = _number(keys.LAT), _number(keys.LON)
     if lat is not None and lon is not None and rules.is_valid_point(lat, lon):
         keys.CENTER.set((lat, lon))

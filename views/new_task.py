@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import streamlit as st
 
-from tasking import rules
-from tasking.errors import TaskingError
+from tasking import modes, rules
+from tasking.errors import TaskingError, Violation
 from tasking.journal import Order, OrderState, fingerprint
 from tasking.models import Contract, TaskRequest
 from tasking.service import TaskingService
@@ -17,12 +17,14 @@ from ui import keys, passes_view, state
 from ui import task_form as form
 from ui.elements import Constellation, Unavailable, constellation
 from ui.errors import attempt, show_error
-from ui.format import duration
+from ui.format import duration, plain, when
 from ui.guard import guarded
 from ui.order import (
     cancellation_policy,
+    geometry_text,
     markdown_table,
     price_and_budget,
+    price_line,
     show_existing,
     show_feasibility,
     show_order,
@@ -42,6 +44,7 @@ CHECK = "check feasibility"
 def open_confirmation() -> None:
     keys.ORDER_REQUEST.pop()  # frozen again from the form when the dialog first draws
     keys.CONFIRMING.set(True)
+    form.reveal()  # with rules broken the dialog does not open: every problem says why
 
 
 def close_confirmation() -> None:
@@ -184,10 +187,68 @@ def order_outcome(service: TaskingService) -> None:
     panel()
 
 
+# What needs the user's attention before checking or ordering, by field, in the summary's words.
+FIELD_NAMES = {
+    "contract_id": "the contract",
+    "lat": "the point of interest",
+    "lon": "the point of interest",
+    "window_start": "the window",
+    "window_end": "the window",
+    "imaging_mode": "the imaging mode",
+    "priority": "the priority",
+    "sla": "the delivery SLA",
+    "reference": "the reference",
+}
+
+
+def to_settle(violations: list[Violation]) -> str:
+    names = [FIELD_NAMES.get(v.field, "the advanced options") for v in violations]
+    return ", ".join(dict.fromkeys(names))
+
+
+def summary_markdown(
+    service: TaskingService,
+    draft: rules.TaskDraft,
+    contract: Contract,
+    request: TaskRequest | None,
+    passes: list[Verdict] | None,
+) -> str:
+    """What, where, when, with which geometry, on how many passes, at what price: the order as
+    the form describes it now."""
+    info = modes.mode_info(draft.imaging_mode)
+    priority = rules.effective_priority(draft.priority, contract)
+    sla = rules.effective_sla(draft.sla, contract) or "ICEYE's default SLA"
+    what = f"{info.label} ({draft.imaging_mode}) · {priority} · {sla}"
+    if rules.is_valid_point(draft.lat, draft.lon):
+        where = f"{draft.lat:.6f}, {draft.lon:.6f}"
+    else:
+        where = "not set: click the map"
+    start, end = draft.window_start, draft.window_end
+    if start is not None and end is not None and end > start:
+        span = f"{when(start)} → {when(end)} ({duration(end - start)})"
+    else:
+        span = "not set"
+    lines = [
+        f"**What** {plain(what)}",
+        f"**Where** {plain(where)}",
+        f"**When** {plain(span)}",
+        f"**Geometry** {plain(geometry_text(draft))}",
+    ]
+    if passes is not None:
+        kept = [v.pass_ for v in passes if v.kept]
+        text = f"{len(kept)} of {len(passes)} predicted passes qualify"
+        if kept:
+            text += f"; next {kept[0].satellite} at {when(kept[0].time)}"
+        lines.append(f"**Passes** {plain(text)}")
+    lines.append(f"**Price** {price_line(service.client, request, contract)}")
+    return "  \n".join(lines)
+
+
 service = get_service()
 warm_up_in_background()
 st.title("New task")
 form.show_cloned_from()
+form.layout_style()
 
 contracts = state.contracts(service)
 if contracts is None:
@@ -201,21 +262,18 @@ if now is None:
 
 names = {c.id: c.name or c.id for c in contracts}
 keys.CONTRACT_ID.ensure(contracts[0].id, list(names))
-st.selectbox(
-    "Contract",
-    list(names),
-    key=keys.CONTRACT_ID.name,
-    format_func=names.__getitem__,
-    persist_state="session",
-    help="Every option below comes from this contract. See Contracts for the details.",
-)
 contract = next(c for c in contracts if c.id == keys.CONTRACT_ID.get())
 
 form.prepare(contract, now)
 draft = form.draft(contract)
 violations = rules.check_draft(draft, contract, now)
+if not violations:
+    keys.REVEAL.pop()  # the next broken rule starts as a hint again, unless its field is touched
 problems = form.by_field(violations)
-form.show_problems(problems.get("contract_id", []))
+# Advanced options opens for an error inside it and stays open while the user fixes it (the
+# expander's state is tracked under its key; the page never closes it).
+if any(form.is_error(v) for v in violations if v.field in form.ADVANCED_FIELDS):
+    keys.ADVANCED_OPEN.set(True)
 
 # Predicted passes (computed first: their ground tracks go on the map).
 elements = constellation(service)
@@ -231,86 +289,112 @@ if isinstance(elements, Constellation) and point_ok and window is not None:
         show_error(error, "predict the passes")
     else:
         passes = passes_view.judge(found, constraints)
+chosen = passes_view.selected(passes) if passes else None
 
-left, right = st.columns([1.2, 1], gap="large")
+left, right = form.columns()
+with right:
+    panel = st.container(border=True, key=keys.ORDER_PANEL.name)
+    st.selectbox(
+        "Contract",
+        list(names),
+        key=keys.CONTRACT_ID.name,
+        format_func=names.__getitem__,
+        persist_state="session",
+        help="Every option below comes from this contract. See Contracts for the details.",
+    )
+    form.show_problems(problems.get("contract_id", []))
+    form.option_widgets(contract, problems)
+    form.window_widgets(contract, now, problems)
+    with st.expander(
+        "Advanced options", key=keys.ADVANCED_OPEN.name, on_change="rerun", icon=":material/tune:"
+    ):
+        form.advanced_widgets(contract, problems)
+    form.reference_widget(problems)
 with left:
     st.markdown("**Point of interest** — click the map, search a place, or type coordinates.")
     place_widgets()
-    overlays = (
-        [passes_view.tracks(elements, passes)]
-        if passes and isinstance(elements, Constellation)
-        else []
-    )
+    overlays = []
+    if passes and isinstance(elements, Constellation):
+        assert draft.lat is not None and draft.lon is not None
+        overlays = [
+            passes_view.tracks(elements, passes),
+            passes_view.highlight(elements, chosen, draft.lat, draft.lon, draft.imaging_mode),
+        ]
     poi_map(draft.reference or "Point of interest", overlays)
+    if overlays:
+        st.caption(passes_view.MAP_LEGEND)
     form.point_widgets(problems)
-    st.markdown("#### Predicted passes")
-    if isinstance(elements, Unavailable):
-        st.info(elements.message, icon=":material/satellite_alt:")
-    elif not point_ok:
-        st.caption("Set the point of interest to see when satellites can image it.")
-    elif window is None:
-        st.caption("Fix the acquisition window to see the passes inside it.")
-    elif passes is not None:
-        passes_view.show_panel(passes, constraints, *window)
-with right:
-    form.option_widgets(contract, problems)
-    form.window_widgets(contract, now, problems)
-    advanced_problems = any(field in form.ADVANCED_FIELDS for field in problems)
-    with st.expander("Advanced options", expanded=advanced_problems, icon=":material/tune:"):
-        form.advanced_widgets(contract, problems)
-    form.reference_widget(problems)
 
-st.divider()
-if violations:
-    count = len(violations)
-    st.info(
-        f"{count} rule{'s' if count > 1 else ''} to satisfy before checking or ordering: "
-        "see the messages under the fields.",
-        icon=":material/rule:",
-    )
-check_col, create_col, _ = st.columns([1, 1, 2])
-check = check_col.button(
-    "Check feasibility",
-    icon=":material/radar:",
-    disabled=bool(violations),
-    width="stretch",
-) or (not violations and bool(keys.retry(CHECK).get()))  # attempt's Retry checks again
-
-if check:
-    # A verdict for other options, or from before a failed re-check, must not stay on screen.
-    keys.FEASIBILITY.pop()
+request: TaskRequest | None = None
+if not violations:
     try:
         request = current_request(service, contract)
-    except TaskingError as error:
-        show_error(error, "check feasibility")
-    else:
-        limit = duration(timedelta(seconds=FEASIBILITY_TIMEOUT_S))
-        with st.spinner(f"Asking the constellation… (ICEYE allows a check up to {limit})"):
-            result = attempt(CHECK, service.client.check_feasibility, [request])
-        if result is not None:
-            keys.FEASIBILITY.set((fingerprint(request), result))
-
-verdict = keys.FEASIBILITY.get()
-fresh: str | None = None
-if verdict is not None:
-    checked, result = verdict
-    try:
-        stale = checked != fingerprint(current_request(service, contract))
     except TaskingError:
-        stale = True
-    show_feasibility(result, stale=stale)
-    if not stale and result.feasibility:
-        fresh = result.feasibility[0].verdict
-# Drawn after the check so that it follows this run's verdict: after "not feasible", ordering is
-# no longer the suggested action.
-create_col.button(
-    "Create task…",
-    type="secondary" if fresh not in (None, "FEASIBLE") else "primary",
-    icon=":material/send:",
-    disabled=bool(violations),
-    width="stretch",
-    on_click=open_confirmation,
-)
+        request = None
+
+with panel:
+    st.markdown("##### Your order")
+    st.markdown(summary_markdown(service, draft, contract, request, passes))
+    if violations:
+        if keys.REVEAL.get():
+            st.error(
+                f"Fix what is marked in red first: {plain(to_settle(violations))}.",
+                icon=":material/rule:",
+            )
+        else:
+            missing = all(v.rule == rules.RULE_REQUIRED for v in violations)
+            st.caption(
+                f":material/info: Before checking or ordering, "
+                f"{'set' if missing else 'see the notes under'} {to_settle(violations)}."
+            )
+    actions = st.container(horizontal=True, gap="small")
+    check = actions.button(
+        "Check feasibility",
+        icon=":material/radar:",
+        on_click=form.reveal,
+    ) or (not violations and bool(keys.retry(CHECK).get()))  # attempt's Retry checks again
+    create_slot = actions.empty()
+
+    if check and not violations:
+        # A verdict for other options, or from before a failed re-check, must not stay on screen.
+        keys.FEASIBILITY.pop()
+        try:
+            checked_request = current_request(service, contract)
+        except TaskingError as error:
+            show_error(error, "check feasibility")
+        else:
+            limit = duration(timedelta(seconds=FEASIBILITY_TIMEOUT_S))
+            with st.spinner(f"Asking the constellation… (ICEYE allows a check up to {limit})"):
+                result = attempt(CHECK, service.client.check_feasibility, [checked_request])
+            if result is not None:
+                keys.FEASIBILITY.set((fingerprint(checked_request), result))
+
+    verdict = keys.FEASIBILITY.get()
+    fresh: str | None = None
+    if verdict is not None:
+        checked, result = verdict
+        stale = request is None or checked != fingerprint(request)
+        show_feasibility(result, stale=stale, passes=[v.pass_ for v in passes] if passes else ())
+        if not stale and result.feasibility:
+            fresh = result.feasibility[0].verdict
+    # Drawn after the check so that it follows this run's verdict: after "not feasible", ordering
+    # is no longer the suggested action.
+    create_slot.button(
+        "Create task…",
+        type="secondary" if fresh not in (None, "FEASIBLE") else "primary",
+        icon=":material/send:",
+        on_click=open_confirmation,
+    )
+
+st.markdown("#### Predicted passes")
+if isinstance(elements, Unavailable):
+    st.info(elements.message, icon=":material/satellite_alt:")
+elif not point_ok:
+    st.caption("Set the point of interest to see when satellites can image it.")
+elif window is None:
+    st.caption("Fix the acquisition window to see the passes inside it.")
+elif passes is not None:
+    passes_view.show_panel(passes, chosen, constraints, *window, on_aim=form.aim)
 
 order_outcome(service)
 

@@ -1,5 +1,7 @@
 """New task page: contract-driven options, every input rule shown under its field before any
-call, feasibility, and creation through the confirmation."""
+call (a neutral hint until the user touches the field or presses Check feasibility, then an error,
+never with an internal rule id), options that cannot combine not offered, feasibility, and creation
+through the confirmation."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tasking import rules
 from tasking.client import TaskingClient
 from tasking.sandbox import seed
 from tasking.sandbox.control import SandboxControl
@@ -25,6 +28,25 @@ def shown(at: AppTest) -> str:
 
 def button(at: AppTest, label: str):  # type: ignore[no-untyped-def]
     return next(b for b in at.button if b.label == label)
+
+
+def hints(at: AppTest) -> str:
+    """The neutral notes under the fields (captions)."""
+    return "\n".join(c.value for c in at.caption).replace("\\", "")
+
+
+def errors(at: AppTest) -> str:
+    """The red messages under the fields."""
+    return "\n".join(m.value for m in at.markdown if ":red[:material/error:" in m.value).replace(
+        "\\", ""
+    )
+
+
+def rule_ids_shown(at: AppTest) -> list[str]:
+    """Internal rule ids ("(lead-time rule)") anywhere in what the page shows."""
+    text = shown(at)
+    ids = [value for name, value in vars(rules).items() if name.startswith("RULE_")]
+    return [rule for rule in ids if f"{rule} rule" in text]
 
 
 def naive(value: datetime) -> datetime:
@@ -68,24 +90,52 @@ def test_product_types_follow_the_contract_for_the_chosen_mode(
     assert not [m for m in at.multiselect if m.key == "nt_derivatives"]  # SCAN has none
 
 
-def test_default_window_is_valid_and_only_the_missing_point_is_reported(
+def test_default_window_is_valid_and_only_the_missing_point_is_hinted(
     open_app: Callable[..., AppTest],
 ) -> None:
     at = open_app(NEW_TASK, contract_id=seed.BROAD_CONTRACT_ID)
 
-    text = shown(at)
-    assert "Latitude is required (required rule)." in text
-    assert "Longitude is required (required rule)." in text
-    assert "lead-time" not in text and "14-days" not in text
-    assert button(at, "Check feasibility").disabled
-    assert button(at, "Create task…").disabled
+    assert "Latitude is required." in hints(at)
+    assert "Longitude is required." in hints(at)
+    assert not errors(at)  # nothing was touched yet: hints, not errors
+    assert "Before checking or ordering, set the point of interest." in hints(at)
+    assert not rule_ids_shown(at)
+    assert "lead-time" not in shown(at) and "14 days from now" not in errors(at)
 
     at.session_state["poi_lat"] = 60.1699
     at.session_state["poi_lon"] = 24.9384
     at.run()
 
-    assert "required rule" not in shown(at)
+    assert "is required" not in shown(at)
     assert not button(at, "Check feasibility").disabled
+
+
+def test_check_feasibility_with_a_missing_point_turns_the_hints_into_errors_and_sends_nothing(
+    open_app: Callable[..., AppTest],
+) -> None:
+    at = open_app(NEW_TASK, contract_id=seed.BROAD_CONTRACT_ID)
+
+    button(at, "Check feasibility").click().run()
+
+    no_exception(at)
+    assert "Latitude is required." in errors(at) and "Longitude is required." in errors(at)
+    assert any("Fix what is marked in red first" in e.value for e in at.error)
+    assert not at.success and not [w for w in at.warning if "feasible" in w.value.lower()]
+    assert "nt_feasibility" not in at.session_state
+    # Create does not open the confirmation either.
+    button(at, "Create task…").click().run()
+    assert not [b for b in at.button if b.key == "nt_confirm"]
+
+
+def test_a_map_click_or_typed_point_makes_its_rules_errors_at_once(
+    open_app: Callable[..., AppTest],
+) -> None:
+    at = open_app(NEW_TASK, contract_id=seed.BROAD_CONTRACT_ID, **HELSINKI)
+
+    at.number_input(key="poi_lat").set_value(95.0).run()
+
+    assert "The latitude must be between -90 and 90 degrees, got 95.0." in errors(at)
+    assert not rule_ids_shown(at)
 
 
 def _window_state(control: SandboxControl, start: timedelta, end: timedelta) -> dict[str, object]:
@@ -98,20 +148,26 @@ def _window_state(control: SandboxControl, start: timedelta, end: timedelta) -> 
 
 
 @pytest.mark.parametrize(
-    ("state", "rule"),
+    ("state", "message"),
     [
-        ({"poi_lat": 95.0, "poi_lon": 24.9}, "latitude-range rule"),
-        ({"poi_lat": 60.1, "poi_lon": 200.0}, "longitude-range rule"),
+        ({"poi_lat": 95.0, "poi_lon": 24.9}, "The latitude must be between -90 and 90 degrees"),
+        ({"poi_lat": 60.1, "poi_lon": 200.0}, "The longitude must be between -180 and 180"),
         (
             {**HELSINKI, "nt_incidence": "range", "nt_inc_min": 5, "nt_inc_max": 30},
-            "incidence-range rule",
+            "Minimum incidence angle 5 must be a whole number of degrees in 10..45",
         ),
         (
             {**HELSINKI, "nt_incidence": "range", "nt_inc_min": 40, "nt_inc_max": 20},
-            "incidence-order rule",
+            "Minimum incidence angle 40 is greater than the maximum 20.",
         ),
-        ({**HELSINKI, "nt_duration": 500}, "duration-range rule"),
-        ({**HELSINKI, "nt_reference": "x" * 300}, "reference-length rule"),
+        (
+            {**HELSINKI, "nt_duration": 500},
+            "Imaging duration 500 must be a whole number of seconds in 1..180.",
+        ),
+        (
+            {**HELSINKI, "nt_reference": "x" * 300},
+            "Reference is 300 characters; at most 256 are allowed.",
+        ),
         (
             {
                 **HELSINKI,
@@ -119,7 +175,7 @@ def _window_state(control: SandboxControl, start: timedelta, end: timedelta) -> 
                 "nt_derivatives": ["DC_VESSELS"],
                 "nt_products": ["SLC"],
             },
-            "derivative-needs-grd rule",
+            "Derivative products need GRD among the product types.",
         ),
     ],
     ids=[
@@ -132,23 +188,30 @@ def _window_state(control: SandboxControl, start: timedelta, end: timedelta) -> 
         "derivatives",
     ],
 )
-def test_each_field_rule_is_shown_under_its_field_before_any_call(
-    open_app: Callable[..., AppTest], state: dict[str, object], rule: str
+def test_each_field_rule_is_a_hint_until_check_feasibility_then_an_error(
+    open_app: Callable[..., AppTest], state: dict[str, object], message: str
 ) -> None:
     at = open_app(NEW_TASK, contract_id=seed.BROAD_CONTRACT_ID, **state)
 
     no_exception(at)
-    assert rule in shown(at)
-    assert button(at, "Check feasibility").disabled
+    assert message in hints(at) and message not in errors(at)
+    assert not rule_ids_shown(at)
+
+    button(at, "Check feasibility").click().run()
+
+    no_exception(at)
+    assert message in errors(at)
+    assert not rule_ids_shown(at)
+    assert "nt_feasibility" not in at.session_state  # nothing was sent
 
 
 @pytest.mark.parametrize(
-    ("start", "end", "rule"),
+    ("start", "end", "message"),
     [
-        (timedelta(hours=1), timedelta(hours=40), "lead-time rule"),
-        (timedelta(hours=20), timedelta(days=15), "max-14-days-ahead rule"),
-        (timedelta(hours=20), timedelta(hours=30), "min-24h-window rule"),
-        (timedelta(hours=40), timedelta(hours=20), "window-order rule"),
+        (timedelta(hours=1), timedelta(hours=40), "Window start must be at least 12 h after now"),
+        (timedelta(hours=20), timedelta(days=15), "Window end must be at most 14 days from now"),
+        (timedelta(hours=20), timedelta(hours=30), "The window must be at least 24 h wide"),
+        (timedelta(hours=40), timedelta(hours=20), "Window end must be after its start."),
     ],
     ids=["lead-time", "14-days", "24h-window", "order"],
 )
@@ -157,7 +220,7 @@ def test_each_window_rule_is_shown_with_a_way_back_to_a_valid_window(
     control: SandboxControl,
     start: timedelta,
     end: timedelta,
-    rule: str,
+    message: str,
 ) -> None:
     at = open_app(
         NEW_TASK,
@@ -167,10 +230,23 @@ def test_each_window_rule_is_shown_with_a_way_back_to_a_valid_window(
     )
 
     no_exception(at)
-    assert rule in shown(at)
+    assert message in shown(at)
+    assert not rule_ids_shown(at)
     button(at, "Use a valid default window").click().run()
-    assert rule not in shown(at)
+    assert message not in shown(at)
     assert not button(at, "Check feasibility").disabled
+
+
+def test_editing_the_window_makes_its_rule_an_error_at_once(
+    open_app: Callable[..., AppTest], control: SandboxControl
+) -> None:
+    at = open_app(NEW_TASK, contract_id=seed.BROAD_CONTRACT_ID, **HELSINKI)
+    start = at.session_state["nt_start"]
+
+    at.datetime_input(key="nt_end").set_value(start + timedelta(hours=6)).run()
+
+    assert "The window must be at least 24 h wide; it is 6 h." in errors(at)
+    assert not rule_ids_shown(at)
 
 
 def test_background_priority_moves_the_default_window_to_its_longer_lead_time(
@@ -185,29 +261,45 @@ def test_background_priority_moves_the_default_window_to_its_longer_lead_time(
     assert "lead-time" not in shown(at)
 
 
-def _field_column_text(at: AppTest, key: str) -> str:
-    """Text of the innermost column holding the field ``key`` (its rule messages go under it)."""
-    holding = [c for c in at.columns if any(s.key == key for s in c.selectbox)]
-    column = min(holding, key=lambda c: len(c.selectbox))
-    return " ".join(m.value for m in column.markdown).replace("\\", "")
-
-
-def test_background_on_the_broad_contract_shows_the_sla_rule_under_the_sla_field(
+def test_the_sla_list_offers_only_what_the_priority_and_mode_allow(
     open_app: Callable[..., AppTest],
 ) -> None:
     at = open_app(NEW_TASK, contract_id=seed.BROAD_CONTRACT_ID, **HELSINKI)
-    assert "priority-sla" not in shown(at)
+    assert at.selectbox(key="nt_sla").options == ["SLA_3H", "SLA_8H (default)", "SLA_24H"]
 
     at.selectbox(key="nt_priority").select("BACKGROUND").run()
 
-    sla_text = _field_column_text(at, "nt_sla")
-    assert "priority-sla rule" in sla_text  # the contract's default SLA_8H is too fast for it
-    assert "choose SLA_24H" in sla_text
-    assert "priority-sla" not in _field_column_text(at, "nt_priority")  # under SLA, not priority
-    assert button(at, "Check feasibility").disabled
-    at.selectbox(key="nt_sla").select("SLA_24H").run()
-    assert "priority-sla" not in shown(at)
-    assert not button(at, "Check feasibility").disabled
+    # BACKGROUND is delivered within 24 h only: the faster SLAs are not offered, and the SLA
+    # moves to the one that combines (the contract's default SLA_8H does not).
+    assert at.selectbox(key="nt_sla").options == ["SLA_24H"]
+    assert at.selectbox(key="nt_sla").value == "SLA_24H"
+    assert "priority-sla" not in shown(at) and "BACKGROUND tasks are delivered" not in shown(at)
+    button(at, "Check feasibility").click().run()
+    no_exception(at)
+    assert at.session_state["nt_feasibility"]  # checked: the order is valid as offered
+
+    at.selectbox(key="nt_priority").select("COMMERCIAL").run()
+    assert at.selectbox(key="nt_sla").options == ["SLA_3H", "SLA_8H (default)", "SLA_24H"]
+
+
+def test_advanced_options_opens_on_an_error_and_stays_open_while_it_is_fixed(
+    open_app: Callable[..., AppTest],
+) -> None:
+    at = open_app(NEW_TASK, contract_id=seed.BROAD_CONTRACT_ID, **HELSINKI)
+    (advanced,) = [e for e in at.expander if e.label == "Advanced options"]
+    assert not advanced.proto.expanded
+
+    at.number_input(key="nt_duration").set_value(500).run()
+
+    (advanced,) = [e for e in at.expander if e.label == "Advanced options"]
+    assert advanced.proto.expanded
+    assert "Imaging duration 500 must be a whole number of seconds in 1..180." in errors(at)
+
+    at.number_input(key="nt_duration").set_value(60).run()
+
+    (advanced,) = [e for e in at.expander if e.label == "Advanced options"]
+    assert advanced.proto.expanded  # fixed, and still open: the user decides when to close it
+    assert not errors(at)
 
 
 def test_feasibility_gives_a_clear_verdict(open_app: Callable[..., AppTest]) -> None:
