@@ -501,7 +501,7 @@ class Worker:
 
     def _fetch_backlog(self) -> int:
         """GET open tasks whose details the store lacks, newest first, while the budget has room
-        after the due fetches (module doc, 4.), keeping a reserve for callbacks: a backlog of
+        after the due fetches (module doc, 4.), keeping half of it for callbacks: a backlog of
         thousands never makes a real change wait for a whole minute's window."""
         need = self._backlog_reserve() + _FETCH_COST
         if self._stop.is_set() or not self.budget.allows(need):
@@ -515,10 +515,11 @@ class Worker:
         return fetched
 
     def _backlog_reserve(self) -> int:
-        """Requests of each minute the backlog leaves to callbacks' fetches and sweeps: a quarter
-        of the budget, at least one fetch, and never so much that the backlog cannot run."""
+        """Requests of each minute the backlog leaves to callbacks' fetches and sweeps: half the
+        budget (a burst of changes still finds room), at least one fetch, and never so much that
+        the backlog cannot run."""
         per_minute = self.budget.per_minute
-        return max(0, min(max(_FETCH_COST, per_minute // 4), per_minute - _FETCH_COST))
+        return max(0, min(max(_FETCH_COST, per_minute // 2), per_minute - _FETCH_COST))
 
     def fetch(self, task_id: str, *, source: str = "callback") -> None:
         """GET one task and observe it (``source``: why, for the log and the lag metric)."""
