@@ -39,7 +39,7 @@ from ui import keys
 from ui.elements import Constellation, constellation
 from ui.format import short_id
 from ui.layers import group
-from ui.maps import base_map, static_url
+from ui.maps import MAX_ZOOM, base_map, static_url
 from ui.scene_map import geometry
 from ui.task_table import MAX_MARKERS, OTHER_COLOUR, STATUS_COLOURS, legend_html
 
@@ -71,6 +71,11 @@ class TaskCluster(JSCSSMixin, MacroElement):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
+            // The cluster library needs the map's zoom cap, which a map without tile layers
+            // does not have (folium passes max_zoom to tile layers only).
+            if (!isFinite({{ this._parent._parent.get_name() }}.getMaxZoom())) {
+                {{ this._parent._parent.get_name() }}.setMaxZoom({{ this.max_zoom }});
+            }
             var {{ this.get_name() }} = L.markerClusterGroup({{ this.options|tojson }});
             (function (cluster, tasks, order) {
                 var ring = "width:100%;height:100%;border-radius:50%;display:flex;"
@@ -159,6 +164,7 @@ class TaskCluster(JSCSSMixin, MacroElement):
             "spiderfyOnMaxZoom": True,
         }
         self.bounds = fit_bounds(ordered)
+        self.max_zoom = MAX_ZOOM
         self.fit = {"padding": [FIT_PADDING_PX, FIT_PADDING_PX], "maxZoom": FIT_MAX_ZOOM}
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
+from pandas.io.formats.style import Styler
 
 from tasking.models import Task, to_utc
 from ui.format import listing
@@ -28,16 +29,17 @@ SORTS: dict[str, tuple[str, bool]] = {
     "Reference": ("reference", True),
 }
 
+# Status next to the reference, so that a phone's narrow table shows both without scrolling.
 COLUMNS = (
     "Reference",
+    "Status",
+    "Status seen",
     "Mode",
     "Window",
-    "Status",
     "Created",
     "SLA",
     "Product types",
     "Task ID",
-    "Status seen",
 )
 
 
@@ -151,6 +153,14 @@ STATUS_COLOURS = {
 OTHER_COLOUR = "#5b6b78"
 # A map with more markers than this is unreadable and slow to send; the table has them all.
 MAX_MARKERS = 500
+
+
+def coloured(table: pd.DataFrame) -> Styler:
+    """The table with each status written in its colour (the map's and the legend's)."""
+    return table.style.map(
+        lambda status: f"color: {STATUS_COLOURS.get(status, OTHER_COLOUR)}; font-weight: 600",
+        subset=["Status"],
+    )
 
 
 def created_range(

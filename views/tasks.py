@@ -24,6 +24,7 @@ from ui.task_table import (
     SORTS,
     Query,
     TaskList,
+    coloured,
     created_range,
     frame,
     select,
@@ -108,9 +109,7 @@ with st.expander(
         format_func=names.__getitem__,
         persist_state="session",
     )
-    more[1].date_input(
-        "Created from", value=None, key=keys.LIST_FROM.name, persist_state="session"
-    )
+    more[1].date_input("Created from", value=None, key=keys.LIST_FROM.name, persist_state="session")
     more[2].date_input(
         "Created until", value=None, key=keys.LIST_UNTIL.name, persist_state="session"
     )
@@ -122,14 +121,23 @@ query = Query(
     created_before=created_before,
 )
 task_list = keys.TASK_LIST.get()
-reload = st.button("Refresh", icon=":material/refresh:", help="Load the list again from the start.")
+about = st.container()
+# One line for how many tasks match and Refresh (the count is written once the list is known).
+count_line, refresh_cell = st.columns([5, 1], vertical_alignment="center")
+reload = refresh_cell.button(
+    "Refresh",
+    icon=":material/refresh:",
+    help="Load the list again from the start.",
+    width="stretch",
+)
 from_desk = service.worker_active()
 if from_desk:
     stored = attempt("read the worker's copy of the tasks", service.history.known_tasks)
     task_list = stored_list(query, stored or [])
     # Not kept: should the worker stop, the page loads the list from ICEYE again.
     keys.TASK_LIST.pop()
-    show_worker_copy(service)
+    with about:
+        show_worker_copy(service)
 elif task_list is None or task_list.query != query or reload:
     task_list = TaskList(query)
     keys.TASK_LIST.set(task_list)
@@ -146,14 +154,14 @@ shown = select(
     keys.LIST_SORT.get() or "Newest first",
 )
 more = "" if task_list.complete else " (more on the server: Load more)"
-st.caption(
+count_line.caption(
     f"{len(shown)} of {len(task_list.tasks)} loaded tasks match{more}. Select a row to open it."
 )
 
 since = attempt("read the local task history", service.history.status_since, shown) or {}
 table = frame(shown, since)
 event = st.dataframe(
-    table,
+    coloured(table),
     key=keys.LIST_TABLE.name,
     on_select="rerun",
     selection_mode="single-row",

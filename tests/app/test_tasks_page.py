@@ -375,3 +375,14 @@ def test_footprints_come_from_the_known_scene_on_its_predicted_pass() -> None:
     assert task_map.footprints(elements, [task], {task.id: (scene, scene)})[task.id].scene == (
         "actual"
     )
+
+
+def test_table_writes_each_status_in_the_map_colour() -> None:
+    table = task_table.frame(
+        [task_named("one"), task_named("two").model_copy(update={"status": "FAILED"})]
+    )
+
+    html = task_table.coloured(table).to_html()
+
+    for status in ("ACTIVE", "FAILED"):
+        assert f"color: {task_table.STATUS_COLOURS[status]};" in html
