@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 _TIMELINE_CSS = """
 <style>
 .tl {display:flex; align-items:flex-start; gap:0; margin:0.25rem 0 0.75rem 0; max-width:100%;}
-.tl-step {flex:0 1 8.5rem; min-width:3.2rem; text-align:center;}
+.tl-step {flex:0 1 10.5rem; min-width:3.2rem; text-align:center;}
 .tl-dot {width:1.9rem; height:1.9rem; line-height:1.9rem; border-radius:50%; margin:0 auto;
   background:#d5dde5; color:#5b6b78; font-weight:700;}
 .tl-step.done .tl-dot {background:#0b6bcb; color:#fff;}

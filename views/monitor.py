@@ -14,7 +14,7 @@ from datetime import datetime
 import streamlit as st
 from streamlit_folium import st_folium
 
-from tasking import monitoring
+from tasking import modes, monitoring
 from tasking.errors import TaskingError
 from tasking.service import TaskingService
 from tasking.watch import Watch, refresh, restore_planned
@@ -146,7 +146,10 @@ def live_panel() -> None:
                 on_click=open_cancel,
                 args=(task.id,),
             )
+    # Which task this is stays in sight (the details below are collapsed).
+    identity = f"Task {task.id} · {modes.mode_label(task.imagingMode)}"
     if reading is not None:
+        st.caption(identity)
         show_desk_source(reading, watch)
         seen: dict[str, datetime] | None = reading.first_seen
         if watch.planned is None:
@@ -154,10 +157,12 @@ def live_panel() -> None:
     else:
         updated = when(watch.refreshed_at, seconds=True) if watch.refreshed_at else "—"
         if watch.final:
-            st.caption(f"Updated {updated} (backend time). Final status: no more refreshes.")
+            st.caption(
+                f"{identity} · Updated {updated} (backend time). Final status: no more refreshes."
+            )
         else:
             st.caption(
-                f"Updated {updated} (backend time) · refreshes every "
+                f"{identity} · Updated {updated} (backend time) · refreshes every "
                 f"{monitoring.POLL_INTERVAL_S:g} s until the status is final."
             )
         seen = attempt("read the local task history", service.history.first_seen, task.id)
@@ -172,7 +177,8 @@ def live_panel() -> None:
             close_cancel()
 
     # Map and products side by side (above the fold on a laptop screen), the scene under the
-    # map, the long details last and collapsed; on a phone the columns stack in this order.
+    # map, the long details last and collapsed; on a phone the columns stack (map and scene, then
+    # products).
     left, right = st.columns([3, 2], gap="medium")
     with left:
         point = task.pointOfInterest
@@ -195,11 +201,11 @@ def live_panel() -> None:
             use_container_width=True,
         )
         st.caption(scene_map.caption(geo, scene is not None, isinstance(elements, Unavailable)))
+        st.markdown("##### Scene: planned vs actual")
+        show_scene(watch)
     with right:
         st.markdown("##### Products")
         show_products(watch, service.client)
-        st.markdown("##### Scene: planned vs actual")
-        show_scene(watch)
     with st.expander("Task details", expanded=False):
         st.markdown(
             markdown_table(details_rows(task, contract_name(task.contractID)), ("Field", "Value"))
