@@ -2,9 +2,10 @@
 
 The map fits the tasks shown, clusters markers that overlap (Leaflet.markercluster, vendored under
 ``static/vendor/leaflet.markercluster``: folium's plugin links a CDN) and colours each marker by
-status with ``ui.task_table.STATUS_COLOURS``; a cluster is a ring of its tasks' status colours
-around their count. The markers are one JSON list drawn by a few lines of JavaScript, not a folium
-element each, so that a long list costs milliseconds to build and kilobytes to send.
+status with the app's one status mapping (``ui.format.status_chip``); a cluster is a ring of its
+tasks' status colours around their count. The markers are one JSON list drawn by a few lines of
+JavaScript, not a folium element each, so that a long list costs milliseconds to build and
+kilobytes to send.
 
 Everything is in the ``feature_group_to_add`` layer, which streamlit-folium swaps without
 re-mounting the map (reference/streamlit-notes.md B1): the view is fitted again only when the set
@@ -37,7 +38,7 @@ from tasking.models import Scene, Task
 from tasking.service import TaskingService
 from ui import keys
 from ui.elements import Constellation, constellation
-from ui.format import short_id
+from ui.format import short_id, status_chip
 from ui.layers import group
 from ui.maps import MAX_ZOOM, base_map, static_url
 from ui.scene_map import geometry
@@ -169,7 +170,7 @@ class TaskCluster(JSCSSMixin, MacroElement):
 
 
 def status_colour(status: str | None) -> str:
-    return STATUS_COLOURS.get(status or "", OTHER_COLOUR)
+    return status_chip(status).hex
 
 
 def fit_bounds(tasks: Sequence[Task]) -> Bounds | None:

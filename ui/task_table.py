@@ -16,7 +16,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from tasking.models import Task, to_utc
-from ui.format import listing
+from ui.format import STATUS_CHIPS, UNKNOWN_STATUS_CHIP, listing, status_chip
 
 PAGE_SIZE = 50
 """Tasks per request (getTasks accepts 1..100, iceye-api.md §1.1)."""
@@ -139,18 +139,10 @@ def frame(tasks: Sequence[Task], since: Mapping[str, datetime] | None = None) ->
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
-# The one status → colour mapping of All tasks (map markers, clusters, legend): blue in progress,
-# greens delivered, red/brown/orange ended badly.
-STATUS_COLOURS = {
-    "RECEIVED": "#8a99a8",
-    "ACTIVE": "#0b6bcb",
-    "FULFILLED": "#14866d",
-    "DONE": "#2e7d32",
-    "REJECTED": "#c62828",
-    "CANCELED": "#795548",
-    "FAILED": "#e65100",
-}
-OTHER_COLOUR = "#5b6b78"
+# Status colours of the map markers, clusters, legend and table: the app's one status mapping
+# (``ui.format.STATUS_CHIPS``, the Monitor's chips), as the hex colours HTML and Leaflet take.
+STATUS_COLOURS = {status: chip.hex for status, chip in STATUS_CHIPS.items()}
+OTHER_COLOUR = UNKNOWN_STATUS_CHIP.hex
 # A map with more markers than this is unreadable and slow to send; the table has them all.
 MAX_MARKERS = 500
 
@@ -158,7 +150,7 @@ MAX_MARKERS = 500
 def coloured(table: pd.DataFrame) -> Styler:
     """The table with each status written in its colour (the map's and the legend's)."""
     return table.style.map(
-        lambda status: f"color: {STATUS_COLOURS.get(status, OTHER_COLOUR)}; font-weight: 600",
+        lambda status: f"color: {status_chip(status).hex}; font-weight: 600",
         subset=["Status"],
     )
 
