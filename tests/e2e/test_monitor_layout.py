@@ -163,14 +163,14 @@ def expected_image_corners(polygon: list[list[float]], look_side: str) -> list[l
 
 
 def clipped_texts(page: Page) -> list[str]:
-    """Texts of the main area cut off by their box (wider than it, with hidden overflow)."""
+    """Texts of the main area cut off by their box: wider than it, with the overflow hidden (an
+    ellipsis, a cut label such as "COMMERCIA")."""
     found: list[str] = page.evaluate(
-        """() => Array.from(document.querySelectorAll(
-                "[data-testid='stMain'] button, [data-testid='stMain'] .stMarkdownBadge, "
-                + "[data-testid='stMain'] h3, [data-testid='stMain'] .tl-label, "
-                + "[data-testid='stMain'] [data-testid='stCaptionContainer']"))
-            .filter(el => el.offsetParent !== null && el.scrollWidth > el.clientWidth + 1
-                && getComputedStyle(el).overflowX !== 'visible')
+        """() => Array.from(document.querySelectorAll("[data-testid='stMain'] *"))
+            .filter(el => el.offsetParent !== null && el.children.length === 0
+                && el.innerText && el.innerText.trim() !== ''
+                && el.scrollWidth > el.clientWidth + 1
+                && ['hidden', 'clip'].includes(getComputedStyle(el).overflowX))
             .map(el => el.innerText.trim())"""
     )
     return found
