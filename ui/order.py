@@ -247,12 +247,11 @@ def show_feasibility(
         if rows:
             count = f"{len(rows)} opportunit{'ies' if len(rows) > 1 else 'y'}"
             with st.expander(f"{count}: satellite, time, geometry", icon=":material/radar:"):
-                lines = [
-                    "| Satellite | Imaging start | Incidence | Look side | Pass |",
-                    "|---|---|---|---|---|",
-                ]
-                lines += [f"| {' | '.join(plain(c) for c in row)} |" for row in rows]
-                st.markdown("\n".join(lines))
+                # A list, not a table: the order panel is narrow, and a line wraps where a table
+                # would overflow it.
+                st.markdown(
+                    "\n".join("- " + " · ".join(plain(cell) for cell in row) for row in rows)
+                )
                 st.caption(
                     "ICEYE's answer does not name the satellite: it is the predicted pass at "
                     "that time with the same look side and direction."

@@ -213,11 +213,13 @@ def test_the_feasibility_opportunities_name_their_satellite(
 
     no_exception(at)
     assert next(s.value for s in at.success).startswith("**Feasible**")
-    table = next(m.value for m in at.markdown if m.value.startswith("| Satellite |"))
-    rows = [line for line in table.splitlines()[2:] if line.strip()]
+    listing = next(m.value for m in at.markdown if m.value.startswith("- SANDSAT"))
+    rows = [line.replace("\\", "") for line in listing.splitlines()]
     assert rows
     satellites = set(pass_table(at)["Satellite"])
     for line in rows:
-        cell = line.split("|")[1].strip().replace("\\", "")
-        assert cell.endswith("(predicted)"), line
-        assert cell.removesuffix(" (predicted)") in satellites
+        satellite, start, incidence, look, direction = line.removeprefix("- ").split(" · ")
+        assert satellite.endswith("(predicted)"), line
+        assert satellite.removesuffix(" (predicted)") in satellites
+        assert start.endswith("UTC") and incidence.endswith("°")
+        assert look in ("LEFT", "RIGHT") and direction in ("ASCENDING", "DESCENDING")
