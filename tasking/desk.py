@@ -64,7 +64,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from tasking.models import Scene
-from tasking.monitoring import is_terminal
+from tasking.monitoring import fetches_after, is_terminal
 from tasking.store import UtcDateTime, guarded, migrate
 from tasking.times import utc_now
 from tasking.watch import AssetView, ProductView
@@ -395,6 +395,47 @@ class Desk:
                 select(_followed.c.status, func.count()).group_by(_followed.c.status)
             ).all()
         return {status or "UNKNOWN": int(n) for status, n in rows}
+
+    @_guarded
+    def import_tasks(self, tasks: Sequence[tuple[str, str, datetime | None, datetime]]) -> int:
+        """Follow tasks the desk does not know, from a sweep's list items: (id, status, created,
+        status time) each, in one transaction; their details are left to the backlog
+        (``lacking_details``), except where a status has none to fetch. Known ids are skipped.
+        Returns how many rows were written."""
+        if not tasks:
+            return 0
+        ids = [task_id for task_id, *_ in tasks]
+        now = self._now()
+        with self._engine.begin() as conn:
+            known: set[str] = set()
+            for start in range(0, len(ids), 500):
+                known.update(
+                    conn.execute(
+                        select(_followed.c.task_id).where(
+                            _followed.c.task_id.in_(ids[start : start + 500])
+                        )
+                    ).scalars()
+                )
+            rows = [
+                {
+                    "task_id": task_id,
+                    "status": status,
+                    "final": is_terminal(status),
+                    "created_at": created,
+                    "status_at": status_at,
+                    "checked_at": now,
+                    "due_at": None,
+                    # A status with nothing to fetch (RECEIVED) is complete as it is.
+                    "details_for": None if fetches_after(None, status) else status,
+                    "fetch_errors": 0,
+                    "via_webhook": False,
+                }
+                for task_id, status, created, status_at in tasks
+                if task_id not in known
+            ]
+            if rows:
+                conn.execute(insert(_followed), rows)
+        return len(rows)
 
     @_guarded
     def hint(self, task_id: str, at: datetime | None = None, *, callback: bool = False) -> None:

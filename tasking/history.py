@@ -62,6 +62,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _guarded = guarded("local task history")
+_IN_CHUNK = 500
+"""Ids per ``IN (...)`` (SQLite allows 32,766 parameters; PostgreSQL many more)."""
 
 metadata = MetaData()
 """The history's tables as the queries see them; ``tasking/migrations`` makes them so."""
@@ -158,6 +160,38 @@ class TaskHistory:
         for task in tasks:
             events.extend(self.record(task))
         return events
+
+    @_guarded
+    def import_new(self, tasks: Iterable[tuple[Task, datetime]]) -> int:
+        """The tasks this history does not know yet, each with its status at the given time, in
+        one transaction (a worker importing an account: thousands at once). Known tasks are left
+        alone. Returns how many were new."""
+        pairs = list(tasks)
+        if not pairs:
+            return 0
+        ids = [task.id for task, _ in pairs]
+        with self._lock, self._engine.begin() as conn:
+            known: set[str] = set()
+            for start in range(0, len(ids), _IN_CHUNK):
+                chunk = ids[start : start + _IN_CHUNK]
+                known.update(
+                    conn.execute(
+                        select(_documents.c.task_id).where(_documents.c.task_id.in_(chunk))
+                    ).scalars()
+                )
+            new = [(t, at) for t, at in pairs if t.id not in known]
+            if not new:
+                return 0
+            documents = [
+                self._row(t, t.model_dump(mode="json", by_alias=True, exclude_none=True))
+                for t, _ in new
+            ]
+            conn.execute(insert(_documents), documents)
+            conn.execute(
+                insert(_events),
+                [{"task_id": t.id, "status": t.status, "seen_at": at} for t, at in new],
+            )
+        return len(new)
 
     @_guarded
     def record_status(self, task_id: str, status: str, seen_at: datetime) -> bool:

@@ -591,12 +591,17 @@ class Worker:
             known = state.known
             unchanged = [t.id for t in page.data if known.get(t.id, "") == t.status]
             self.desk.confirmed([t for t in unchanged if not _final(known[t])])
-            for task in page.data:
-                if known.get(task.id, "") != task.status:
-                    self._observe(
-                        task, source="poll", initial=state.since is None, fetched_at=fetched_at
-                    )
-                    observed += 1
+            changed = [t for t in page.data if known.get(t.id, "") != t.status]
+            if state.since is None:
+                changed = self._import([t for t in changed if t.id not in known]) + [
+                    t for t in changed if t.id in known
+                ]
+                observed += len(page.data) - len(unchanged) - len(changed)
+            for task in changed:
+                self._observe(
+                    task, source="poll", initial=state.since is None, fetched_at=fetched_at
+                )
+                observed += 1
             state.cursor = page.next_cursor
             if state.cursor is None:
                 break
@@ -604,6 +609,24 @@ class Worker:
             self.desk.set_setting(_SWEEP_LAST, state.started_server.isoformat())
             self._state.sweep = None
         return observed
+
+    def _import(self, tasks: list[Task]) -> list[Task]:
+        """The first sweep's tasks the store does not know, recorded in bulk (one transaction for
+        the history and one for the desk per page, not a dozen per task): old news, details from
+        the backlog. Returns the tasks left to observe one by one (all of them if the bulk write
+        failed, e.g. another process wrote some of them first)."""
+        if not tasks:
+            return []
+        now_backend = self._backend_now()
+        try:
+            self.service.history.import_new((t, t.updatedAt or now_backend) for t in tasks)
+            self.desk.import_tasks(
+                [(t.id, t.status, t.createdAt, t.updatedAt or now_backend) for t in tasks]
+            )
+        except TaskingError as error:
+            log.warning("bulk import of %d tasks failed (%s); one by one", len(tasks), error)
+            return tasks
+        return []
 
     def _sweep_since(self) -> datetime | None:
         last = parse_time_or_none(self.desk.setting(_SWEEP_LAST))
