@@ -12,7 +12,7 @@ import streamlit as st
 from tasking.coords import format_dms, parse_coordinates
 from tasking.errors import InputError
 from tasking.places import Place, search_places, warm_up
-from tasking.rules import is_valid_point
+from tasking.rules import is_valid_point, user_message
 from ui import keys
 from ui import task_form as form
 from ui.format import plain
@@ -45,7 +45,7 @@ def _typed() -> None:
     try:
         lat, lon = parse_coordinates(text)
     except InputError as error:
-        keys.COORDS_ERROR.set(error.message)
+        keys.COORDS_ERROR.set("; ".join(user_message(v) for v in error.violations))
         return
     set_point(lat, lon)
 
