@@ -68,7 +68,7 @@ from tasking.passes import predict_passes
 from tasking.sandbox import seed
 from tasking.sandbox.control import SandboxControl
 from tasking.sandbox.server import SandboxHandle, start_in_background
-from ui import task_form
+from ui import keys
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -191,7 +191,7 @@ def click(at: AppTest, handle: SandboxHandle, lat: float, lon: float) -> Click:
     wall = time.perf_counter() - started
     if at.exception:
         raise SystemExit(f"the page failed: {[e.value for e in at.exception]}")
-    point = (at.session_state[task_form.LAT], at.session_state[task_form.LON])
+    point = (at.session_state[keys.LAT.name], at.session_state[keys.LON.name])
     return Click(
         lat,
         lon,
