@@ -1,0 +1,173 @@
+"""Benchmark: how long a map click on New task takes to settle in a real browser (issue 11), and
+what it costs the server and the websocket (issue 13).
+
+Run from the repository root:  python bench/bench_click.py [--clicks 20] [--rounds 1]
+
+The app runs as ``streamlit run app.py`` in sandbox mode on a fresh data directory (bench_memory's
+``Server``); Debian's Chromium, through Playwright with a fresh profile, opens New task with the
+broad demo contract at 1440×900 and clicks the map ``--clicks`` times at different pixels (after
+3 warm-up clicks). A click is settled when Streamlit reports no script running and the Latitude
+and Longitude fields show the clicked point (bench_memory's ``click_map``). Per click:
+
+* click → settled, in the browser's wall time (the target: under 0.5 s, median of 20 clicks);
+* the server's CPU (``utime + stime`` of the app's process tree) from the click to the next;
+* the bytes the server sent on the websocket for the click, and the script runs it caused.
+
+Not a test: it prints figures and asserts nothing. Timings depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench_memory import (  # bench/
+    CHROMIUM_FLAGS,
+    TIMEOUT_MS,
+    Click,
+    ScriptRuns,
+    Server,
+    click_map,
+    cpu_seconds,
+    next_click,
+    open_new_task,
+    wait_for_app,
+    wait_for_map,
+)
+from playwright.sync_api import WebSocket, expect, sync_playwright
+
+WARM_UP = 3
+VIEWPORT = {"width": 1440, "height": 900}
+
+
+@dataclass
+class Bytes:
+    """Bytes the server sent on the app's websocket."""
+
+    total: int = 0
+
+    def watch(self, ws: WebSocket) -> None:
+        ws.on("framereceived", self.on_frame)
+
+    def on_frame(self, payload: str | bytes) -> None:
+        self.total += len(payload)
+
+
+@dataclass
+class Round:
+    wall_ms: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)
+    sent_kb: list[float] = field(default_factory=list)
+    runs: list[int] = field(default_factory=list)
+    missed: int = 0
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def play(url: str, server_pid: int, clicks: int, chromium: str, profile: Path) -> Round:
+    result = Round()
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=chromium,
+            args=CHROMIUM_FLAGS,
+            headless=True,
+            viewport=VIEWPORT,
+        )
+        try:
+            context.set_default_timeout(TIMEOUT_MS)
+            expect.set_options(timeout=TIMEOUT_MS)
+            page = context.pages[0] if context.pages else context.new_page()
+            runs, sent = ScriptRuns(), Bytes()
+            page.on("websocket", runs.watch)
+            page.on("websocket", sent.watch)
+            open_new_task(page, url)
+            div = wait_for_map(page)
+            rng = random.Random(2026)
+            previous: Click | None = None
+            for number in range(WARM_UP + clicks):
+                target = next_click(div, rng, previous)
+                previous = target
+                wait_for_app(page)
+                cpu0, bytes0, runs0 = cpu_seconds(server_pid), sent.total, runs.total
+                started = time.perf_counter()
+                shown = click_map(page, target)
+                wall = time.perf_counter() - started
+                if number < WARM_UP:
+                    continue
+                if not shown:
+                    result.missed += 1
+                    continue
+                wait_for_app(page)  # the click's own work, also what comes after it settled
+                result.wall_ms.append(wall * 1000)
+                result.cpu_ms.append((cpu_seconds(server_pid) - cpu0) * 1000)
+                result.sent_kb.append((sent.total - bytes0) / 1024)
+                result.runs.append(runs.total - runs0)
+        finally:
+            context.close()
+    return result
+
+
+def line(name: str, values: list[float], unit: str) -> str:
+    return (
+        f"  {name:<34} median {statistics.median(values):8.1f}  p90 {percentile(values, 90):8.1f}"
+        f"  min {min(values):8.1f}  max {max(values):8.1f} {unit}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clicks", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=1, help="fresh app and browser per round")
+    args = parser.parse_args()
+    chromium = os.environ.get("CHROMIUM") or next(
+        (p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), ""
+    )
+    if not chromium:
+        raise SystemExit("no Chromium: apt-get install -y chromium")
+    print(
+        f"bench_click: {os.cpu_count()} CPUs, load average "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}, Python {sys.version.split()[0]}; "
+        f"{args.clicks} clicks per round after {WARM_UP} warm-up, {args.rounds} round(s), "
+        f"viewport {VIEWPORT['width']}×{VIEWPORT['height']}",
+        flush=True,
+    )
+    total = Round()
+    for number in range(args.rounds):
+        with tempfile.TemporaryDirectory(prefix="bench-click-") as tmp:
+            server = Server(Path(tmp), [])
+            try:
+                pid = server.start()
+                done = play(server.url, pid, args.clicks, chromium, Path(tmp) / "profile")
+            except BaseException:
+                print(
+                    f"round {number + 1} failed; the server's log ends with:\n{server.log_tail()}"
+                )
+                raise
+            finally:
+                server.stop()
+        for name in ("wall_ms", "cpu_ms", "sent_kb", "runs"):
+            getattr(total, name).extend(getattr(done, name))
+        total.missed += done.missed
+    if not total.wall_ms:
+        raise SystemExit("no click was shown")
+    print(f"Map clicks on New task ({len(total.wall_ms)} shown, {total.missed} not shown):")
+    print(line("click → settled in the browser", total.wall_ms, "ms (target < 500)"))
+    print(line("server CPU per click", total.cpu_ms, "ms"))
+    print(line("websocket bytes per click", total.sent_kb, "KiB (issue 13: < 15 KB)"))
+    print(f"  script runs per click: {sorted(set(total.runs))}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
