@@ -35,7 +35,7 @@ from tasking.rules import TaskDraft
 from ui import keys
 from ui.elements import Constellation
 from ui.format import plain, when
-from ui.layers import dot, group, polygon, polyline
+from ui.layers import Lines, dot, group, polygon, polyline
 
 # The commercially supported ceiling (Tasking API v2: incidence 10..45): passes steeper than 45°
 # cannot be ordered, so the preview does not list them; shallower than 10° are listed as excluded.
@@ -43,7 +43,9 @@ MAX_INCIDENCE = float(modes.INCIDENCE_LIMITS[1])
 # Ground track drawn around each pass (issue 5: "the satellite's ground track around the imaging
 # time"): ±5 min is ~±2,200 km of track at ICEYE's ~7.6 km/s ground speed.
 TRACK_HALF_SPAN = timedelta(minutes=5)
-TRACK_STEP_S = 30.0
+# A point a minute (~460 km of track): the arc is near straight at that scale, and each point is
+# sent to the browser on every rerun of the page.
+TRACK_STEP_S = 60.0
 # Enough tracks to see the geometry of a window (a two-day window has 100+ passes within 45°);
 # more only clutter the map and the page's payload. The first ones in time of each kind.
 MAX_KEPT_TRACKS, MAX_EXCLUDED_TRACKS = 24, 16
@@ -395,18 +397,17 @@ def tracks(constellation: Constellation, verdicts: Sequence[Verdict]) -> folium.
     dashed, for the map's ``feature_group_to_add``."""
     excluded = [v for v in verdicts if not v.kept][:MAX_EXCLUDED_TRACKS]
     drawn = excluded + [v for v in verdicts if v.kept][:MAX_KEPT_TRACKS]  # qualifying on top
+    styles: list[dict[str, object]] = [
+        {"color": EXCLUDED_COLOUR, "weight": 1, "opacity": 0.4, "dashArray": "3 5"},
+        {"color": KEPT_COLOUR, "weight": 1.5, "opacity": 0.4},
+    ]
     lines = []
     for v in drawn:
         points = _track(constellation.digest, v.pass_.satellite, v.pass_.time, constellation)
-        if not points:
-            continue
-        if v.kept:
-            style: dict[str, Any] = {"color": KEPT_COLOUR, "weight": 1.5, "opacity": 0.4}
-        else:
-            style = {"color": EXCLUDED_COLOUR, "weight": 1, "opacity": 0.4, "dash": "3 5"}
-        lines.append(polyline(points, tooltip=_label(v.pass_), **style))
+        if points:
+            lines.append((points, 1 if v.kept else 0, _label(v.pass_)))
     seed = "tracks:" + constellation.digest + ":" + ",".join(f"{v.id}:{v.kept}" for v in drawn)
-    return group("Predicted passes", seed, lines)
+    return group("Predicted passes", seed, [Lines(styles, lines)] if lines else [])
 
 
 def highlight(
