@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 import streamlit as st
 
@@ -28,6 +29,9 @@ st.set_page_config(
     page_icon="🛰️",  # an emoji favicon is drawn locally; a :material: one loads from Google
     layout="wide",
 )
+
+# The product's name on every page, above the navigation (a local SVG: nothing is fetched).
+st.logo(str(Path(__file__).parent / "static" / "brand" / "logo.svg"), size="large")
 
 contracts = st.Page(
     state.PAGE_CONTRACTS,

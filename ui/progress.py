@@ -44,10 +44,11 @@ def render_progress(steps: Steps, current: StreamlitPage) -> None:
         (steps.new_task, "2 · Describe the task", bool(task_id)),
         (steps.monitor, f"3 · Monitor {short_id(task_id)}" if task_id else "3 · Monitor", False),
     ]
-    columns = st.columns(len(labels), gap="small")
-    for column, (page, label, done) in zip(columns, labels, strict=True):
-        is_current = page.url_path == current.url_path
-        icon = CURRENT if is_current else DONE if done else TODO
-        params = {state.TASK_PARAM: task_id} if page is steps.monitor and task_id else None
-        with column:
-            st.page_link(page, label=label, icon=icon, query_params=params, width="stretch")
+    # A row that sizes each step to its label and wraps on a narrow screen (equal columns cut
+    # a long contract name at 1024 px: "1 · Contract: Demo Analytic…").
+    with st.container(horizontal=True, gap="small"):
+        for page, label, done in labels:
+            is_current = page.url_path == current.url_path
+            icon = CURRENT if is_current else DONE if done else TODO
+            params = {state.TASK_PARAM: task_id} if page is steps.monitor and task_id else None
+            st.page_link(page, label=label, icon=icon, query_params=params, width="content")
