@@ -39,6 +39,7 @@ from tasking.http import KEEPALIVE_S, MAX_ASSET_BYTES, MAX_ATTEMPTS, Session
 from tasking.models import (
     Contract,
     ContractSummary,
+    FeasibilityItem,
     FeasibilityResponse,
     Page,
     Price,
@@ -48,7 +49,7 @@ from tasking.models import (
     TaskRequest,
 )
 from tasking.notifications_api import NotificationsAPI, Webhook
-from tasking.tasking_api import CREATE_LOOKUP_SKEW, TaskingAPI
+from tasking.tasking_api import CREATE_LOOKUP_SKEW, FEASIBILITY_MAX_ITEMS, TaskingAPI
 
 # KEEPALIVE_S is re-exported for tasking.sandbox.control, CREATE_LOOKUP_SKEW for find_created's
 # callers.
@@ -172,6 +173,13 @@ class TaskingClient:
     def check_feasibility(self, requests: Sequence[TaskRequest]) -> FeasibilityResponse:
         """checkFeasibility: ``POST /tasking/v2/feasibility``."""
         return self.tasking.check_feasibility(requests)
+
+    def check_feasibility_batch(
+        self, requests: Sequence[TaskRequest], *, max_items: int = FEASIBILITY_MAX_ITEMS
+    ) -> list[FeasibilityItem]:
+        """checkFeasibility for many targets: one verdict per request, one request per priority
+        and ``max_items`` requests."""
+        return self.tasking.check_feasibility_batch(requests, max_items=max_items)
 
     def send_create(self, request: TaskRequest) -> Task:
         """createTask: one ``POST /tasking/v2/tasks``, retried only if certainly not processed."""

@@ -26,13 +26,20 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
+from tasking.campaigns import (
+    CampaignRun,
+    CampaignStore,
+    Progress,
+    campaign_requests,
+    run_campaign,
+)
 from tasking.client import CREATE_LOOKUP_SKEW, TaskingClient
 from tasking.clock import Clock, ClockReading, ServerClock, SimClock
 from tasking.config import Settings
@@ -41,8 +48,18 @@ from tasking.errors import BadRequest, HistoryError, TaskingError, TransportErro
 from tasking.history import TaskHistory
 from tasking.http import MAX_ATTEMPTS, RETRY_AFTER_CAP_S, check_text
 from tasking.journal import Order, OrderJournal, OrderState
-from tasking.models import Notifications, Task, TaskRequest, TaskStatus, WebhookRef
+from tasking.models import (
+    Contract,
+    FeasibilityItem,
+    Notifications,
+    Task,
+    TaskRequest,
+    TaskStatus,
+    WebhookRef,
+)
+from tasking.rules import TaskDraft
 from tasking.store import make_engine
+from tasking.targets import Target
 from tasking.times import utc_now
 
 if TYPE_CHECKING:
@@ -108,6 +125,7 @@ class TaskingService:
         sandbox: SandboxHandle | None = None,
         reconcile_hold_s: float | None = None,
         real_clock: Callable[[], datetime] = utc_now,
+        campaigns: CampaignStore | None = None,
     ) -> None:
         self.mode = mode
         self.label = label
@@ -124,6 +142,7 @@ class TaskingService:
         self.sandbox = sandbox
         self._engine = engine
         self._real_clock = real_clock
+        self._campaigns = campaigns
         self.reconcile_hold = timedelta(
             seconds=reconcile_hold_s
             if reconcile_hold_s is not None
@@ -430,6 +449,59 @@ class TaskingService:
             return self.clock.estimate()
         except TaskingError:
             return self.client.server_now()
+
+    # --- campaigns (tasking.campaigns) -------------------------------------------------------
+
+    @property
+    def campaigns(self) -> CampaignStore:
+        """The campaign store, on the service's own store (made on first use)."""
+        if self._campaigns is None:
+            if self._engine is None:
+                raise HistoryError("Campaigns need the local store, and this service has none")
+            self._campaigns = CampaignStore(self._engine)
+        return self._campaigns
+
+    def campaign_requests(
+        self, name: str, draft: TaskDraft, targets: Sequence[Target], contract: Contract
+    ) -> tuple[str, list[TaskRequest]]:
+        """A new campaign id and its requests, one per target, checked by the single task's rules
+        (InputError naming each refused target); nothing is recorded or sent."""
+        campaign_id = self.campaigns.new_id()
+        now = self._server_time()
+        return campaign_id, campaign_requests(campaign_id, name, draft, targets, contract, now)
+
+    def check_feasibility_batch(self, requests: Sequence[TaskRequest]) -> list[FeasibilityItem]:
+        """One verdict per request, through ICEYE's array form (as few requests as its limits
+        allow)."""
+        return self.client.check_feasibility_batch(requests)
+
+    def create_campaign(
+        self,
+        name: str,
+        draft: TaskDraft,
+        targets: Sequence[Target],
+        contract: Contract,
+        *,
+        requests: Sequence[TaskRequest] | None = None,
+        campaign_id: str | None = None,
+        on_progress: Progress | None = None,
+    ) -> CampaignRun:
+        """Record the campaign, then create its tasks exactly once each (``tasking.campaigns``).
+        ``requests`` and ``campaign_id`` from ``campaign_requests`` (the ones checked for
+        feasibility) are used as they are; otherwise they are built here. Raises InputError before
+        anything is recorded; whatever ``on_progress`` raises stops the run, and
+        ``resume_campaign`` goes on from there."""
+        if requests is None or campaign_id is None:
+            campaign_id, built = self.campaign_requests(name, draft, targets, contract)
+            requests = built
+        self.campaigns.create(campaign_id, name, targets, requests)
+        return run_campaign(self, self.campaigns, campaign_id, on_progress)
+
+    def resume_campaign(
+        self, campaign_id: str, *, on_progress: Progress | None = None
+    ) -> CampaignRun:
+        """Reconcile the campaign's targets in doubt, then send only those without a task."""
+        return run_campaign(self, self.campaigns, campaign_id, on_progress)
 
     # --- other writes ------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ from tasking.http import (
 )
 from tasking.models import (
     Contract,
+    FeasibilityItem,
     FeasibilityResponse,
     Page,
     Price,
@@ -53,6 +54,7 @@ from tasking.times import format_rfc3339
 
 __all__ = [
     "CREATE_LOOKUP_SKEW",
+    "FEASIBILITY_MAX_ITEMS",
     "FEASIBILITY_TIMEOUT_S",
     "POINT_TOLERANCE_DEG",
     "TASKING",
@@ -64,6 +66,9 @@ log = logging.getLogger(__name__)
 TASKING = "/tasking/v2"
 # ICEYE's demo gives feasibility a 120 s timeout: it is synchronous and may be slow (§4.10).
 FEASIBILITY_TIMEOUT_S = 120.0
+# ICEYE publishes no limit on the feasibility array (§4.10); this is the sandbox's own
+# (``tasking.sandbox.feasibility.MAX_ITEMS``), and a batch above it is sent in several requests.
+FEASIBILITY_MAX_ITEMS = 1000
 # How long before "sending" (by the server's clock) a lookup starts: the server stamps createdAt
 # when it gets the request, and the Date header we correct our clock by has 1 s resolution.
 CREATE_LOOKUP_SKEW = timedelta(minutes=5)
@@ -104,6 +109,27 @@ class TaskingAPI:
             retry=retry_unless_timed_out,
         )
         return parse(FeasibilityResponse, response)
+
+    def check_feasibility_batch(
+        self, requests: Sequence[TaskRequest], *, max_items: int = FEASIBILITY_MAX_ITEMS
+    ) -> list[FeasibilityItem]:
+        """checkFeasibility for many targets: one verdict per request, in order. One
+        ``POST /tasking/v2/feasibility`` per priority (the batch rule, ``rules.check_batch``) and
+        per ``max_items`` requests. A verdict the server leaves out comes back as ``UNKNOWN``."""
+        groups: dict[str | None, list[int]] = {}
+        for index, request in enumerate(requests):
+            key = request.priority.value if request.priority is not None else None
+            groups.setdefault(key, []).append(index)
+        verdicts: list[FeasibilityItem | None] = [None] * len(requests)
+        for indices in groups.values():
+            for start in range(0, len(indices), max_items):
+                part = indices[start : start + max_items]
+                response = self.check_feasibility([requests[i] for i in part])
+                for index, item in zip(
+                    part, _in_order(response.feasibility, len(part)), strict=True
+                ):
+                    verdicts[index] = item
+        return [v if v is not None else FeasibilityItem(result="UNKNOWN") for v in verdicts]
 
     # --- creating a task ---------------------------------------------------------------------
 
@@ -258,6 +284,21 @@ def _same_task(task: Task, request: TaskRequest) -> bool:
         )
         and (request.incidenceAngle is None or task.incidenceAngle == request.incidenceAngle)
     )
+
+
+def _in_order(items: Sequence[FeasibilityItem], count: int) -> list[FeasibilityItem | None]:
+    """The verdicts by request position: by their ids when they are the indexes "0".."n-1" (the
+    stand-in's form, §4.10), else in the order given; missing ones are None."""
+    by_id: dict[int, FeasibilityItem] = {}
+    for item in items:
+        if item.id is None or not item.id.isdigit() or int(item.id) >= count:
+            by_id = {}
+            break
+        by_id[int(item.id)] = item
+    if len(by_id) == len(items) and by_id:
+        return [by_id.get(i) for i in range(count)]
+    listed: list[FeasibilityItem | None] = list(items[:count])
+    return listed + [None] * (count - len(listed))
 
 
 def _wire(value: object) -> object:

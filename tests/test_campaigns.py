@@ -1,0 +1,192 @@
+"""Campaigns (issue 12): batch feasibility in ICEYE's array form, and a batch create through the
+order journal that, interrupted half-way and resumed by a new service on the same store, makes
+exactly one task per target, on SQLite and PostgreSQL (``store_url``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tasking import rules
+from tasking.campaigns import CampaignStatus, TargetResult, TargetState
+from tasking.errors import InputError
+from tasking.journal import OrderState
+from tasking.models import Contract, Task
+from tasking.rules import TaskDraft
+from tasking.sandbox import seed
+from tasking.sandbox.server import SandboxHandle, start_in_background
+from tasking.service import TaskingService
+from tasking.targets import Target
+from tests.test_worker import make_service
+
+FEASIBILITY_PATH = "/tasking/v2/feasibility"
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
+    handle = start_in_background(tmp_path_factory.mktemp("sandbox"), speed=1.0)
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+class Interrupted(Exception):
+    """What the progress callback raises to stop a run half-way (a page closed, an app killed)."""
+
+
+def targets(count: int) -> list[Target]:
+    """Ports and sites spread over Europe, every one a different point."""
+    return [
+        Target(
+            name=f"site {i + 1}", lat=40.0 + (i % 10) * 2.0, lon=-5.0 + (i // 10) * 6.0, row=i + 2
+        )
+        for i in range(count)
+    ]
+
+
+def draft_and_contract(service: TaskingService) -> tuple[TaskDraft, Contract]:
+    contract = service.client.get_contract(seed.BROAD_CONTRACT_ID)
+    start, end = rules.default_window(service.now(), "COMMERCIAL")
+    draft = TaskDraft(
+        contract_id=contract.id,
+        lat=None,
+        lon=None,
+        window_start=start,
+        window_end=end,
+        imaging_mode="SPOTLIGHT",
+    )
+    return draft, contract
+
+
+def campaign_tasks(service: TaskingService, campaign_id: str) -> list[Task]:
+    """Every task on the sandbox whose reference carries the campaign's tag."""
+    campaign = service.campaigns.get(campaign_id)
+    assert campaign is not None
+    since = service.now() - timedelta(days=1)
+    tag = f"[{campaign_id[:8]}/"
+    return [
+        task
+        for task in service.client.iter_tasks(contract_id=campaign.contract_id, created_after=since)
+        if task.reference is not None and tag in task.reference
+    ]
+
+
+def test_a_campaign_interrupted_half_way_and_resumed_by_a_new_service_makes_each_task_once(
+    sandbox: SandboxHandle, store_url: str, tmp_path: Path
+) -> None:
+    first = make_service(sandbox, store_url, tmp_path)
+    seen: list[TargetResult] = []
+
+    def stop_half_way(settled: int, total: int, result: TargetResult) -> None:
+        seen.append(result)
+        if settled == total // 2:
+            raise Interrupted
+
+    try:
+        draft, contract = draft_and_contract(first)
+        campaign_id, requests = first.campaign_requests("Ports", draft, targets(50), contract)
+        with pytest.raises(Interrupted):
+            first.create_campaign(
+                "Ports",
+                draft,
+                targets(50),
+                contract,
+                requests=requests,
+                campaign_id=campaign_id,
+                on_progress=stop_half_way,
+            )
+        assert len(seen) == 25 and all(r.state is TargetState.PLACED for r in seen)
+        halfway = first.campaigns.get(campaign_id)
+        assert halfway is not None and halfway.status is CampaignStatus.CREATING
+        assert sum(t.task_id is not None for t in halfway.targets) == 25
+    finally:
+        first.close()
+
+    second = make_service(sandbox, store_url, tmp_path)
+    try:
+        progress: list[int] = []
+        run = second.resume_campaign(campaign_id, on_progress=lambda n, _t, _r: progress.append(n))
+        assert run.sent == 25  # only the missing half was sent
+        assert run.count(TargetState.PLACED) == 50
+        assert run.campaign.status is CampaignStatus.PLACED
+        assert progress == list(range(1, 51))
+        tasks = campaign_tasks(second, campaign_id)
+        assert len(tasks) == 50
+        assert len({t.reference for t in tasks}) == 50
+        assert {t.id for t in tasks} == {r.task_id for r in run.results}
+        again = second.resume_campaign(campaign_id)
+        assert again.sent == 0 and len(campaign_tasks(second, campaign_id)) == 50
+        assert second.campaigns.campaign_of_task(tasks[0].id) == campaign_id
+    finally:
+        second.close()
+
+
+def test_a_resume_reconciles_orders_in_doubt_before_sending_and_never_resends_them(
+    sandbox: SandboxHandle, store_url: str, tmp_path: Path
+) -> None:
+    service = make_service(sandbox, store_url, tmp_path)
+    try:
+        draft, contract = draft_and_contract(service)
+        sites = targets(3)
+        campaign_id, requests = service.campaign_requests("Doubt", draft, sites, contract)
+        service.campaigns.create(campaign_id, "Doubt", sites, requests)
+        # Target 1: journaled and sent, then the app died before hearing the answer.
+        sent, _ = service.journal.begin(requests[0], service.now())
+        service.campaigns.set_order(campaign_id, 0, sent.key)
+        made = service.client.send_create(requests[0])
+        # Target 2: journaled, then the app died; whether it was sent cannot be known yet.
+        doubtful, _ = service.journal.begin(requests[1], service.now())
+        service.campaigns.set_order(campaign_id, 1, doubtful.key)
+
+        run = service.resume_campaign(campaign_id)
+
+        states = [r.state for r in run.results]
+        assert states == [TargetState.PLACED, TargetState.UNCONFIRMED, TargetState.PLACED]
+        assert run.results[0].task_id == made.id and not run.results[0].sent
+        assert run.sent == 1  # only target 3
+        assert run.campaign.status is CampaignStatus.CREATING
+        order = service.journal.get(doubtful.key)
+        assert order is not None and order.state is OrderState.SENDING
+        assert len(campaign_tasks(service, campaign_id)) == 2
+    finally:
+        service.close()
+
+
+def test_batch_feasibility_is_one_request_with_one_verdict_per_target(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    service = make_service(sandbox, f"sqlite:///{tmp_path / 'store.sqlite'}", tmp_path)
+    try:
+        draft, contract = draft_and_contract(service)
+        _, requests = service.campaign_requests("Check", draft, targets(50), contract)
+        before = service.client.request_count
+        verdicts = service.check_feasibility_batch(requests)
+        assert service.client.request_count - before == 1
+        assert len(verdicts) == 50
+        assert all(v.verdict in ("FEASIBLE", "INFEASIBLE", "NOT_FEASIBLE") for v in verdicts)
+
+        before = service.client.request_count
+        chunked = service.client.check_feasibility_batch(requests, max_items=20)
+        assert service.client.request_count - before == 3  # 20 + 20 + 10
+        assert [v.verdict for v in chunked] == [v.verdict for v in verdicts]
+    finally:
+        service.close()
+
+
+def test_every_refused_target_is_named_with_its_row_and_nothing_is_recorded(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    service = make_service(sandbox, f"sqlite:///{tmp_path / 'store.sqlite'}", tmp_path)
+    try:
+        draft, contract = draft_and_contract(service)
+        sites = [*targets(2), Target(name="nowhere", lat=95.0, lon=0.0, row=7)]
+        with pytest.raises(InputError) as refused:
+            service.create_campaign("Bad", draft, sites, contract)
+        assert "Target 3 (nowhere, row 7)" in str(refused.value)
+        assert service.campaigns.ids() == []
+    finally:
+        service.close()
