@@ -4,22 +4,30 @@ exactly one task per target, on SQLite and PostgreSQL (``store_url``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tasking import rules
 from tasking.campaigns import CampaignStatus, TargetResult, TargetState
+from tasking.client import TaskingClient
 from tasking.errors import InputError
 from tasking.journal import OrderState
-from tasking.models import Contract, Task
+from tasking.models import Contract, Task, TaskRequest
 from tasking.rules import TaskDraft
 from tasking.sandbox import seed
 from tasking.sandbox.server import SandboxHandle, start_in_background
 from tasking.service import TaskingService
 from tasking.targets import Target
+from tests.conftest import load_golden
 from tests.test_worker import make_service
 
 FEASIBILITY_PATH = "/tasking/v2/feasibility"
@@ -188,5 +196,132 @@ def test_every_refused_target_is_named_with_its_row_and_nothing_is_recorded(
             service.create_campaign("Bad", draft, sites, contract)
         assert "Target 3 (nowhere, row 7)" in str(refused.value)
         assert service.campaigns.ids() == []
+    finally:
+        service.close()
+
+
+# --- the feasibility array on the wire (no server) -------------------------------------------------
+
+
+def documented_request(**changes: object) -> TaskRequest:
+    data = load_golden("feasibility_request_doc")[0]
+    data.update(changes)
+    return TaskRequest.model_validate(data)
+
+
+def wire_client(
+    answer: Callable[[list[dict[str, object]]], dict[str, object]],
+) -> tuple[TaskingClient, list[list[dict[str, object]]]]:
+    """A client whose feasibility requests are answered by ``answer(body)``; the bodies sent are
+    kept."""
+    bodies: list[list[dict[str, object]]] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        assert request.method == "POST" and request.url.path == "/api/tasking/v2/feasibility"
+        body = json.loads(request.content)
+        bodies.append(body)
+        return httpx.Response(200, json=answer(body))
+
+    return TaskingClient(
+        "https://api.test/api", None, transport=httpx.MockTransport(handle)
+    ), bodies
+
+
+def test_batch_feasibility_sends_documented_items_and_aligns_verdicts_by_index_id() -> None:
+    def reversed_with_one_missing(body: list[dict[str, object]]) -> dict[str, object]:
+        items = [
+            {"id": str(i), "result": "FEASIBLE" if i % 2 == 0 else "INFEASIBLE"}
+            for i in range(len(body))
+            if i != 3
+        ]
+        return {"status": "DONE", "feasibility": list(reversed(items))}
+
+    client, bodies = wire_client(reversed_with_one_missing)
+    with client:
+        requests = [documented_request(reference=f"r{i}") for i in range(5)]
+        verdicts = client.check_feasibility_batch(requests)
+    assert len(bodies) == 1 and len(bodies[0]) == 5
+    expected_keys = load_golden("feasibility_request_doc")[0].keys()
+    assert all(item.keys() == expected_keys | {"reference"} for item in bodies[0])
+    assert [item["reference"] for item in bodies[0]] == [f"r{i}" for i in range(5)]
+    assert [v.verdict for v in verdicts] == [
+        "FEASIBLE", "INFEASIBLE", "FEASIBLE", "UNKNOWN", "FEASIBLE",
+    ]  # fmt: skip
+
+
+def test_batch_feasibility_reads_the_documented_uuid_ids_in_order_and_splits_by_priority() -> None:
+    def documented(body: list[dict[str, object]]) -> dict[str, object]:
+        item = load_golden("feasibility_response_doc")["feasibility"][0]
+        return {"feasibility": [dict(item, status=str(b["reference"])) for b in body]}
+
+    client, bodies = wire_client(documented)
+    with client:
+        requests = [
+            documented_request(
+                reference=f"R{i}", priority="BACKGROUND" if i % 3 == 0 else "COMMERCIAL"
+            )
+            for i in range(7)
+        ]
+        verdicts = client.check_feasibility_batch(requests, max_items=3)
+    # Each request's verdict echoes its reference here: every one is back in its place.
+    assert [v.verdict for v in verdicts] == [f"R{i}" for i in range(7)]
+    priorities = [{item["priority"] for item in body} for body in bodies]
+    assert all(len(p) == 1 for p in priorities)  # the batch rule: one priority per request
+    assert sorted(len(body) for body in bodies) == [1, 3, 3]  # 3 BACKGROUND; 4 COMMERCIAL in 3 + 1
+
+
+# --- a real kill -----------------------------------------------------------------------------------
+
+KILLED_RUN = textwrap.dedent(
+    """
+    import os, signal, sys
+    from tests.test_campaigns import draft_and_contract, targets
+    from tests.test_worker import make_service
+    from pathlib import Path
+
+    # make_service reads only the handle's url: a stand-in for the test's SandboxHandle.
+    handle = type("Handle", (), {"url": sys.argv[1]})()
+    service = make_service(handle, sys.argv[2], Path(sys.argv[3]))
+    draft, contract = draft_and_contract(service)
+    sites = targets(50)
+    campaign_id, requests = service.campaign_requests("Killed", draft, sites, contract)
+    print(campaign_id, flush=True)
+
+    def die(settled, total, result):
+        if settled == total // 2:
+            os.kill(os.getpid(), signal.SIGKILL)  # no clean-up of any kind
+
+    service.create_campaign(
+        "Killed", draft, sites, contract, requests=requests, campaign_id=campaign_id,
+        on_progress=die,
+    )
+    """
+)
+
+
+def test_an_app_killed_half_way_through_a_campaign_leaves_a_resume_exactly_the_rest(
+    sandbox: SandboxHandle, store_url: str, tmp_path: Path
+) -> None:
+    root = Path(__file__).resolve().parents[1]
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED_RUN)
+    done = subprocess.run(
+        [sys.executable, str(script), sandbox.url, store_url, str(tmp_path)],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == -9, done.stderr[-2000:]
+    campaign_id = done.stdout.split()[0]
+
+    service = make_service(sandbox, store_url, tmp_path)
+    try:
+        assert len(campaign_tasks(service, campaign_id)) == 25
+        run = service.resume_campaign(campaign_id)
+        assert run.sent == 25 and run.count(TargetState.PLACED) == 50
+        tasks = campaign_tasks(service, campaign_id)
+        assert len(tasks) == 50 and len({t.reference for t in tasks}) == 50
     finally:
         service.close()
