@@ -16,7 +16,8 @@ Creating (``run_campaign``, called by ``TaskingService.create_campaign`` / ``res
    journaled path as a single order; its journal key is written to the campaign before anything
    is sent (``on_journaled``), so an interrupted run leaves nothing unknown behind;
 3. a progress callback is told each target's result as it is known; it may raise to stop the run
-   (a page closed, a test), and the next resume goes on from there.
+   (a page closed, a test), and the next resume goes on from there. A backend that cannot be
+   reached (nothing sent) stops the run too, leaving the rest ``PENDING``.
 
 Tables ``campaigns`` and ``campaign_targets`` (revision 0004 of ``tasking/migrations``).
 """
@@ -51,7 +52,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 
 from tasking import rules
-from tasking.errors import HistoryError, InputError, TaskingError, Violation
+from tasking.errors import HistoryError, InputError, TaskingError, TransportError, Violation
 from tasking.journal import OrderState
 from tasking.models import Contract, TaskRequest
 from tasking.rules import TaskDraft
@@ -427,9 +428,16 @@ def run_campaign(
         else:
             missing.append(target)
 
-    # 2. The missing ones, through the same journaled path as a single order.
-    for target in missing:
-        settle(_send(service, store, campaign_id, target))
+    # 2. The missing ones, through the same journaled path as a single order. A backend that
+    # cannot be reached stops the run: the rest stay PENDING for the next resume, rather than
+    # each waiting out its own connection retries to be refused the same way.
+    for index, target in enumerate(missing):
+        result, unreachable = _send(service, store, campaign_id, target)
+        settle(result)
+        if unreachable:
+            for rest in missing[index + 1 :]:
+                results[rest.position] = TargetResult(rest.position, rest.name, TargetState.PENDING)
+            break
 
     status = _status(results.values(), total)
     try:
@@ -442,21 +450,31 @@ def run_campaign(
 
 def _send(
     service: TaskingService, store: CampaignStore, campaign_id: str, target: CampaignTarget
-) -> TargetResult:
+) -> tuple[TargetResult, bool]:
+    """The target's result, and whether the backend proved unreachable (nothing got there)."""
+
     def journaled(order: Order) -> None:
         # Before anything is sent: if this fails, place_order raises and nothing is sent.
         store.set_order(campaign_id, target.position, order.key)
 
+    unreachable = False
     try:
         placement = service.place_order(target.request, on_journaled=journaled)
     except TaskingError as error:  # a definite refusal, or nothing sent at all
+        # Not sent: the local store failed, the text cannot be encoded, or no connection.
+        local = isinstance(error, (HistoryError, InputError))
+        unreachable = isinstance(error, TransportError)
         result = TargetResult(
-            target.position, target.name, TargetState.REFUSED, error=error.message, sent=True
+            target.position,
+            target.name,
+            TargetState.REFUSED,
+            error=error.message,
+            sent=not (local or unreachable),
         )
     else:
         result = _result(target, placement.order, sent=placement.new)
     _record(store, campaign_id, result)
-    return result
+    return result, unreachable
 
 
 def _result(target: CampaignTarget, order: Order, *, sent: bool) -> TargetResult:

@@ -19,7 +19,7 @@ import pytest
 from tasking import rules
 from tasking.campaigns import CampaignStatus, TargetResult, TargetState
 from tasking.client import TaskingClient
-from tasking.errors import InputError
+from tasking.errors import InputError, TransportError
 from tasking.journal import OrderState
 from tasking.models import Contract, Task, TaskRequest
 from tasking.rules import TaskDraft
@@ -196,6 +196,38 @@ def test_every_refused_target_is_named_with_its_row_and_nothing_is_recorded(
             service.create_campaign("Bad", draft, sites, contract)
         assert "Target 3 (nowhere, row 7)" in str(refused.value)
         assert service.campaigns.ids() == []
+    finally:
+        service.close()
+
+
+def test_an_unreachable_backend_stops_the_run_and_a_resume_sends_the_rest(
+    sandbox: SandboxHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = make_service(sandbox, f"sqlite:///{tmp_path / 'store.sqlite'}", tmp_path)
+    try:
+        draft, contract = draft_and_contract(service)
+        real_send = service.client.send_create
+        calls: list[str | None] = []
+
+        def down_after_two(request: TaskRequest) -> Task:
+            calls.append(request.reference)
+            if len(calls) > 2:
+                raise TransportError("Connection refused", sent=False)
+            return real_send(request)
+
+        monkeypatch.setattr(service.client, "send_create", down_after_two)
+        run = service.create_campaign("Down", draft, targets(6), contract)
+        assert [r.state for r in run.results] == [
+            TargetState.PLACED, TargetState.PLACED, TargetState.REFUSED,
+            TargetState.PENDING, TargetState.PENDING, TargetState.PENDING,
+        ]  # fmt: skip
+        assert len(calls) == 3 and run.sent == 2
+        assert run.campaign.status is CampaignStatus.CREATING
+
+        monkeypatch.setattr(service.client, "send_create", real_send)
+        resumed = service.resume_campaign(run.campaign.id)
+        assert resumed.sent == 4 and resumed.count(TargetState.PLACED) == 6
+        assert len(campaign_tasks(service, run.campaign.id)) == 6
     finally:
         service.close()
 
