@@ -439,6 +439,8 @@ def run_campaign(
                 results[rest.position] = TargetResult(rest.position, rest.name, TargetState.PENDING)
             break
 
+    if any(r.sent for r in results.values()):
+        service.refresh_clock()  # once for the batch (the next event), not once per order
     status = _status(results.values(), total)
     try:
         store.set_status(campaign_id, status)
@@ -459,7 +461,7 @@ def _send(
 
     unreachable = False
     try:
-        placement = service.place_order(target.request, on_journaled=journaled)
+        placement = service.place_order(target.request, on_journaled=journaled, refresh_clock=False)
     except TaskingError as error:  # a definite refusal, or nothing sent at all
         # Not sent: the local store failed, the text cannot be encoded, or no connection.
         local = isinstance(error, (HistoryError, InputError))

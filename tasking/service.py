@@ -310,11 +310,16 @@ class TaskingService:
     # --- orders ------------------------------------------------------------------------------
 
     def place_order(
-        self, request: TaskRequest, *, on_journaled: Callable[[Order], None] | None = None
+        self,
+        request: TaskRequest,
+        *,
+        on_journaled: Callable[[Order], None] | None = None,
+        refresh_clock: bool = True,
     ) -> Placement:
         """Create the task exactly once (module doc). ``on_journaled`` is told the order as soon
         as it is written down, before anything is sent (a page keeps its key, so that an
-        interrupted page still knows the order exists). Raises the TaskingError of a journal that
+        interrupted page still knows the order exists). ``refresh_clock=False``: the caller reads
+        the clock once after many orders (a campaign). Raises the TaskingError of a journal that
         cannot record the order (nothing sent) or of a definite refusal by the API."""
         check_text(request.to_wire())  # unencodable text: InputError, nothing journaled or sent
         request = self._with_webhook(request)
@@ -336,7 +341,7 @@ class TaskingService:
             order = self._settle(order, OrderState.UNCONFIRMED, error.message)
             order = self.reconcile(order.key, fallback=order)
             return Placement(order, new=True, task=self._known_task(order), error=error)
-        order = self._placed(order, task)
+        order = self._placed(order, task, refresh_clock=refresh_clock)
         return Placement(order, new=True, task=task)
 
     def reconcile(self, key: str, *, fallback: Order | None = None) -> Order:
@@ -412,10 +417,11 @@ class TaskingService:
             raise HistoryError(f"The order journal has no order {key}")
         return found
 
-    def _placed(self, order: Order, task: Task) -> Order:
+    def _placed(self, order: Order, task: Task, *, refresh_clock: bool = True) -> Order:
         settled = self._settle(order, OrderState.PLACED, task.id)
         self.record(task)
-        self.refresh_clock()
+        if refresh_clock:
+            self.refresh_clock()
         return settled
 
     def _settle(self, order: Order, state: OrderState, detail: str) -> Order:
