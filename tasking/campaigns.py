@@ -57,12 +57,12 @@ from tasking.journal import OrderState
 from tasking.models import Contract, TaskRequest
 from tasking.rules import TaskDraft
 from tasking.store import UtcDateTime, guarded, migrate
-from tasking.targets import Target
 from tasking.times import utc_now
 
 if TYPE_CHECKING:
     from tasking.journal import Order
     from tasking.service import TaskingService
+    from tasking.targets import Target
 
 __all__ = [
     "Campaign",

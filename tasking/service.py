@@ -59,7 +59,6 @@ from tasking.models import (
 )
 from tasking.rules import TaskDraft
 from tasking.store import make_engine
-from tasking.targets import Target
 from tasking.times import utc_now
 
 if TYPE_CHECKING:
@@ -73,6 +72,7 @@ if TYPE_CHECKING:
         ScenarioLoaded,
     )
     from tasking.sandbox.server import SandboxHandle
+    from tasking.targets import Target
     from tasking.worker import Worker
 
 __all__ = ["RECONCILE_HOLD_MIN_S", "Placement", "TaskingService", "build_service"]
