@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 from typing import Any
 
-from tasking.passes import Pass
+from tasking.orbits import generate_constellation
+from tasking.passes import Pass, PassPredictor
 from tasking.sandbox.planning import (
     Booking,
+    BookingIndex,
     Refusal,
     Slot,
     conflicts,
@@ -138,3 +141,71 @@ def test_limit_returns_several_slots_free_ones_first() -> None:
     assert isinstance(found, list)
     assert [s.pass_ for s in found] == passes[:2]
     assert all(isinstance(s, Slot) for s in found)
+
+
+# --- the planner on a pass table (issue 13: pass objects only for the slots returned) -----------
+
+
+def _booking_at(satellite: str, start_min: float, task_id: str, priority: str) -> Booking:
+    start = START + timedelta(minutes=start_min)
+    return Booking(task_id, priority, satellite, start, start + timedelta(seconds=10))
+
+
+def test_a_pass_table_is_planned_exactly_like_the_list_of_its_passes() -> None:
+    sats = generate_constellation(epoch=EPOCH)
+    table = PassPredictor(sats).passes(60.17, 24.94, START, START + timedelta(days=3))
+    passes = table.to_list()
+    decided = START + timedelta(hours=2)
+    # The earliest passes after the decision are held (some only by BACKGROUND, some captured),
+    # so the planner has to skip, displace and, in a short window, give up for capacity.
+    held = [p for p in passes if p.time > decided][:30]
+    bookings = [
+        Booking(f"t{i}", "BACKGROUND" if i % 3 else "COMMERCIAL", p.satellite,
+                p.time - timedelta(seconds=5), p.time + timedelta(seconds=5), i % 5 == 4)
+        for i, p in enumerate(held)
+    ]  # fmt: skip
+    documents = [
+        _doc(),
+        _doc(lookSide="LEFT", passDirection="DESCENDING"),
+        _doc(incidenceAngle={"min": 25, "max": 27}, imagingDuration=25),
+        _doc(incidenceAngle={"min": 44, "max": 45}, lookSide="RIGHT"),
+        _doc(acquisitionWindow={"start": iso(START), "end": iso(held[3].time + timedelta(
+            seconds=30))}),
+    ]  # fmt: skip
+    outcomes = []
+    for doc in documents:
+        for priority in ("COMMERCIAL", "BACKGROUND"):
+            for limit in (1, 5):
+                args: dict[str, Any] = {"priority": priority, "not_before": decided, "gap_s": 90,
+                                        "limit": limit}  # fmt: skip
+                expected = find_slots(passes, doc, bookings=bookings, **args)
+                assert find_slots(table, doc, bookings=bookings, **args) == expected
+                assert find_slots(table, doc, bookings=BookingIndex(bookings), **args) == expected
+                outcomes.append(expected)
+    assert any(isinstance(o, list) and any(s.displaced for s in o) for o in outcomes)
+    assert any(isinstance(o, Refusal) and o.capacity for o in outcomes)
+    assert any(isinstance(o, Refusal) and not o.capacity for o in outcomes)
+
+
+def test_the_booking_index_finds_what_a_scan_of_the_bookings_finds() -> None:
+    rng = random.Random(11)
+    bookings = [
+        _booking_at(rng.choice(["S1", "S2", "S3"]), rng.uniform(0, 600), f"b{i}",
+                    rng.choice(["COMMERCIAL", "BACKGROUND"]))
+        for i in range(300)
+    ]  # fmt: skip
+    bookings.append(  # a long one: the index must look back far enough for it
+        Booking("long", "COMMERCIAL", "S1", START + timedelta(minutes=100),
+                START + timedelta(minutes=130))
+    )  # fmt: skip
+    index = BookingIndex()
+    for b in bookings:
+        index.add(b)
+    for _ in range(500):
+        satellite = rng.choice(["S1", "S2", "S3", "S4"])
+        start = START + timedelta(minutes=rng.uniform(-10, 620))
+        end = start + timedelta(seconds=rng.choice([3, 10, 25, 180]))
+        gap = rng.choice([0, 30, 90])
+        assert index.conflicts(satellite, start, end, gap) == conflicts(
+            satellite, start, end, bookings, gap
+        )
