@@ -63,8 +63,16 @@ class SandboxConfig:
     # Real seconds of simulated time the clock reserves ahead on disk (clock.py): a restart after
     # kill -9 resumes at most this much (× speed) ahead of the last time served, never behind it.
     clock_reserve_s: float = 1.0
-    # Background ticker period in real seconds; None = purely lazy (events run before each request).
+    # The decider thread (core.py): it runs events as they fall due, waking at least every tick_s
+    # real seconds. None = no thread, purely lazy: events run before each request.
     tick_s: float | None = None
+    # Events run per store transaction, and real seconds one may hold the store's writer: a long
+    # backlog is worked off in chunks, and other writers (a login, a create) get in between them.
+    chunk_events: int = 50
+    chunk_s: float = 0.05
+    # Admission (issue 13): createTask answers 429 with Retry-After while more events than this
+    # are due and not yet run, instead of letting the backlog grow without bound.
+    max_backlog: int = 1000
     # Webhook callbacks (notifications.py): real seconds between the dispatcher's passes (None = no
     # dispatcher: callbacks wait in the store), and the real-time limit of one HTTP request.
     callback_period_s: float | None = 1.0
@@ -92,6 +100,10 @@ class SandboxConfig:
             raise ValueError("callback_timeout_s must be > 0")
         if self.satellite_count < 1:
             raise ValueError("satellite_count must be at least 1")
+        if self.chunk_events < 1 or self.chunk_s <= 0:
+            raise ValueError("chunk_events must be ≥ 1 and chunk_s > 0")
+        if self.max_backlog < 0:
+            raise ValueError("max_backlog must be ≥ 0")
 
     @property
     def database(self) -> Path:

@@ -6,11 +6,27 @@ constellation, link-signing secret, all stored) and resumes the simulation clock
 from its high-water mark (``clock.ClockMark``) or the latest simulated instant the store has seen,
 whichever is later, so a restart — even after ``kill -9`` — never shows a time earlier than one
 already shown, nor leaps ahead by the downtime.
+
+Who runs the events (issue 13: a request's cost must not grow with the number of tasks):
+
+- With ``config.tick_s`` set (the server), a **decider** thread runs events as they fall due, in
+  chunks (``Scheduler.process_due``), and sleeps until the next one is due. Reads
+  (``observe``) never run events: they answer from the committed store, at once, and a task
+  whose decision is due shows RECEIVED until the decider has run it (within milliseconds,
+  unless a backlog is being worked off).
+- Without it (tests, ``tick_s=None``), a read runs what is due first, as every request did
+  before; a read that finds another thread at it does not wait.
+- A change that depends on the world (cancel, feasibility, a clock move, a create on a priced
+  contract: its funds) runs every due event first (``catch_up``). A create elsewhere does not
+  need to: its task is RECEIVED whatever else is due, and its decision comes after theirs.
+- While more than ``config.max_backlog`` events are due, createTask answers 429 with
+  ``Retry-After`` (``check_backlog``) rather than letting the backlog grow without bound.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 import threading
 from collections.abc import Callable
@@ -85,6 +101,9 @@ class Sandbox:
             timeout_s=config.callback_timeout_s,
         )
         self._stop = threading.Event()
+        self._wake = threading.Event()  # an event may be due sooner than the decider thinks
+        self.store.on_sooner(self._wake.set)
+        self._catching = threading.Lock()  # a read catching up (without the decider)
         self._ticker: threading.Thread | None = None
 
     def _new_epoch(self) -> datetime:
@@ -102,24 +121,60 @@ class Sandbox:
     # --- time --------------------------------------------------------------------------------
 
     def catch_up(self) -> datetime:
-        """Run every event due by now (called before serving any request); returns now."""
+        """Run every event due by now, in chunks (before a change that depends on them);
+        returns now."""
         now = self.clock.now()
         self.scheduler.process_due(now)
+        return now
+
+    def observe(self) -> datetime:
+        """Now, for a read. Nothing is read from the store when no event is due; when some are,
+        the decider is woken, or without one they run here unless another read is at it."""
+        now = self.clock.now()
+        if self.scheduler.nothing_due(now):
+            return now
+        if self._ticker is not None:
+            self._wake.set()
+        elif self._catching.acquire(blocking=False):
+            try:
+                self.scheduler.process_due(now)
+            finally:
+                self._catching.release()
         return now
 
     def now_in_transaction(self) -> datetime:
-        """Now, with every event due by now applied, for a change made in an open transaction.
+        """Now, with the events due by now applied, for a change made in an open transaction.
 
         Called right after ``catch_up``, it usually has nothing left to run; it closes the gap in
-        which another thread could apply an event later than the change's own time.
+        which another thread could apply an event later than the change's own time. It runs at
+        most one chunk: a backlog that built up meanwhile is left to the decider.
         """
         now = self.clock.now()
-        self.scheduler.process_due(now)
+        self.scheduler.process_due(now, max_events=self.config.chunk_events)
         return now
+
+    def check_backlog(self) -> None:
+        """429 with ``Retry-After`` (the rate limit's answer) while more than
+        ``config.max_backlog`` events are due and not yet run."""
+        now = self.clock.now()
+        backlog = self.scheduler.backlog(now)
+        limit = self.config.max_backlog
+        if backlog <= limit:
+            return
+        # Time to work the backlog down to half the limit at the recent rate, 1 s to 1 min.
+        rate = self.scheduler.rate
+        wait = 1 if rate <= 0 else math.ceil((backlog - limit / 2) / rate)
+        wait = min(60, max(1, wait))
+        raise ApiProblem(
+            429,
+            f"the scheduler is behind: {backlog} events are due and not yet decided or run "
+            f"(new tasks are accepted again below {limit}); retry after {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
 
     def clock_state(self) -> dict[str, Any]:
         """``GET /sandbox/v1/clock``: ``{now, speed, nextEvent}``."""
-        now = self.catch_up()
+        now = self.observe()
         upcoming = self.scheduler.next_event_time()
         return {
             "now": format_rfc3339(now),
@@ -133,6 +188,7 @@ class Sandbox:
         except ValueError as exc:
             raise ApiProblem(400, str(exc)) from None
         self.store.set_meta("speed", repr(float(speed)))
+        self._wake.set()  # the next event is due at another real time now
         return self.clock_state()
 
     def advance(
@@ -224,26 +280,41 @@ class Sandbox:
     # --- lifecycle ---------------------------------------------------------------------------
 
     def start_ticker(self) -> None:
-        """Process events every ``config.tick_s`` real seconds even without requests, and start
-        the callback dispatcher (every ``config.callback_period_s``; a thread of its own, so a slow
-        receiver never delays the ticker or a request)."""
+        """Start the decider (events run as they fall due; ``config.tick_s`` is the longest it
+        sleeps) and the callback dispatcher (every ``config.callback_period_s``; a thread of its
+        own, so a slow receiver never delays the decider or a request)."""
         self.notifications.start()
-        period = self.config.tick_s
-        if period is None or self._ticker is not None:
+        if self.config.tick_s is None or self._ticker is not None:
             return
-
-        def tick() -> None:
-            while not self._stop.wait(period):
-                try:
-                    self.catch_up()
-                except Exception:  # keep ticking; the next request will surface the error
-                    log.exception("sandbox ticker failed")
-
-        self._ticker = threading.Thread(target=tick, name="sandbox-ticker", daemon=True)
+        self._ticker = threading.Thread(target=self._decide, name="sandbox-decider", daemon=True)
         self._ticker.start()
+
+    def _decide(self) -> None:
+        period = self.config.tick_s
+        assert period is not None
+        while not self._stop.is_set():
+            self._wake.clear()  # a wake-up from now on is seen by the wait below
+            try:
+                if self.scheduler.process_due(
+                    self.clock.now(), max_events=self.config.chunk_events
+                ):
+                    continue  # a chunk ran; look again at once (and at the stop flag)
+            except Exception:  # keep deciding; the next request will surface the error
+                log.exception("sandbox decider failed")
+                self._stop.wait(period)
+                continue
+            self._wake.wait(self._real_seconds_to_next_event(period))
+
+    def _real_seconds_to_next_event(self, longest: float) -> float:
+        floor = self.store.due_floor()
+        if floor is None:
+            return 0.0
+        ahead = (floor - self.clock.now()).total_seconds() / self.clock.speed
+        return min(longest, max(0.0, ahead))
 
     def close(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._ticker is not None:
             self._ticker.join(timeout=5)
         self.notifications.stop()

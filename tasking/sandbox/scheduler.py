@@ -1,8 +1,9 @@
 """The task lifecycle on the simulation clock: event-driven and lazy.
 
 Each task carries pending events in the store; ``process_due(now)`` runs every event due up to
-``now`` in time order (ties by creation order), each in its own transaction and *at its own due
-time*, so the outcome depends only on the seed and the clock, not on when requests arrive:
+``now`` in time order (ties by creation order), each in a savepoint of its own within bounded
+chunks, and *at its own due time*, so the outcome depends only on the seed and the clock, not on
+when requests arrive (or on who runs them: the decider thread or a request, see core.py):
 
     RECEIVED ──decide (createdAt + latency)──▶ ACTIVE (planned scene) │ REJECTED
     ACTIVE ──capture (imaging start)──▶ scene locked │ FAILED (failure rate, seeded per task)
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +33,7 @@ from typing import Any
 from tasking import modes
 from tasking.models import Scene, TimeWindow
 from tasking.monitoring import DEFAULT_SLA
+from tasking.sandbox.bookings import BookingLedger
 from tasking.sandbox.config import SandboxConfig
 from tasking.sandbox.notifications import queue_status_change
 from tasking.sandbox.planning import Booking, Refusal, Slot, find_slots
@@ -94,30 +97,81 @@ class Scheduler:
         self._store = store
         self._world = world
         self._config = config
+        # Read from the store once; from then on kept up to date by the store's writes.
+        self._ledger = BookingLedger(store.tasks_in_status(["ACTIVE"]))
+        store.watch(self._ledger)
+        self._rate = 0.0  # events per real second, a moving average over chunks
 
     # --- driving -----------------------------------------------------------------------------
 
-    def process_due(self, now: datetime) -> int:
-        """Run every event due at or before ``now``; returns how many ran."""
+    def process_due(self, now: datetime, *, max_events: int | None = None) -> int:
+        """Run the events due at or before ``now`` (at most ``max_events``); returns how many ran.
+
+        They run in time order in chunks: each chunk is one store transaction of at most
+        ``config.chunk_events`` events and ``config.chunk_s`` real seconds (each event in a
+        savepoint of its own), so the store's writer is never held for long and a long backlog
+        (a clock jump over thousands of tasks) lets other writers in between chunks. Reads never
+        wait for it (``Store``).
+        """
         done = 0
-        while True:
-            failed: Event | None = None
-            try:
-                with self._store.transaction():
-                    event = self._store.next_event(until=now)
-                    if event is None:
-                        return done
-                    failed = event
+        while max_events is None or done < max_events:
+            if self._store.nothing_due(now):
+                break
+            budget = self._config.chunk_events
+            if max_events is not None:
+                budget = min(budget, max_events - done)
+            ran, more = self._chunk(now, budget)
+            done += ran
+            if not more:
+                break
+            time.sleep(0)  # a thread waiting for the interpreter gets it now, not in 5 ms
+        return done
+
+    def _chunk(self, now: datetime, budget: int) -> tuple[int, bool]:
+        """One transaction of due events; (how many ran, whether more may be due)."""
+        started = time.perf_counter()
+        deadline = started + self._config.chunk_s
+        ran = 0
+        with self._store.transaction():
+            while ran < budget:
+                event = self._store.next_event(until=now)
+                if event is None:
+                    self._store.next_event()  # sets the due floor to the next event's time
+                    self._measure(ran, started)
+                    return ran, False
+                try:
+                    with self._store.transaction():
+                        self._store.delete_event(event.id)
+                        task = self._store.get_task(event.task_id)
+                        if task is not None:
+                            self._handle(event, task)
+                except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+                    log.exception("dropping %s event of task %s", event.kind, event.task_id)
                     self._store.delete_event(event.id)
-                    task = self._store.get_task(event.task_id)
-                    if task is not None:
-                        self._handle(event, task)
-            except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
-                if failed is None:
-                    raise
-                log.exception("dropping %s event of task %s", failed.kind, failed.task_id)
-                self._store.delete_event(failed.id)
-            done += 1
+                ran += 1
+                if time.perf_counter() >= deadline:
+                    break
+        self._measure(ran, started)
+        return ran, True
+
+    def _measure(self, ran: int, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        if ran and elapsed > 0:
+            rate = ran / elapsed
+            self._rate = rate if not self._rate else 0.8 * self._rate + 0.2 * rate
+
+    def nothing_due(self, now: datetime) -> bool:
+        """True when no event is due at ``now``, known without reading the database."""
+        return self._store.nothing_due(now)
+
+    def backlog(self, now: datetime) -> int:
+        """Events due at ``now`` that have not run yet."""
+        return self._store.count_due(now)
+
+    @property
+    def rate(self) -> float:
+        """Events run per real second lately (0 before any ran)."""
+        return self._rate
 
     def next_event_time(self) -> datetime | None:
         event = self._store.next_event()
@@ -133,25 +187,13 @@ class Scheduler:
         self._store.delete_events(task.id)
 
     def bookings(self, exclude: str | None = None) -> list[Booking]:
-        """Satellite time held by ACTIVE tasks."""
-        found = []
-        for task in self._store.tasks_in_status(["ACTIVE"]):
-            if task.plan is None or task.id == exclude:
-                continue
-            try:
-                booking = Booking(
-                    task.id,
-                    task.priority,
-                    str(task.plan["satellite"]),
-                    parse_time(task.plan["start"]),
-                    parse_time(task.plan["end"]),
-                    bool(task.plan.get("locked")),
-                )
-            except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
-                log.exception("task %s has an unreadable plan; it holds no satellite time", task.id)
-                continue
-            found.append(booking)
-        return found
+        """Satellite time held by ACTIVE tasks, in the order of their creation."""
+        return self._ledger.bookings(exclude)
+
+    @property
+    def ledger(self) -> BookingLedger:
+        """The bookings as kept in memory (``bookings.py``)."""
+        return self._ledger
 
     def find(self, task: TaskRecord, at: datetime, limit: int = 1) -> list[Slot] | Refusal:
         """Slots for a task as the schedule stands at ``at``."""
@@ -160,7 +202,7 @@ class Scheduler:
             task.document,
             priority=task.priority,
             not_before=at,
-            bookings=self.bookings(exclude=task.id),
+            bookings=self._ledger.excluding(task.id),
             gap_s=self._config.setup_gap_s,
             limit=limit,
         )

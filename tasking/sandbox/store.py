@@ -3,9 +3,23 @@ registered webhooks and the callbacks owed to them.
 
 Durability (issue 3: "a restart, even after kill -9, loses no task and no status change"): WAL with
 ``synchronous=FULL`` makes every COMMIT reach the disk before it returns, and every change the API
-reports is committed before the response is sent. One connection is shared by all threads and
-guarded by a re-entrant lock; ``transaction()`` nests, so a service call and the scheduler's work
-it triggers commit together. Times are stored as fixed-width UTC strings, which sort as times.
+reports is committed before the response is sent. Times are stored as fixed-width UTC strings,
+which sort as times.
+
+Concurrency (issue 13: reads must not wait for the scheduler). One connection writes, guarded by a
+re-entrant lock; ``transaction()`` nests as SQLite savepoints, so a service call and the
+scheduler's work it triggers commit together, and a nested unit that fails is undone alone. A
+thread that reads outside its own transaction uses a connection of its own and sees the last
+committed state (WAL lets readers run beside the writer), so a read never waits for a write.
+
+What is kept in memory follows the transactions that change it:
+
+- ``watch(watcher)``: every task written (insert, update) or removed is reported to the watchers
+  inside the transaction that writes it, and a rollback reports the tasks it touched again as the
+  store has them after it, so a watcher's view (the scheduler's bookings) is always the store's.
+- the *due floor*: no pending event is due before it. Adding an event lowers it, and a look at the
+  events table from inside the writer's transaction sets it, so ``nothing_due(now)`` answers
+  without reading the database; a rollback forgets it (the next look reads it again).
 
 What is read back can always be served: text that is not valid UTF-8 reads with U+FFFD in place of
 the bad bytes, a lone surrogate in a task's document (written by sandboxes before the edge refused
@@ -21,12 +35,12 @@ import logging
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from tasking.models import TaskStatus
 from tasking.monitoring import CANCELLABLE, PRODUCT_STATUSES
@@ -101,6 +115,9 @@ CREATE INDEX IF NOT EXISTS callbacks_by_state ON callbacks (state, webhook_id, s
 """
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# The due floor when no event is pending at all.
+NEVER = datetime.max.replace(tzinfo=UTC)
+_ONE_TICK = timedelta(microseconds=1)  # the resolution of stored times
 
 
 def encode_time(value: datetime) -> str:
@@ -196,13 +213,31 @@ class CallbackRecord:
     seq: int = 0
 
 
+class TaskWatcher(Protocol):
+    """Something kept in memory from the tasks: told of every write inside its transaction."""
+
+    def task_saved(self, task: TaskRecord) -> None: ...
+
+    def task_removed(self, task_id: str) -> None: ...
+
+
 class Store:
     """SQLite persistence; every method is thread-safe."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
         self._lock = threading.RLock()
         self._depth = 0
+        self._owner: int | None = None  # the thread whose transaction is open
+        self._touched: list[set[str]] = []  # task ids written, per open (nested) transaction
+        self._watchers: list[TaskWatcher] = []
+        self._sooner: list[Callable[[], None]] = []
+        self._due_floor: datetime | None = None  # None: not known, read it again
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.text_factory = _lenient_text
         self._conn.execute("PRAGMA journal_mode=WAL")
@@ -230,46 +265,141 @@ class Store:
                 self._conn.executemany("UPDATE tasks SET document = ? WHERE id = ?", repaired)
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._readers_lock:
+            self._closed = True
             self._conn.close()
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
+
+    def watch(self, watcher: TaskWatcher) -> None:
+        """Report every task write and removal to ``watcher`` from now on (see the module doc)."""
+        self._watchers.append(watcher)
+
+    def on_sooner(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` whenever an event is added that may be due before any other."""
+        self._sooner.append(callback)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One atomic, durable unit of work; nested calls join the outer transaction."""
+        """One atomic, durable unit of work; a nested call is a savepoint of the outer one: its
+        changes commit with the outer transaction, and if it fails they alone are undone."""
         with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._depth = 1
+            depth = self._depth
+            if depth:
+                self._conn.execute(f"SAVEPOINT level{depth}")
+            else:
+                self._conn.execute("BEGIN IMMEDIATE")
+                self._owner = threading.get_ident()
+            self._depth = depth + 1
+            self._touched.append(set())
             try:
                 yield
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._end(depth, commit=False)
                 raise
-            else:
-                self._conn.execute("COMMIT")
-            finally:
-                self._depth = 0
+            self._end(depth, commit=True)
+
+    def _end(self, depth: int, *, commit: bool) -> None:
+        """Close the transaction (or savepoint) opened at ``depth``; on failure, undo it and
+        report the tasks it wrote to the watchers as the store now has them."""
+        touched = self._touched.pop()
+        self._depth = depth
+        try:
+            if commit:
+                if depth:
+                    self._conn.execute(f"RELEASE level{depth}")
+                    self._touched[-1] |= touched
+                else:
+                    self._conn.execute("COMMIT")
+                    self._owner = None
+                return
+        except BaseException:
+            self._rollback(depth, touched)
+            raise
+        self._rollback(depth, touched)
+
+    def _rollback(self, depth: int, touched: set[str]) -> None:
+        try:
+            if depth:
+                self._conn.execute(f"ROLLBACK TO level{depth}")
+                self._conn.execute(f"RELEASE level{depth}")
+            elif self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+        finally:
+            if not depth:
+                self._owner = None
+            # A rolled-back deletion brings events back that the floor may have passed.
+            self._due_floor = None
+            self._report(touched)
+
+    def _report(self, task_ids: Iterable[str]) -> None:
+        """Tell the watchers how the store has these tasks now."""
+        if not self._watchers:
+            return
+        for task_id in task_ids:
+            task = self.get_task(task_id)
+            for watcher in self._watchers:
+                if task is None:
+                    watcher.task_removed(task_id)
+                else:
+                    watcher.task_saved(task)
+
+    def _saved(self, task: TaskRecord) -> None:
+        """Inside the transaction that wrote ``task``."""
+        self._touched[-1].add(task.id)
+        for watcher in self._watchers:
+            watcher.task_saved(task)
+
+    def _in_own_transaction(self) -> bool:
+        return self._owner == threading.get_ident()
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's read-only connection (opened on first use)."""
+        reader: sqlite3.Connection | None = getattr(self._local, "reader", None)
+        if reader is None:
+            with self._readers_lock:  # not the writer's lock: that one may be held for a while
+                if self._closed:
+                    raise sqlite3.ProgrammingError("the store is closed")
+                # Used by one thread only; closed by close() from another.
+                reader = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+                reader.text_factory = _lenient_text
+                reader.execute("PRAGMA busy_timeout=10000")
+                reader.execute("PRAGMA query_only=1")
+                self._readers.append(reader)
+            self._local.reader = reader
+        return reader
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            cursor = self._conn.execute(sql, params)
-            cursor.row_factory = sqlite3.Row
-            return cursor.fetchall()
+        """Rows of a query: inside this thread's transaction on the writer (its own changes
+        included), otherwise on this thread's reader, without waiting for any writer."""
+        if self._in_own_transaction():
+            with self._lock:
+                cursor = self._conn.execute(sql, params)
+        else:
+            cursor = self._reader().execute(sql, params)
+        cursor.row_factory = sqlite3.Row
+        return cursor.fetchall()
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
         rows = self._all(sql, params)
         return rows[0] if rows else None
 
     def _run(self, sql: str, params: Sequence[Any] = ()) -> int:
-        with self.transaction():
+        with self._unit():
             cursor = self._conn.execute(sql, params)
             return cursor.lastrowid or 0
+
+    @contextmanager
+    def _unit(self) -> Iterator[None]:
+        """A few statements that stand or fall together: the open transaction of this thread
+        (one statement is atomic, and a failure rolls back the enclosing savepoint), or a
+        transaction of their own."""
+        if self._in_own_transaction():
+            yield
+        else:
+            with self.transaction():
+                yield
 
     # --- meta --------------------------------------------------------------------------------
 
@@ -318,6 +448,11 @@ class Store:
     # --- tasks -------------------------------------------------------------------------------
 
     def insert_task(self, task: TaskRecord) -> None:
+        with self._unit():
+            self._insert_task(task)
+            self._saved(task)
+
+    def _insert_task(self, task: TaskRecord) -> None:
         task.seq = self._run(
             "INSERT INTO tasks (id, company_id, contract_id, created_at, updated_at, status, "
             "priority, document, price, fee, plan, fulfilled_at) "
@@ -340,18 +475,20 @@ class Store:
 
     def update_task(self, task: TaskRecord) -> None:
         """Save the mutable parts of a task: status, times, plan, fee."""
-        self._run(
-            "UPDATE tasks SET updated_at = ?, status = ?, fee = ?, plan = ?, fulfilled_at = ? "
-            "WHERE id = ?",
-            (
-                encode_time(task.updated_at),
-                task.status,
-                task.fee,
-                _dump(task.plan),
-                encode_time(task.fulfilled_at) if task.fulfilled_at else None,
-                task.id,
-            ),
-        )
+        with self._unit():
+            self._run(
+                "UPDATE tasks SET updated_at = ?, status = ?, fee = ?, plan = ?, fulfilled_at = ? "
+                "WHERE id = ?",
+                (
+                    encode_time(task.updated_at),
+                    task.status,
+                    task.fee,
+                    _dump(task.plan),
+                    encode_time(task.fulfilled_at) if task.fulfilled_at else None,
+                    task.id,
+                ),
+            )
+            self._saved(task)
 
     def get_task(self, task_id: str) -> TaskRecord | None:
         row = self._one("SELECT * FROM tasks WHERE id = ?", (task_id,))
@@ -399,6 +536,10 @@ class Store:
             for table in ("events", "history", "callbacks"):
                 self._conn.execute(f"DELETE FROM {table} WHERE task_id IN ({mine})", (company_id,))
             self._conn.execute("DELETE FROM tasks WHERE company_id = ?", (company_id,))
+            self._touched[-1].update(ids)
+            for task_id in ids:
+                for watcher in self._watchers:
+                    watcher.task_removed(task_id)
         return ids
 
     def tasks_in_status(self, statuses: Sequence[str]) -> list[TaskRecord]:
@@ -436,13 +577,23 @@ class Store:
     # --- events ------------------------------------------------------------------------------
 
     def add_event(self, task_id: str, kind: str, due_at: datetime) -> None:
-        self._run(
-            "INSERT INTO events (task_id, kind, due_at) VALUES (?, ?, ?)",
-            (task_id, kind, encode_time(due_at)),
-        )
+        with self._unit():
+            self._run(
+                "INSERT INTO events (task_id, kind, due_at) VALUES (?, ?, ?)",
+                (task_id, kind, encode_time(due_at)),
+            )
+            floor = self._due_floor
+            if floor is not None and due_at >= floor:
+                return
+            if floor is not None:
+                self._due_floor = to_utc(due_at)
+            for callback in self._sooner:
+                callback()
 
     def next_event(self, until: datetime | None = None) -> Event | None:
-        """The earliest pending event (due no later than ``until`` when given)."""
+        """The earliest pending event (due no later than ``until`` when given).
+
+        Read from inside the writer's transaction, the answer also sets the due floor."""
         if until is None:
             row = self._one("SELECT * FROM events ORDER BY due_at, id LIMIT 1")
         else:
@@ -450,9 +601,39 @@ class Store:
                 "SELECT * FROM events WHERE due_at <= ? ORDER BY due_at, id LIMIT 1",
                 (encode_time(until),),
             )
-        if row is None:
-            return None
-        return Event(row["id"], row["task_id"], row["kind"], decode_time(row["due_at"]))
+        event = (
+            None
+            if row is None
+            else Event(row["id"], row["task_id"], row["kind"], decode_time(row["due_at"]))
+        )
+        if self._in_own_transaction():  # it sees every pending event, and nobody else writes
+            if event is not None:
+                self._due_floor = event.due_at
+            elif until is None:
+                self._due_floor = NEVER
+            else:
+                after = to_utc(until) + _ONE_TICK
+                floor = self._due_floor
+                self._due_floor = after if floor is None else max(floor, after)
+        return event
+
+    def nothing_due(self, now: datetime) -> bool:
+        """True when no pending event is due at ``now``, known without reading the database;
+        False when some may be (then ``next_event`` tells)."""
+        floor = self._due_floor
+        return floor is not None and now < floor
+
+    def due_floor(self) -> datetime | None:
+        """No pending event is due before this (``NEVER`` when none is pending); None when not
+        known until the events are read again."""
+        return self._due_floor
+
+    def count_due(self, now: datetime) -> int:
+        """How many pending events are due at ``now`` (the committed ones)."""
+        if self.nothing_due(now):
+            return 0
+        row = self._one("SELECT COUNT(*) AS n FROM events WHERE due_at <= ?", (encode_time(now),))
+        return 0 if row is None else int(row["n"])
 
     def delete_event(self, event_id: int) -> None:
         self._run("DELETE FROM events WHERE id = ?", (event_id,))

@@ -163,11 +163,17 @@ def _answer(record: TaskRecord) -> dict[str, Any]:
 
 
 def create_task(sandbox: Sandbox, company_id: str, request: TaskRequest) -> dict[str, Any]:
-    """createTask: 201 with the RECEIVED task, defaults filled in."""
+    """createTask: 201 with the RECEIVED task, defaults filled in; 429 while the scheduler's
+    backlog is too long (``Sandbox.check_backlog``)."""
     seeded = sandbox.contract(company_id, request.contractID)
-    sandbox.catch_up()  # committed on its own, so that a refusal below rolls back nothing of it
+    sandbox.check_backlog()
+    # Only the funds of a priced contract depend on what is due (a rejection frees its hold);
+    # any other create gives a RECEIVED task whatever else is due (core.py).
+    priced = seeded.spend_limit is not None
+    if priced:
+        sandbox.catch_up()  # committed on its own, so that a refusal below rolls back nothing
     with sandbox.store.transaction():
-        now = sandbox.now_in_transaction()
+        now = sandbox.now_in_transaction() if priced else sandbox.clock.now()
         violations = check_request(request, seeded.contract, now)
         if violations:
             raise from_violations(400, violations)

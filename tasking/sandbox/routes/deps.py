@@ -2,7 +2,8 @@
 
 Every authenticated request is resolved to its company, counted against its token's rate limit
 and preceded by the scheduler catching up with the simulation clock (issue 3: "before serving any
-request ... process every due event").
+request ... process every due event"), without ever making a read wait for it
+(``Sandbox.observe``, issue 13).
 
 Inputs are refused here with a 400 in ICEYE's error body that names the field and the rule, so that
 nothing reaches the store that cannot be served back: ids are UUIDs (iceye-api.md §1, SPEC
@@ -76,7 +77,7 @@ def caller(
     authorization = request.headers.get("authorization")
     company_id = sandbox.tokens.company_id(authorization)
     sandbox.limiter.check(authorization or "")
-    sandbox.catch_up()
+    sandbox.observe()
     return company_id
 
 

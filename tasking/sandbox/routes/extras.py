@@ -166,7 +166,7 @@ def constellation(
 )
 def callbacks(sandbox: SandboxDep, limit: int | None = None) -> Any:
     size = check_limit(limit)
-    sandbox.catch_up()
+    sandbox.observe()
     return {"data": [callback_wire(c) for c in sandbox.store.recent_callbacks(size)]}
 
 

@@ -36,7 +36,7 @@ def get_file(
     expires: str | None = None,
     signature: str | None = None,
 ) -> Response:
-    sandbox.catch_up()
+    sandbox.observe()
     content, media_type = catalog.file_bytes(
         sandbox,
         path=request.url.path,
