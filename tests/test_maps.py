@@ -801,3 +801,16 @@ def test_vendor_sources_keep_their_rows_when_the_basemap_rows_are_replaced(
     ]
     assert rows[1:] == ["| basemap/new.json | p | o | l |", "| vendor/a.js | a | b | c |"]
     assert va.basemap_rows(sources) == ["| basemap/new.json | p | o | l |"]
+
+
+def test_the_point_map_reports_a_click_at_once_with_streamlit_folium_s_own_value() -> None:
+    """bench_click.py: streamlit-folium's 250 ms debounce was half a click's time to settle. The
+    point map posts the value itself (the shape its returned_objects=["last_clicked"] gives) and
+    records it as the previous value, so the debounced report sends nothing twice."""
+    from ui.poi_map import _point_map
+
+    html = _point_map().get_root().render()
+    assert '"streamlit:setComponentValue"' in html
+    assert "value = {last_clicked: {lat: event.latlng.lat, lng: event.latlng.lng}}" in html
+    assert "shared.previous_data = value" in html
+    assert _point_map().get_root().render() == html  # deterministic: the iframe is kept

@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import folium
+from branca.element import MacroElement
+from folium.template import Template
 from streamlit_folium import st_folium
 
 from tasking.rules import is_valid_point
 from ui import keys
-from ui.layers import group
+from ui.layers import group, stable
 from ui.maps import base_map, click_to_point, poi_feature_group
 from ui.task_form import touch
 
@@ -41,10 +43,52 @@ def point_layer(lat: float | None, lon: float | None, label: str) -> folium.Feat
     return poi_feature_group(lat, lon, label)
 
 
+class PromptClick(MacroElement):
+    """Tell Streamlit of a click at once. streamlit-folium (0.27) reports map events through a
+    250 ms debounce, which was half of a click's time to settle in the browser (bench_click.py).
+    This handler posts the same component value (``{"last_clicked": latlng}``: the map returns
+    only that) the moment the click happens, and records it as streamlit-folium's previous value,
+    so its own debounced report finds nothing new and sends nothing. Only for a map whose
+    ``returned_objects`` is exactly ``["last_clicked"]``."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.on("click", function (event) {
+            var value = {last_clicked: {lat: event.latlng.lat, lng: event.latlng.lng}};
+            var shared = window.__GLOBAL_DATA__;
+            if (!shared || JSON.stringify(shared.previous_data) === JSON.stringify(value)) {
+                return;
+            }
+            shared.previous_data = value;
+            window.parent.postMessage({
+                isStreamlitMessage: true,
+                type: "streamlit:setComponentValue",
+                value: value,
+                dataType: "json"
+            }, "*");
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "PromptClick"
+
+
+def _point_map() -> folium.Map:
+    m = base_map()
+    prompt = PromptClick()
+    stable(prompt, "poi_map:prompt-click")
+    prompt.add_to(m)
+    return m
+
+
 def poi_map(label: str, overlays: Sequence[folium.FeatureGroup] = ()) -> None:
     lat, lon = keys.LAT.get(), keys.LON.get()
     st_folium(
-        base_map(),
+        _point_map(),
         key=keys.POI_MAP.name,
         returned_objects=["last_clicked"],
         feature_group_to_add=[point_layer(lat, lon, label), *overlays],
