@@ -30,8 +30,10 @@ st.set_page_config(
     layout="wide",
 )
 
-# The product's name on every page, above the navigation (a local SVG: nothing is fetched).
-st.logo(str(Path(__file__).parent / "static" / "brand" / "logo.svg"), size="large")
+# The product's name on every page, above the navigation (local SVGs: nothing is fetched); with
+# the sidebar collapsed (a phone) the header shows the icon, drawn for the light page background.
+BRAND = Path(__file__).parent / "static" / "brand"
+st.logo(str(BRAND / "logo.svg"), size="large", icon_image=str(BRAND / "icon.svg"))
 
 contracts = st.Page(
     state.PAGE_CONTRACTS,
