@@ -21,7 +21,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.middleware.base import RequestResponseEndpoint
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -66,15 +65,7 @@ def create_app(config: SandboxConfig) -> FastAPI:
     )
     app.state.sandbox = sandbox
 
-    @app.middleware("http")
-    async def simulated_date(request: Request, call_next: RequestResponseEndpoint) -> Response:
-        # The HTTP Date header is the server's "now" (RFC 9110 §6.6.1): on the sandbox that is the
-        # simulation clock, the clock its task times are stamped with, so a client that reads
-        # server time from Date (tasking.http) looks for its tasks on the right clock.
-        response = await call_next(request)
-        response.headers["Date"] = format_datetime(sandbox.clock.now(), usegmt=True)
-        return response
-
+    app.add_middleware(SimulatedDate, now=sandbox.clock.now)
     app.add_middleware(AllowEveryMethod, openapi=lambda: app.openapi())
     # Added last, so outermost: nothing inside reads a body before the limit has seen its size.
     app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes, now=sandbox.clock.now)
@@ -83,6 +74,33 @@ def create_app(config: SandboxConfig) -> FastAPI:
         app.include_router(module.router)
     docs.install(app)
     return app
+
+
+class SimulatedDate:
+    """Pure ASGI middleware: every response's ``Date`` is the simulation clock.
+
+    The HTTP Date header is the server's "now" (RFC 9110 §6.6.1): on the sandbox that is the
+    simulation clock, the clock its task times are stamped with, so a client that reads server
+    time from Date (tasking.http) looks for its tasks on the right clock. Pure ASGI rather than
+    ``@app.middleware("http")``, whose task and streams per request cost every request
+    (issue 13).
+    """
+
+    def __init__(self, app: ASGIApp, now: Callable[[], datetime]) -> None:
+        self.app = app
+        self._now = now
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_date(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["Date"] = format_datetime(self._now(), usegmt=True)
+            await send(message)
+
+        await self.app(scope, receive, send_with_date)
 
 
 class BodySizeLimit:
