@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from tasking.models import TimeWindow
 from tasking.times import to_utc
@@ -99,6 +100,11 @@ def plain(text: str) -> str:
 
 # --- task status chips -----------------------------------------------------------------------
 
+BadgeColour = Literal[
+    "red", "orange", "yellow", "blue", "green", "violet", "gray", "grey", "primary"
+]
+"""The colours ``st.badge`` accepts."""
+
 
 @dataclass(frozen=True)
 class StatusChip:
@@ -106,7 +112,7 @@ class StatusChip:
     colours, ``hex`` the same colour for maps and HTML (Streamlit's palette), ``icon`` a
     Material icon."""
 
-    colour: str
+    colour: BadgeColour
     hex: str
     icon: str
 

@@ -173,7 +173,7 @@ class RotatedImageOverlay(JSCSSMixin):
         {% endmacro %}
         """
     )
-    default_js: ClassVar[list[tuple[str, str]]] = [ROTATED_OVERLAY_JS]
+    default_js: ClassVar[list[tuple[str, str]]] = [ROTATED_OVERLAY_JS]  # type: ignore[misc]
 
     def __init__(
         self, url: str, top_left: LatLon, top_right: LatLon, bottom_left: LatLon, **options: object
@@ -195,7 +195,7 @@ class RotatedOverlaySupport(JSCSSMixin):
     later refresh. Renders no JavaScript of its own (the map's script, and so its iframe, stay
     the same)."""
 
-    default_js: ClassVar[list[tuple[str, str]]] = [ROTATED_OVERLAY_JS]
+    default_js: ClassVar[list[tuple[str, str]]] = [ROTATED_OVERLAY_JS]  # type: ignore[misc]
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # branca is untyped

@@ -153,9 +153,9 @@ shown = select(
     keys.LIST_SEARCH.get() or "",
     keys.LIST_SORT.get() or "Newest first",
 )
-more = "" if task_list.complete else " (more on the server: Load more)"
+on_server = "" if task_list.complete else " (more on the server: Load more)"
 count_line.caption(
-    f"{len(shown)} of {len(task_list.tasks)} loaded tasks match{more}. Select a row to open it."
+    f"{len(shown)} of {len(task_list.tasks)} loaded tasks match{on_server}. Select a row to open it."
 )
 
 since = attempt("read the local task history", service.history.status_since, shown) or {}
