@@ -69,7 +69,7 @@ class SandboxConfig:
     # Events run per store transaction, and real seconds one may hold the store's writer: a long
     # backlog is worked off in chunks, and other writers (a login, a create) get in between them.
     chunk_events: int = 50
-    chunk_s: float = 0.05
+    chunk_s: float = 0.02
     # Admission (issue 13): createTask answers 429 with Retry-After while more events than this
     # are due and not yet run, instead of letting the backlog grow without bound.
     max_backlog: int = 1000
