@@ -63,6 +63,14 @@ def map_frame(page: Page) -> Frame:
     """The New task map's iframe, once Leaflet runs in it and the basemap has drawn land."""
     iframe = main(page).locator(MAP_IFRAME)
     expect(iframe).to_have_count(1)
+    # First through a frame locator, which follows the iframe should Streamlit re-mount it while
+    # the page settles (a handle taken too early can point at a detached frame and wait forever),
+    # then the handle, once the page is idle.
+    land = page.frame_locator(MAP_IFRAME).locator(
+        "#map_div .leaflet-basemap-pane .leaflet-basemap-land-pane svg path"
+    )
+    expect(land.first).to_be_attached()
+    wait_for_app(page)
     handle = iframe.element_handle()
     frame = handle.content_frame() if handle is not None else None
     assert frame is not None, "the map iframe has no document"
