@@ -98,7 +98,7 @@ class Scheduler:
         self._world = world
         self._config = config
         # Read from the store once; from then on kept up to date by the store's writes.
-        self._ledger = BookingLedger(store.tasks_in_status(["ACTIVE"]))
+        self._ledger = BookingLedger(store.each_task_in_status(["ACTIVE"]))
         store.watch(self._ledger)
         self._rate = 0.0  # events per real second, a moving average over chunks
 

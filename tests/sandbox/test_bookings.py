@@ -173,6 +173,10 @@ def _random_operations(client: TestClient, rng: random.Random) -> list[Booking]:
         for task_id in made:
             seen.update(h.kind for h in sandbox.store.history(task_id))
 
+    # The ledger is loaded a page at a time at start: the pages are the list.
+    statuses = ["RECEIVED", "ACTIVE", "FULFILLED", "DONE", "REJECTED", "FAILED", "CANCELED"]
+    paged = sandbox.store.each_task_in_status(statuses, page=3)
+    assert [t.id for t in paged] == [t.id for t in sandbox.store.tasks_in_status(statuses)]
     # The sequence did what it is meant to exercise.
     assert most >= 5 and counts.get("failed reset", 0) and counts.get("cancel", 0)
     assert {"planned", "captured", "replanned"} <= seen  # tasks displaced one another
