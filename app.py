@@ -48,6 +48,15 @@ new_task = st.Page(
 monitor = st.Page(
     state.PAGE_MONITOR, title="Monitor", url_path="monitor", icon=":material/monitoring:"
 )
+new_campaign = st.Page(
+    state.PAGE_NEW_CAMPAIGN,
+    title="New campaign",
+    url_path="new-campaign",
+    icon=":material/scatter_plot:",
+)
+campaigns = st.Page(
+    state.PAGE_CAMPAIGNS, title="Campaigns", url_path="campaigns", icon=":material/map:"
+)
 tasks = st.Page(state.PAGE_TASKS, title="All tasks", url_path="tasks", icon=":material/list_alt:")
 notifications = st.Page(
     state.PAGE_NOTIFICATIONS,
@@ -63,8 +72,8 @@ work_queue = st.Page(
 )
 page = st.navigation(
     {
-        "Tasking": [contracts, new_task, monitor],
-        "Workspace": [tasks, notifications, work_queue],
+        "Tasking": [contracts, new_task, monitor, new_campaign],
+        "Workspace": [tasks, campaigns, notifications, work_queue],
     }
 )
 

@@ -27,9 +27,17 @@ PAGE_MONITOR = "views/monitor.py"
 PAGE_TASKS = "views/tasks.py"
 PAGE_NOTIFICATIONS = "views/notifications.py"
 PAGE_WORK_QUEUE = "views/work_queue.py"
+PAGE_NEW_CAMPAIGN = "views/new_campaign.py"
+PAGE_CAMPAIGNS = "views/campaigns.py"
 
 TASK_PARAM = "task"
 """The URL's query parameter of the monitored task (``?task=<id>``)."""
+
+CAMPAIGN_PARAM = "campaign"
+"""The URL's query parameter of the campaign shown on the Campaigns page (``?campaign=<id>``)."""
+
+SERIES_PARAM = "series"
+"""The URL's query parameter of the recurring series shown on the Campaigns page (``?series=<id>``)."""
 
 
 def needed(action: str, call: Callable[[], T]) -> T | None:
