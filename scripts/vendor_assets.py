@@ -187,6 +187,26 @@ IMAGEOVERLAY_ROTATED = Package(
     dest="vendor/leaflet-imageoverlay-rotated",
     files=(("package/Leaflet.ImageOverlay.Rotated.js", "Leaflet.ImageOverlay.Rotated.js"),),
 )
+# New campaign draws points, lines and polygons with folium's Draw plugin, which links
+# Leaflet.draw 1.0.2 on cdnjs; 1.0.4 is the newest release (fixes for Leaflet 1.x touch events,
+# same API). Its toolbar icons are a spritesheet the stylesheet finds at images/ beside it. The
+# package ships no licence file; its README states MIT (and package.json).
+LEAFLET_DRAW = Package(
+    name="leaflet-draw",
+    version="1.0.4",
+    integrity="sha512-rsQ6saQO5ST5Aj6XRFylr5zvarWgzWnrg46zQ1MEOEIHsppdC/8hnN8qMoFvACsPvTioAuysya/TVtog15tyAQ==",
+    licence="MIT",
+    licence_file="package/README.md",
+    dest="vendor/leaflet-draw",
+    files=(
+        ("package/dist/leaflet.draw.js", "leaflet.draw.js"),
+        ("package/dist/leaflet.draw.css", "leaflet.draw.css"),
+        *(
+            (f"package/dist/images/{img}", f"images/{img}")
+            for img in ("spritesheet.png", "spritesheet-2x.png", "spritesheet.svg")
+        ),
+    ),
+)
 # The offline basemap's 1:10m cells are TopoJSON (scripts/build_basemap.py); its Leaflet layer
 # (static/basemap/basemap.js) decodes them with the reference client.
 TOPOJSON_CLIENT = Package(
@@ -240,6 +260,7 @@ PACKAGES = (
     AWESOME_MARKERS,
     MARKERCLUSTER,
     IMAGEOVERLAY_ROTATED,
+    LEAFLET_DRAW,
     TOPOJSON_CLIENT,
     SWAGGER_UI,
     REDOC,
@@ -380,6 +401,7 @@ def sources_md(entries: Sequence[Vendored], kept_rows: Sequence[str] = ()) -> st
         "  3.4.1 (folium links 3.0.0, not on npm) and Leaflet.awesome-markers 2.0.5 from npm",
         "  (folium links 2.0.2 on cdnjs: same JavaScript, CSS adds a square-marker variant).",
         "  Leaflet.markercluster 1.5.3 (folium's plugin links 1.1.0, older than Leaflet 1.9).",
+        "  Leaflet.draw 1.0.4 (folium's Draw plugin links 1.0.2; its licence is in README.md).",
         "  Swagger UI and ReDoc: the newest release of the major version FastAPI's docs pages",
         "  link (swagger-ui-dist@5, redoc@2); their source maps are not vendored.",
         "",
