@@ -315,6 +315,57 @@ NOTIFICATIONS_ERROR: Key[Exception] = Key(
     "nf_error", "A failed Mark all as read (a callback), shown once by the notifications list."
 )
 
+# --- New campaign (ui/campaign_*.py); its options are New task's form (the keys above) ------
+
+CAMPAIGN_FILE: Key[tuple[str, bytes]] = Key(
+    "nc_file",
+    "Name and bytes of the uploaded target file, kept when the uploader is not drawn (another "
+    "page) so a page switch loses nothing.",
+)
+CAMPAIGN_UPLOAD: Key[Any] = Key("nc_upload", "The target file uploader (CSV or GeoJSON).")
+CAMPAIGN_DRAWN: Key[list[dict[str, Any]]] = Key(
+    "nc_drawn", "GeoJSON features drawn on the campaign map (points, lines, polygons), in order."
+)
+CAMPAIGN_MAP: Key[dict[str, Any] | None] = Key(
+    "nc_map", "st_folium's value of the campaign map (``all_drawings``), read in its on_change."
+)
+CAMPAIGN_MAP_GENERATION: Key[int] = Key(
+    "nc_map_generation",
+    "Bumped when drawn shapes are cleared: a new map (re-mounted) without the old drawings.",
+)
+CAMPAIGN_CLEAR_DRAWN: Button = Key("nc_clear_drawn", "Clear the shapes drawn on the map.")
+CAMPAIGN_CLEAR_FILE: Button = Key("nc_clear_file", "Forget the uploaded target file.")
+CAMPAIGN_NAME: Key[str] = Key("nc_name", "The campaign's name (the start of each reference).")
+CAMPAIGN_DRAFT_ID: Key[str] = Key(
+    "nc_draft_id",
+    "Id of the campaign being prepared: in every request's reference, so feasibility and "
+    "creation send the same bodies; a new one after each created campaign.",
+)
+CAMPAIGN_CHECK: Button = Key("nc_check", "Check feasibility of every target (one batch).")
+CAMPAIGN_BATCH: Key[Any] = Key(
+    "nc_batch",
+    "The last batch check (``ui.campaign_batch.BatchCheck``): the requests' fingerprint, one "
+    "verdict per target, prices and the budget.",
+)
+CAMPAIGN_CONFIRMING: Key[bool] = Key(
+    "nc_confirming", "Set while the campaign's confirmation dialog is open."
+)
+CAMPAIGN_ORDER: Key[Any] = Key(
+    "nc_order",
+    "The requests the confirmation shows and sends (``ui.campaign_create.Frozen``), frozen when "
+    "it first draws.",
+)
+CAMPAIGN_OPEN_CONFIRM: Button = Key("nc_open_confirm", "Create campaign… (opens the confirmation).")
+CAMPAIGN_CREATE: Button = Key("nc_create", "Create the campaign, in the confirmation dialog.")
+CAMPAIGN_BACK: Button = Key("nc_back", "Back to the campaign, in the confirmation dialog.")
+CAMPAIGN_RUN: Key[Any] = Key(
+    "nc_run", "What the last create or resume did (``tasking.campaigns.CampaignRun``)."
+)
+CAMPAIGN_OPEN_VIEW: Button = Key("nc_open_view", "Open the created campaign's view.")
+CAMPAIGN_SERIES: Key[Any] = Key(
+    "nc_series", "Reserved for the recurring-series option of the create step (issue 12)."
+)
+
 # --- keys made per item -----------------------------------------------------------------------
 
 
@@ -327,6 +378,11 @@ def retry(action: str, scope: str = "") -> Button:
 def use_contract(contract_id: str) -> Button:
     """The "Use this contract" button of one contract card."""
     return Key(f"use_contract:{contract_id}", f"Use contract {contract_id}.")
+
+
+def resume_campaign(campaign_id: str) -> Button:
+    """The Resume button of one campaign whose creation stopped half-way."""
+    return Key(f"nc_resume:{campaign_id}", f"Resume creating campaign {campaign_id}.")
 
 
 def download(product_id: str, asset_key: str) -> Button:
