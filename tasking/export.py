@@ -22,15 +22,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from tasking.campaign_progress import order_state
+from tasking.campaigns import Campaign, CampaignTarget
 from tasking.geometry import LatLon, normalize_lon, unwrap
 from tasking.models import Task
 from tasking.times import format_rfc3339
 
 __all__ = [
+    "CAMPAIGN_COLUMNS",
     "COLUMNS",
     "CSV_COLUMNS",
     "GEOJSON_PROPERTIES",
     "Footprint",
+    "campaign_to_csv",
+    "campaign_to_geojson",
     "tasks_to_csv",
     "tasks_to_geojson",
 ]
@@ -147,6 +152,97 @@ def tasks_to_geojson(
             }
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+# --- a campaign (issue 12): one row / feature per target, ordered or not --------------------------
+
+CAMPAIGN_COLUMNS = (
+    "campaign",
+    "campaignID",
+    "position",
+    "target",
+    "targetLat",
+    "targetLon",
+    "order",
+    "orderError",
+)
+"""Per target, before the task's columns (``COLUMNS``): the campaign, the target's place (from
+1), name and point, its order (PLACED, REFUSED, UNCONFIRMED or PENDING, ``tasking.campaigns``)
+and why it was refused. A target without a task has empty task columns."""
+
+
+def _target_properties(campaign: Campaign, target: CampaignTarget) -> dict[str, Any]:
+    return {
+        "campaign": campaign.name,
+        "campaignID": campaign.id,
+        "position": target.position + 1,
+        "target": target.name,
+        "targetLat": target.lat,
+        "targetLon": target.lon,
+        "order": order_state(target).value,
+        "orderError": target.error,
+    }
+
+
+def _task_of(target: CampaignTarget, tasks: Mapping[str, Task]) -> Task | None:
+    return tasks.get(target.task_id) if target.task_id is not None else None
+
+
+def campaign_to_csv(campaign: Campaign, tasks: Mapping[str, Task]) -> str:
+    """CSV text of every target of the campaign in its order: ``CAMPAIGN_COLUMNS`` then the task's
+    ``COLUMNS`` (from ``tasks``, task id → its last known document; empty when unknown)."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow((*CAMPAIGN_COLUMNS, *COLUMNS))
+    for target in campaign.targets:
+        task = _task_of(target, tasks)
+        row = _target_properties(campaign, target)
+        row.update(_properties(task) if task is not None else dict.fromkeys(COLUMNS))
+        if task is None:
+            row["id"] = target.task_id
+        writer.writerow([_cell(row[column]) for column in (*CAMPAIGN_COLUMNS, *COLUMNS)])
+    return buffer.getvalue()
+
+
+def campaign_to_geojson(
+    campaign: Campaign,
+    tasks: Mapping[str, Task],
+    footprints: Mapping[str, Footprint] | None = None,
+) -> dict[str, Any]:
+    """An RFC 7946 FeatureCollection with one Feature per target, in the campaign's order: its
+    task's scene footprint where known (``footprints``, task id → footprint), else the target's
+    point; ``CAMPAIGN_COLUMNS``, the task's ``COLUMNS`` and ``footprint`` as properties. The
+    collection's own ``campaign`` member names it (RFC 7946 §6.1 allows foreign members)."""
+    footprints = footprints or {}
+    features = []
+    for target in campaign.targets:
+        task = _task_of(target, tasks)
+        footprint = footprints.get(target.task_id) if target.task_id is not None else None
+        geometry = _polygon(footprint.corners) if footprint is not None else None
+        properties = _target_properties(campaign, target)
+        properties.update(_properties(task) if task is not None else dict.fromkeys(COLUMNS))
+        if task is None:
+            properties["id"] = target.task_id
+        properties["footprint"] = footprint.scene if footprint and geometry else None
+        features.append(
+            {
+                "type": "Feature",
+                "id": f"{campaign.id}/{target.position + 1}",
+                "geometry": geometry or {"type": "Point", "coordinates": [target.lon, target.lat]},
+                "properties": properties,
+            }
+        )
+    return {
+        "type": "FeatureCollection",
+        "campaign": {
+            "id": campaign.id,
+            "name": campaign.name,
+            "contractID": campaign.contract_id,
+            "createdAt": format_rfc3339(campaign.created_at),
+            "options": campaign.options,
+        },
+        "features": features,
+    }
 
 
 Ring = list[list[float]]

@@ -11,10 +11,16 @@ from typing import Any
 
 import pytest
 
+from tasking.campaign_progress import Bucket, TargetProgress, bucket_of, counts, is_settled, unsent
+from tasking.campaigns import Campaign, CampaignStatus, CampaignTarget, TargetState
 from tasking.export import (
+    CAMPAIGN_COLUMNS,
+    COLUMNS,
     CSV_COLUMNS,
     GEOJSON_PROPERTIES,
     Footprint,
+    campaign_to_csv,
+    campaign_to_geojson,
     tasks_to_csv,
     tasks_to_geojson,
 )
@@ -232,3 +238,136 @@ def test_geojson_footprint_across_the_antimeridian_is_cut_into_a_multipolygon(lo
     # One part on each side, meeting at the antimeridian.
     assert {max(abs(x) for x, _ in ring) for ring in rings} == {180.0}
     assert sorted(min(x for x, _ in ring) > 0 for ring in rings) == [False, True]
+
+
+# --- a campaign's export (issue 12) ---------------------------------------------------------------
+
+
+def make_campaign() -> Campaign:
+    """Three targets: one placed (task known), one refused, one never sent."""
+    from datetime import UTC, datetime
+
+    from tasking.models import TaskRequest
+
+    def request(lat: float, lon: float) -> TaskRequest:
+        return TaskRequest.model_validate(
+            {
+                "contractID": "c0ffee00-0000-4000-8000-000000000001",
+                "pointOfInterest": {"lat": lat, "lon": lon},
+                "acquisitionWindow": {
+                    "start": "2026-12-01T00:00:00Z",
+                    "end": "2026-12-03T00:00:00Z",
+                },
+                "imagingMode": "SPOTLIGHT",
+            }
+        )
+
+    return Campaign(
+        id="5a5a5a5a-0000-4000-8000-000000000001",
+        name="=Ports",  # a spreadsheet formula: neutralised in the CSV
+        contract_id="c0ffee00-0000-4000-8000-000000000001",
+        created_at=datetime(2026, 11, 22, 9, 0, tzinfo=UTC),
+        options={"imagingMode": "SPOTLIGHT"},
+        status=CampaignStatus.PARTIAL,
+        targets=(
+            CampaignTarget(
+                0,
+                "Sydney",
+                -33.8688,
+                151.2093,
+                request(-33.8688, 151.2093),
+                order_key="k1",
+                task_id="7d2b0c1e-8a9f-4c51-9a0e-2f4b1c9d0e11",
+            ),
+            CampaignTarget(
+                1,
+                "Hobart",
+                -42.88,
+                147.33,
+                request(-42.88, 147.33),
+                order_key="k2",
+                error="Window in the past",
+            ),
+            CampaignTarget(2, "Perth", -31.95, 115.86, request(-31.95, 115.86)),
+        ),
+    )
+
+
+def test_campaign_csv_has_one_row_per_target_in_order_with_the_tasks_columns() -> None:
+    campaign = make_campaign()
+    task = make_task(status="DONE")
+    rows = read_csv(campaign_to_csv(campaign, {task.id: task}))
+    assert list(rows[0].keys()) == [*CAMPAIGN_COLUMNS, *COLUMNS]
+    assert [r["target"] for r in rows] == ["Sydney", "Hobart", "Perth"]
+    assert [r["position"] for r in rows] == ["1", "2", "3"]
+    assert [r["order"] for r in rows] == ["PLACED", "REFUSED", "PENDING"]
+    assert rows[0]["id"] == task.id and rows[0]["status"] == "DONE"
+    assert rows[0]["campaign"] == "'=Ports"
+    assert rows[1]["orderError"] == "Window in the past"
+    assert rows[1]["id"] == rows[1]["status"] == "" and rows[2]["targetLat"] == "-31.95"
+
+
+def test_campaign_csv_names_a_placed_task_whose_document_is_not_known_yet() -> None:
+    rows = read_csv(campaign_to_csv(make_campaign(), {}))
+    assert rows[0]["id"] == "7d2b0c1e-8a9f-4c51-9a0e-2f4b1c9d0e11"
+    assert rows[0]["order"] == "PLACED" and rows[0]["status"] == ""
+
+
+def test_campaign_geojson_has_a_footprint_where_known_and_the_targets_point_elsewhere() -> None:
+    campaign = make_campaign()
+    task = make_task(status="DONE")
+    corners = scene_footprint(-33.8688, 151.2093, 190.0, "RIGHT", 5.0, 5.0)
+    collection = json.loads(
+        json.dumps(
+            campaign_to_geojson(campaign, {task.id: task}, {task.id: Footprint(corners, "actual")})
+        )
+    )
+    assert collection["type"] == "FeatureCollection"
+    assert collection["campaign"]["id"] == campaign.id
+    assert collection["campaign"]["name"] == "=Ports"
+    features = collection["features"]
+    assert [f["properties"]["target"] for f in features] == ["Sydney", "Hobart", "Perth"]
+    assert features[0]["geometry"]["type"] == "Polygon"
+    assert features[0]["properties"]["footprint"] == "actual"
+    assert features[0]["properties"]["status"] == "DONE"
+    ring = features[0]["geometry"]["coordinates"][0]
+    assert ring[0] == ring[-1] and len(ring) == 5
+    for feature, (lon, lat) in zip(features[1:], [(147.33, -42.88), (115.86, -31.95)], strict=True):
+        assert feature["geometry"] == {"type": "Point", "coordinates": [lon, lat]}
+        assert feature["properties"]["footprint"] is None
+        assert feature["properties"]["status"] is None
+    assert [f["properties"]["order"] for f in features] == ["PLACED", "REFUSED", "PENDING"]
+    assert len({f["id"] for f in features}) == 3
+
+
+def test_campaign_progress_counts_each_target_once_in_its_bucket() -> None:
+    campaign = make_campaign()
+    placed, refused, pending = campaign.targets
+    rows = [
+        TargetProgress(placed, status="FULFILLED"),
+        TargetProgress(refused),
+        TargetProgress(pending),
+    ]
+    assert counts(rows) == {
+        Bucket.NOT_ORDERED: 2,
+        Bucket.PLANNED: 0,
+        Bucket.CAPTURED: 1,
+        Bucket.DELIVERED: 0,
+        Bucket.FAILED: 0,
+    }
+    assert not is_settled(rows)  # FULFILLED: products still to come
+    assert [r.target.name for r in unsent(rows)] == ["Hobart", "Perth"]
+    done = [TargetProgress(placed, status="DONE"), *rows[1:]]
+    assert is_settled(done)
+    assert bucket_of(placed, None) is Bucket.PLANNED  # placed, status not seen yet
+    assert bucket_of(placed, "CANCELED") is Bucket.FAILED
+
+
+def test_an_order_in_doubt_keeps_a_campaign_unsettled() -> None:
+    campaign = make_campaign()
+    doubtful = CampaignTarget(
+        3, "Darwin", -12.46, 130.84, campaign.targets[2].request, order_key="k4"
+    )
+    row = TargetProgress(doubtful)
+    assert row.state is TargetState.UNCONFIRMED and row.bucket is Bucket.NOT_ORDERED
+    assert not is_settled([row])
