@@ -308,6 +308,23 @@ class CampaignStore:
             )
 
     @_guarded
+    def names(self) -> dict[str, str]:
+        """Campaign id → name, newest first (one query: the pages' pickers)."""
+        query = select(_campaigns.c.id, _campaigns.c.name).order_by(_campaigns.c.created_at.desc())
+        with self._engine.connect() as conn:
+            return {row.id: row.name for row in conn.execute(query)}
+
+    @_guarded
+    def task_campaigns(self) -> dict[str, str]:
+        """Task id → the id of the campaign that made it, for every campaign's task (one query:
+        All tasks names each task's campaign)."""
+        query = select(_targets.c.task_id, _targets.c.campaign_id).where(
+            _targets.c.task_id.is_not(None)
+        )
+        with self._engine.connect() as conn:
+            return {row.task_id: row.campaign_id for row in conn.execute(query)}
+
+    @_guarded
     def campaign_of_task(self, task_id: str) -> str | None:
         """The campaign whose target made this task, if any (All tasks' filter)."""
         with self._engine.connect() as conn:
