@@ -71,7 +71,7 @@ if TYPE_CHECKING:
         SandboxControl,
         ScenarioLoaded,
     )
-    from tasking.sandbox.server import SandboxHandle
+    from tasking.sandbox.process import RunningSandbox
     from tasking.targets import Target
     from tasking.worker import Worker
 
@@ -122,7 +122,7 @@ class TaskingService:
         desk: Desk | None = None,
         engine: Engine | None = None,
         control: SandboxControl | None = None,
-        sandbox: SandboxHandle | None = None,
+        sandbox: RunningSandbox | None = None,
         reconcile_hold_s: float | None = None,
         real_clock: Callable[[], datetime] = utc_now,
         campaigns: CampaignStore | None = None,
@@ -569,7 +569,7 @@ def _host(url: str) -> str:
 def build_service(
     settings: Settings,
     *,
-    start_sandbox: Callable[[Path], SandboxHandle] | None = None,
+    start_sandbox: Callable[[Path], RunningSandbox] | None = None,
     reconcile_hold_s: float | None = None,
 ) -> TaskingService:
     """Build the service for the settings. The store comes first and the sandbox last, and if
@@ -633,23 +633,26 @@ def _sandbox_service(
     desk: Desk,
     clocks: list[Clock],
     built: list[Callable[[], object]],
-    start_sandbox: Callable[[Path], SandboxHandle] | None,
+    start_sandbox: Callable[[Path], RunningSandbox] | None,
     reconcile_hold_s: float | None,
 ) -> TaskingService:
     # Imported here so live mode never loads FastAPI/uvicorn.
     from tasking.sandbox import seed
     from tasking.sandbox.control import SandboxControl
 
-    handle: SandboxHandle | None = None
+    handle: RunningSandbox | None = None
     root = settings.sandbox_url
     if root is None:
-        from tasking.sandbox.server import start_in_background
+        # A process of its own (tasking.sandbox.process), so its CPU never competes with the
+        # Streamlit sessions for this process's GIL; or the one already serving the same data
+        # directory. Tests may pass tasking.sandbox.server.start_in_background (in-process).
+        from tasking.sandbox.process import start_process
 
-        start = start_sandbox or start_in_background
+        start = start_sandbox or start_process
         try:
             handle = start(settings.data_dir / "sandbox")
         except (RuntimeError, OSError) as error:
-            # The edge of the in-process server (port, data directory): say it in the app's terms.
+            # The edge of the sandbox's start (process, port, data directory): in the app's terms.
             raise TransportError(f"The built-in sandbox could not start: {error}") from error
         built.append(handle.stop)
         root = handle.url
