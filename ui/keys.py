@@ -288,6 +288,7 @@ LIST_UNTIL: Key[date | None] = Key("tl_until", "Created until (date filter, UTC,
 LIST_TABLE: Key[Any] = Key("tl_table", "The task table's selection state (rows open the Monitor).")
 LIST_CLONE: Key[str | None] = Key("tl_clone", "The task chosen to clone.")
 TASKS_MAP: Key[Any] = Key("tasks_map", "The All tasks map (nothing is read back from it).")
+LIST_CAMPAIGN: Key[str] = Key("tl_campaign", "Campaign filter: a campaign's id ('' for any).")
 LIST_FILTERS: Key[Any] = Key(
     "tl_filters",
     "The folded filters' expander (contract, dates, sort): its identity while its label follows "
@@ -364,6 +365,18 @@ CAMPAIGN_RUN: Key[Any] = Key(
 CAMPAIGN_OPEN_VIEW: Button = Key("nc_open_view", "Open the created campaign's view.")
 CAMPAIGN_SERIES: Key[Any] = Key(
     "nc_series", "Reserved for the recurring-series option of the create step (issue 12)."
+)
+
+# --- Campaigns: one campaign's view (ui/campaign_view.py) --------------------------------------
+
+CAMPAIGN_VIEW_MAP: Key[Any] = Key(
+    "cv_map", "The campaign's coverage map (nothing is read back from it)."
+)
+CAMPAIGN_VIEW_TABLE: Key[Any] = Key(
+    "cv_table", "The campaign's per-target table's selection state (a row opens its task)."
+)
+CAMPAIGN_VIEW_RESUME: Button = Key(
+    "cv_resume", "Resume: send the campaign's targets that were never sent or were refused."
 )
 
 # --- keys made per item -----------------------------------------------------------------------
