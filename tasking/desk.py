@@ -658,6 +658,35 @@ class Desk:
     # --- notifications -----------------------------------------------------------------------
 
     @_guarded
+    def tell(
+        self,
+        task_id: str,
+        *,
+        status: str,
+        notification: NewNotification,
+        channels: Sequence[str],
+    ) -> bool:
+        """A notification that is not a status change (a series' occurrence was ordered), with
+        one delivery per channel, in one transaction; told once per task and kind however often
+        this is called. True when it was written now."""
+        with self._engine.begin() as conn:
+            before = conn.execute(
+                select(func.count())
+                .select_from(_notifications)
+                .where(
+                    _notifications.c.task_id == task_id,
+                    _notifications.c.kind == notification.kind,
+                )
+            ).scalar()
+            if before:
+                return False
+            try:
+                _insert_notification(conn, task_id, status, notification, channels, self._now())
+            except IntegrityError:
+                return False
+        return True
+
+    @_guarded
     def notifications(
         self, *, limit: int = 50, unread_only: bool = False, task_id: str | None = None
     ) -> list[Notification]:

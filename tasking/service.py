@@ -58,6 +58,19 @@ from tasking.models import (
     WebhookRef,
 )
 from tasking.rules import TaskDraft
+from tasking.series import (
+    CancellableTask,
+    CancelOutcome,
+    Recurrence,
+    Series,
+    SeriesPass,
+    SeriesStatus,
+    SeriesStore,
+    cancel_preview,
+    cancel_series,
+    make_series,
+    order_due,
+)
 from tasking.store import make_engine
 from tasking.times import utc_now
 
@@ -143,6 +156,7 @@ class TaskingService:
         self._engine = engine
         self._real_clock = real_clock
         self._campaigns = campaigns
+        self._series: SeriesStore | None = None
         self.reconcile_hold = timedelta(
             seconds=reconcile_hold_s
             if reconcile_hold_s is not None
@@ -508,6 +522,58 @@ class TaskingService:
     ) -> CampaignRun:
         """Reconcile the campaign's targets in doubt, then send only those without a task."""
         return run_campaign(self, self.campaigns, campaign_id, on_progress)
+
+    # --- recurring series (tasking.series) ----------------------------------------------------
+
+    @property
+    def series(self) -> SeriesStore:
+        """The series store, on the service's own store (made on first use)."""
+        if self._series is None:
+            if self._engine is None:
+                raise HistoryError("Series need the local store, and this service has none")
+            self._series = SeriesStore(self._engine)
+        return self._series
+
+    def create_series(
+        self,
+        name: str,
+        draft: TaskDraft,
+        targets: Sequence[Target],
+        contract: Contract,
+        window: timedelta,
+        recurrence: Recurrence,
+    ) -> Series:
+        """Check and record a recurring series (nothing is sent: each occurrence is ordered when
+        its window comes within ICEYE's 14-day reach, by the worker or ``order_due_occurrences``).
+        Raises InputError naming every broken rule, before anything is recorded."""
+        made = make_series(
+            self.series.new_id(), name, draft, targets, contract, window, recurrence, self.now()
+        )
+        return self.series.add(made)
+
+    def order_due_occurrences(self) -> SeriesPass:
+        """Order the series' occurrences that are due, when no worker does it (a page asks, so a
+        single tab is never stuck); nothing when a worker is active."""
+        if self.worker_active():
+            return SeriesPass()
+        return order_due(self, self.series)
+
+    def pause_series(self, series_id: str) -> bool:
+        return self.series.set_status(series_id, SeriesStatus.PAUSED, (SeriesStatus.ACTIVE,))
+
+    def resume_series(self, series_id: str) -> bool:
+        return self.series.set_status(series_id, SeriesStatus.ACTIVE, (SeriesStatus.PAUSED,))
+
+    def series_cancel_preview(self, series_id: str) -> list[CancellableTask]:
+        """The series' tasks still cancellable, each with the fee tier a cancel now costs."""
+        found = self.series.get(series_id)
+        if found is None:
+            raise HistoryError(f"The series store has no series {series_id}")
+        return cancel_preview(self, found, self.now())
+
+    def cancel_series(self, series_id: str) -> list[CancelOutcome]:
+        """Order nothing more, and cancel every task still cancellable, each with its fee tier."""
+        return cancel_series(self, self.series, series_id)
 
     # --- other writes ------------------------------------------------------------------------
 

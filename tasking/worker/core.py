@@ -140,6 +140,7 @@ class _Pass:
     swept: bool = False
     backlog: int = 0
     reconciled: int = 0
+    series_ordered: int = 0
 
 
 @dataclass
@@ -160,6 +161,8 @@ class _State:
     last_sweep: float = 0.0
     sweep: _Sweep | None = None
     last_reconcile: float = 0.0
+    last_series_resume: float | None = None
+    series_stopped: bool = False
     last_pass: datetime | None = None
     errors: list[str] = field(default_factory=list)
 
@@ -303,6 +306,7 @@ class Worker:
             if self._sweep_due():
                 done.observed = self.sweep()
                 done.swept = self._state.sweep is None
+            done.series_ordered = self._order_series()
             done.backlog = self._fetch_backlog()
             done.reconciled = self._reconcile()
             self._gauges()
@@ -904,6 +908,49 @@ class Worker:
         with self._call("reconcile"):
             settled = self.service.reconcile_open()
         return sum(1 for order in settled if not order.open)
+
+    # --- recurring series --------------------------------------------------------------------
+
+    def _order_series(self) -> int:
+        """Order the series' occurrences whose windows came within ICEYE's reach, and resume any
+        left ORDERING (a restart): each create paid from the budget, the run stopped (the
+        occurrence stays ORDERING, resumed next pass) when the next would not fit."""
+        from tasking.series import order_due
+
+        if self._stop.is_set() or not self.budget.allows(2):
+            return 0
+        client = self.service.client
+        before = client.request_count
+        room = self.budget.available()
+
+        def may_send() -> bool:
+            # +2: the create, and a lookup should it need reconciling.
+            return not self._stop.is_set() and client.request_count - before + 2 <= room
+
+        # Occurrences left ORDERING (orders in doubt cost lookups) are resumed at the journal's
+        # reconcile pace, at once after a restart or when the budget cut the last run short.
+        last = self._state.last_series_resume
+        resume = (
+            last is None
+            or self._state.series_stopped
+            or time.monotonic() - last >= self.config.reconcile_every_s
+        )
+        try:
+            with self._call("series"):
+                done = order_due(
+                    self.service,
+                    self.service.series,
+                    may_send=may_send,
+                    channels=list(self.senders),
+                    resume=resume,
+                )
+        except TaskingError as error:
+            log.warning("series not ordered this pass: %s", error)
+            return 0
+        if resume:
+            self._state.last_series_resume = time.monotonic()
+        self._state.series_stopped = done.stopped
+        return len(done.ordered)
 
     # --- deliveries --------------------------------------------------------------------------
 
