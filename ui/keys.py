@@ -358,6 +358,11 @@ CAMPAIGN_ORDER: Key[Any] = Key(
 )
 CAMPAIGN_OPEN_CONFIRM: Button = Key("nc_open_confirm", "Create campaign… (opens the confirmation).")
 CAMPAIGN_CREATE: Button = Key("nc_create", "Create the campaign, in the confirmation dialog.")
+CAMPAIGN_LAUNCH: Key[bool] = Key(
+    "nc_launch",
+    "Set by the dialog's Create: the page runs the creation (with its progress bar) in the next "
+    "run, outside the closed dialog.",
+)
 CAMPAIGN_BACK: Button = Key("nc_back", "Back to the campaign, in the confirmation dialog.")
 CAMPAIGN_RUN: Key[Any] = Key(
     "nc_run", "What the last create or resume did (``tasking.campaigns.CampaignRun``)."
