@@ -34,6 +34,7 @@ COLUMNS = (
     "Reference",
     "Status",
     "Status seen",
+    "Campaign",
     "Mode",
     "Window",
     "Created",
@@ -113,10 +114,26 @@ def select(tasks: Sequence[Task], statuses: Sequence[str], search: str, sort: st
     return sorted(chosen, key=lambda t: _sort_value(t, key), reverse=not ascending)  # type: ignore[arg-type,return-value]
 
 
-def frame(tasks: Sequence[Task], since: Mapping[str, datetime] | None = None) -> pd.DataFrame:
+def in_campaign(
+    tasks: Sequence[Task], task_campaigns: Mapping[str, str], campaign_id: str | None
+) -> list[Task]:
+    """The tasks made by the campaign ``campaign_id`` (all of them when it is None or empty);
+    ``task_campaigns`` is task id → campaign id (``CampaignStore.task_campaigns``)."""
+    if not campaign_id:
+        return list(tasks)
+    return [t for t in tasks if task_campaigns.get(t.id) == campaign_id]
+
+
+def frame(
+    tasks: Sequence[Task],
+    since: Mapping[str, datetime] | None = None,
+    campaigns: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
     """One row per task with the columns of issue 4 (and the id, to open it); ``since`` is when
-    the local history first saw each task in its current status (a real time, across restarts)."""
+    the local history first saw each task in its current status (a real time, across restarts);
+    ``campaigns`` is task id → the name of the campaign that made it (issue 12)."""
     since = since or {}
+    campaigns = campaigns or {}
     rows = [
         {
             "Reference": task.reference or "",
@@ -129,6 +146,7 @@ def frame(tasks: Sequence[Task], since: Mapping[str, datetime] | None = None) ->
             "Status seen": (
                 to_utc(since[task.id]).replace(tzinfo=None) if task.id in since else None
             ),
+            "Campaign": campaigns.get(task.id, ""),
             "Created": to_utc(task.createdAt).replace(tzinfo=None),
             "SLA": task.sla or "",
             "Product types": listing(task.productTypes, ""),

@@ -1,5 +1,5 @@
-"""All tasks: every task of the user's contracts, with filters, search, sorting and "Load more";
-selecting a row opens it in the Monitor.
+"""All tasks: every task of the user's contracts, with filters (a campaign's tasks among them),
+search, sorting and "Load more"; selecting a row opens it in the Monitor.
 
 While a background worker is active the list is its copy in the store (the documents it keeps for
 every task of the account), filtered here: nothing is asked of ICEYE. Without one, the page pages
@@ -27,6 +27,7 @@ from ui.task_table import (
     coloured,
     created_range,
     frame,
+    in_campaign,
     select,
     stored_list,
 )
@@ -87,7 +88,9 @@ contracts = state.contracts(service) or []
 names = {ALL: "All contracts", **{c.id: c.name or c.id for c in contracts}}
 # Search and status, the filters used most, are always in view; the others fold away with their
 # values in the label, so that on a phone the filters do not fill the screen.
-common = st.columns(2)
+campaign_names = attempt("read the campaigns", service.campaigns.names) or {}
+# Campaign filter only where there are campaigns (no empty control on an account without any).
+common = st.columns(3 if campaign_names else 2)
 common[0].text_input(
     "Search", key=keys.LIST_SEARCH.name, placeholder="Task ID or reference", persist_state="session"
 )
@@ -98,6 +101,16 @@ common[1].multiselect(
     placeholder="Any status",
     persist_state="session",
 )
+if campaign_names:
+    campaign_choices = {ALL: "Any campaign", **campaign_names}
+    common[2].selectbox(
+        "Campaign",
+        list(campaign_choices),
+        key=keys.LIST_CAMPAIGN.name,
+        format_func=campaign_choices.__getitem__,
+        persist_state="session",
+        help="Only the tasks a campaign made (Campaigns lists them).",
+    )
 with st.expander(
     more_filters_label(names), key=keys.LIST_FILTERS.name, icon=":material/filter_list:"
 ):
@@ -147,8 +160,18 @@ elif not task_list.loaded_pages:
     # empty list as if there were no tasks.
     load_page(service, task_list)
 
+task_campaigns = (
+    attempt("read which campaign made each task", service.campaigns.task_campaigns) or {}
+    if campaign_names
+    else {}
+)
+chosen_campaign = keys.LIST_CAMPAIGN.get() or ALL
 shown = select(
-    task_list.tasks,
+    in_campaign(
+        task_list.tasks,
+        task_campaigns,
+        chosen_campaign if chosen_campaign in campaign_names else None,
+    ),
     keys.LIST_STATUS.get() or [],
     keys.LIST_SEARCH.get() or "",
     keys.LIST_SORT.get() or "Newest first",
@@ -159,7 +182,9 @@ count_line.caption(
 )
 
 since = attempt("read the local task history", service.history.status_since, shown) or {}
-table = frame(shown, since)
+table = frame(
+    shown, since, {task_id: campaign_names.get(c, "") for task_id, c in task_campaigns.items()}
+)
 event = st.dataframe(
     coloured(table),
     key=keys.LIST_TABLE.name,
@@ -176,6 +201,9 @@ event = st.dataframe(
         ),
         "Window": st.column_config.TextColumn("Window (UTC)"),
         "Task ID": st.column_config.TextColumn("Task ID", width="small"),
+        "Campaign": st.column_config.TextColumn(
+            "Campaign", help="The campaign that made the task (issue 12), if any."
+        ),
     },
 )
 rows = event.selection.rows if event is not None else []
