@@ -11,7 +11,9 @@ and Longitude fields show the clicked point (bench_memory's ``click_map``). Per 
 
 * click → settled, in the browser's wall time (the target: under 0.5 s, median of 20 clicks);
 * the server's CPU (``utime + stime`` of the app's process tree) from the click to the next;
-* the bytes the server sent on the websocket for the click, and the script runs it caused.
+* the bytes the server sent on the websocket for the click, in all and by kind of message (each
+  element by its type, a component by its name, ``ref`` for an unchanged large element the
+  browser had cached), and the script runs it caused.
 
 Not a test: it prints figures and asserts nothing. Timings depend on the machine and its load.
 """
@@ -21,10 +23,13 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,22 +47,83 @@ from bench_memory import (  # bench/
     wait_for_map,
 )
 from playwright.sync_api import WebSocket, expect, sync_playwright
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 WARM_UP = 3
+DUMP = os.environ.get("BENCH_CLICK_DUMP")  # a file to append every server message to, as text
 VIEWPORT = {"width": 1440, "height": 900}
+
+
+def kind_of(payload: str | bytes) -> str:
+    """What a server message carries: the element of a new-element delta (a component by its
+    name), a reference to an element the browser has cached (``ref``), or the message's type."""
+    if not isinstance(payload, bytes):
+        return "text"
+    message = ForwardMsg()
+    try:
+        message.ParseFromString(payload)
+    except Exception:  # not a ForwardMsg
+        return "other"
+    kind = message.WhichOneof("type") or "other"
+    if kind == "ref_hash":
+        return "ref (cached element)"
+    if kind != "delta":
+        return kind
+    delta = message.delta.WhichOneof("type") or "delta"
+    if delta != "new_element":
+        return delta
+    element = message.delta.new_element.WhichOneof("type") or "element"
+    if element == "component_instance":
+        return f"component {message.delta.new_element.component_instance.component_name}"
+    return element
 
 
 @dataclass
 class Bytes:
-    """Bytes the server sent on the app's websocket."""
+    """Bytes the server sent on the app's websocket, in all and by kind of message."""
 
     total: int = 0
+    by_kind: Counter[str] = field(default_factory=Counter)
 
     def watch(self, ws: WebSocket) -> None:
         ws.on("framereceived", self.on_frame)
 
     def on_frame(self, payload: str | bytes) -> None:
         self.total += len(payload)
+        kind = kind_of(payload)
+        self.by_kind[kind] += len(payload)
+        if DUMP and isinstance(payload, bytes):
+            with open(DUMP, "ab") as out:
+                out.write(kind.encode() + b"\t" + str(len(payload)).encode() + b"\n")
+                message = ForwardMsg()
+                message.ParseFromString(payload)
+                out.write(str(message).encode()[:60000] + b"\n====\n")
+
+
+def tcp_sent(port: int) -> dict[str, int]:
+    """Bytes the server has sent on each of its open TCP connections (``ss``), by peer: what
+    actually crossed the wire, after the websocket's compression when it is on."""
+    try:
+        out = subprocess.run(
+            ["ss", "-tinH", "state", "established", f"( sport = :{port} )"],
+            capture_output=True, text=True, check=True, timeout=10,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    sent: dict[str, int] = {}
+    peer = ""
+    for row in out.splitlines():
+        fields = row.split()
+        if not row.startswith(("\t", " ")) and len(fields) >= 4:
+            peer = fields[3]
+        found = re.search(r"bytes_sent:(\d+)", row)
+        if found and peer:
+            sent[peer] = int(found.group(1))
+    return sent
+
+
+def wire_delta(before: dict[str, int], after: dict[str, int]) -> int:
+    return sum(n - before.get(peer, 0) for peer, n in after.items())
 
 
 @dataclass
@@ -65,6 +131,8 @@ class Round:
     wall_ms: list[float] = field(default_factory=list)
     cpu_ms: list[float] = field(default_factory=list)
     sent_kb: list[float] = field(default_factory=list)
+    wire_kb: list[float] = field(default_factory=list)
+    kinds: list[Counter[str]] = field(default_factory=list)
     runs: list[int] = field(default_factory=list)
     missed: int = 0
 
@@ -76,6 +144,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def play(url: str, server_pid: int, clicks: int, chromium: str, profile: Path) -> Round:
     result = Round()
+    port = int(url.rsplit(":", 1)[1])
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
             str(profile),
@@ -100,6 +169,8 @@ def play(url: str, server_pid: int, clicks: int, chromium: str, profile: Path) -
                 previous = target
                 wait_for_app(page)
                 cpu0, bytes0, runs0 = cpu_seconds(server_pid), sent.total, runs.total
+                kinds0 = Counter(sent.by_kind)
+                wire0 = tcp_sent(port)
                 started = time.perf_counter()
                 shown = click_map(page, target)
                 wall = time.perf_counter() - started
@@ -112,6 +183,8 @@ def play(url: str, server_pid: int, clicks: int, chromium: str, profile: Path) -
                 result.wall_ms.append(wall * 1000)
                 result.cpu_ms.append((cpu_seconds(server_pid) - cpu0) * 1000)
                 result.sent_kb.append((sent.total - bytes0) / 1024)
+                result.kinds.append(sent.by_kind - kinds0)
+                result.wire_kb.append(wire_delta(wire0, tcp_sent(port)) / 1024)
                 result.runs.append(runs.total - runs0)
         finally:
             context.close()
@@ -156,7 +229,7 @@ def main() -> int:
                 raise
             finally:
                 server.stop()
-        for name in ("wall_ms", "cpu_ms", "sent_kb", "runs"):
+        for name in ("wall_ms", "cpu_ms", "sent_kb", "wire_kb", "kinds", "runs"):
             getattr(total, name).extend(getattr(done, name))
         total.missed += done.missed
     if not total.wall_ms:
@@ -165,7 +238,15 @@ def main() -> int:
     print(line("click → settled in the browser", total.wall_ms, "ms (target < 500)"))
     print(line("server CPU per click", total.cpu_ms, "ms"))
     print(line("websocket bytes per click", total.sent_kb, "KiB (issue 13: < 15 KB)"))
+    if total.wire_kb:
+        print(line("TCP bytes sent per click (wire)", total.wire_kb, "KiB"))
     print(f"  script runs per click: {sorted(set(total.runs))}")
+    print("  websocket bytes per click by kind of message (median over the clicks, KiB):")
+    names = sorted({name for kinds in total.kinds for name in kinds})
+    medians = {name: statistics.median(k[name] / 1024 for k in total.kinds) for name in names}
+    for name in sorted(names, key=lambda n: -medians[n]):
+        largest = max(k[name] for k in total.kinds) / 1024
+        print(f"    {name:<44} median {medians[name]:7.2f}  max {largest:7.2f}")
     return 0
 
 

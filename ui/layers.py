@@ -49,20 +49,66 @@ def _rounded(points: Sequence[LatLon]) -> list[LatLon]:
     ]
 
 
+LINE_DECIMALS = 3
+"""Decimals of a degree of the ``Lines`` tracks: about 100 m, below a pixel up to zoom 10 and far
+below the accuracy of a track predicted from a TLE (a kilometre or so)."""
+
+
+def second_differences(points: Sequence[LatLon], decimals: int = LINE_DECIMALS) -> list[int]:
+    """A line's points as integers (units of 10^-decimals degree), each coordinate sent as its
+    change of step: the first point, then for each next point (step − previous step). A smooth
+    track's steps barely change, so most numbers are one to three digits."""
+    scale = 10**decimals
+    flat: list[int] = []
+    previous: tuple[int, int] | None = None
+    step = (0, 0)
+    for lat, lon in points:
+        here = (round(lat * scale), round(lon * scale))
+        if previous is None:
+            flat += here
+        else:
+            new_step = (here[0] - previous[0], here[1] - previous[1])
+            flat += (new_step[0] - step[0], new_step[1] - step[1])
+            step = new_step
+        previous = here
+    return flat
+
+
+def from_second_differences(flat: Sequence[int], decimals: int = LINE_DECIMALS) -> list[LatLon]:
+    """The inverse of ``second_differences`` (what the browser does; for tests)."""
+    scale = 10**decimals
+    lat, lon, d_lat, d_lon = flat[0], flat[1], 0, 0
+    points = [(lat / scale, lon / scale)]
+    for index in range(2, len(flat) - 1, 2):
+        d_lat += flat[index]
+        d_lon += flat[index + 1]
+        lat += d_lat
+        lon += d_lon
+        points.append((lat / scale, lon / scale))
+    return points
+
+
 class Lines(branca.element.MacroElement):
-    """Many polylines in one compact script: the points, a style index and a tooltip per line,
-    drawn by one loop in the browser. folium's own ``PolyLine`` spends ~700 bytes of options and
-    tooltip boilerplate on each line, and the map's overlays travel on every rerun of the page
-    (40 faint pass tracks: 39 KiB a click with PolyLine, a third of that with this)."""
+    """Many polylines in one compact script: per line a style index, a tooltip and its points
+    as second differences of integers (``second_differences``), drawn by one loop in the
+    browser. folium's own ``PolyLine`` spends ~700 bytes of options and tooltip boilerplate on
+    each line, and the map's overlays travel on every rerun of the page (40 faint pass tracks:
+    39 KiB a click with PolyLine, 11 KiB as lists of 5-decimal pairs, ~4 KiB like this)."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         (function () {
-            var styles = {{ this.styles|tojson }};
+            var styles = {{ this.styles|tojson }}, scale = {{ this.scale }};
             {{ this.lines|tojson }}.forEach(function (line) {
-                var drawn = L.polyline(line[0], styles[line[1]]);
-                if (line[2]) { drawn.bindTooltip(line[2], {sticky: true}); }
+                var q = line[2], lat = q[0], lon = q[1], dLat = 0, dLon = 0;
+                var points = [[lat / scale, lon / scale]];
+                for (var i = 2; i + 1 < q.length; i += 2) {
+                    dLat += q[i]; dLon += q[i + 1]; lat += dLat; lon += dLon;
+                    points.push([lat / scale, lon / scale]);
+                }
+                var drawn = L.polyline(points, styles[line[0]]);
+                if (line[1]) { drawn.bindTooltip(line[1], {sticky: true}); }
                 drawn.addTo({{ this._parent.get_name() }});
             });
         })();
@@ -74,12 +120,14 @@ class Lines(branca.element.MacroElement):
         self,
         styles: Sequence[dict[str, object]],
         lines: Sequence[tuple[Sequence[LatLon], int, str]],
+        decimals: int = LINE_DECIMALS,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "Lines"
         self.styles = [dict(style) for style in styles]
+        self.scale = 10**decimals
         self.lines = [
-            [[list(p) for p in _rounded(unwrap(points))], index, escape_label(tip) if tip else ""]
+            [index, escape_label(tip) if tip else "", second_differences(unwrap(points), decimals)]
             for points, index, tip in lines
         ]
 

@@ -17,7 +17,7 @@ import functools
 import hashlib
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -25,6 +25,7 @@ from typing import Any, Literal
 import altair as alt
 import folium
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from tasking import modes
@@ -163,21 +164,28 @@ TABLE_COLUMNS = (
 QUALIFIES = "✓ qualifies"
 
 
-def table(verdicts: Sequence[Verdict]) -> pd.DataFrame:
-    """One row per pass, in time order (row i is ``verdicts[i]``)."""
-    return pd.DataFrame(
-        [
-            (
-                v.pass_.satellite,
-                v.pass_.time,
-                round(v.pass_.incidence, 1),
-                v.pass_.look_side,
-                v.pass_.pass_direction,
-                v.reason or QUALIFIES,
-            )
-            for v in verdicts
-        ],
-        columns=list(TABLE_COLUMNS),
+def _categories(values: Sequence[str]) -> pa.DictionaryArray:
+    """Repeated strings sent once each (an Arrow dictionary column)."""
+    return pa.array(list(values), pa.string()).dictionary_encode()
+
+
+def table(verdicts: Sequence[Verdict]) -> pa.Table:
+    """One row per pass, in time order (row i is ``verdicts[i]``). An Arrow table with repeated
+    strings as dictionaries and no pandas metadata: it travels on every rerun (a map click is a
+    new point, so new passes), and this is a third of its size as a DataFrame."""
+    return pa.table(
+        {
+            "Satellite": _categories([v.pass_.satellite for v in verdicts]),
+            "Time (UTC)": pa.array(
+                [v.pass_.time.replace(microsecond=0) for v in verdicts], pa.timestamp("s", "UTC")
+            ),
+            "Incidence (°)": pa.array(
+                [round(v.pass_.incidence, 1) for v in verdicts], pa.float32()
+            ),
+            "Look side": _categories([v.pass_.look_side for v in verdicts]),
+            "Direction": _categories([v.pass_.pass_direction for v in verdicts]),
+            "Why excluded": _categories([v.reason or QUALIFIES for v in verdicts]),
+        }
     )
 
 
@@ -262,51 +270,56 @@ def selected(verdicts: Sequence[Verdict]) -> Verdict | None:
     return next((v for v in verdicts if v.id == chosen), None)
 
 
-def _picked_on_chart(ids: list[str]) -> None:
-    """A click on a pass of the chart selects its row (the chart's own state is read-only)."""
+def _picked_on_chart(ids: Mapping[tuple[str, int], str]) -> None:
+    """A click on a pass of the chart selects its row (the chart's own state is read-only).
+    The chart names a pass by satellite and time (``chart_key``); ``ids`` maps those back."""
     state: Any = keys.PASS_CHART.get()
     try:
         picked = state["selection"][CHART_PARAM]
     except (KeyError, TypeError):
         return
-    chosen = next((p.get("id") for p in picked or [] if isinstance(p, dict)), None)
-    if chosen in ids:
+    chosen = None
+    for point in picked or []:
+        if isinstance(point, dict) and isinstance(point.get("t"), int | float):
+            chosen = ids.get((str(point.get("satellite")), round(point["t"])))
+            break
+    if chosen is not None:
         keys.SELECTED_PASS.set(chosen)
-        keys.PASS_TABLE.set(_table_state([ids.index(chosen)]))
+        keys.PASS_TABLE.set(_table_state([list(ids.values()).index(chosen)]))
 
 
 # --- the chart -------------------------------------------------------------------------------
 
 
-def chart_data(verdicts: Sequence[Verdict], chosen: Verdict | None) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "id": v.id,
-                "time": v.pass_.time,
-                "when": when(v.pass_.time, seconds=True),
-                "satellite": v.pass_.satellite,
-                "incidence": round(v.pass_.incidence, 1),
-                "look side": v.pass_.look_side,
-                "pass": v.pass_.pass_direction,
-                "verdict": KEPT if v.kept else EXCLUDED,
-                "reason": v.reason or "satisfies the options",
-                "selected": chosen is not None and v.id == chosen.id,
-            }
-            for v in verdicts
-        ],
-        columns=[
-            "id",
-            "time",
-            "when",
-            "satellite",
-            "incidence",
-            "look side",
-            "pass",
-            "verdict",
-            "reason",
-            "selected",
-        ],
+def epoch_ms(time: datetime) -> int:
+    """A time as milliseconds since 1970 (UTC): how the chart carries it (Vega's own time)."""
+    return round(time.timestamp() * 1000)
+
+
+def chart_key(p: Pass) -> tuple[str, int]:
+    """How the chart's selection names a pass: its satellite and time in milliseconds."""
+    return p.satellite, epoch_ms(p.time)
+
+
+def chart_data(verdicts: Sequence[Verdict], chosen: Verdict | None) -> pa.Table:
+    """What the chart draws, one row per pass, as compact as the chart allows (it travels on
+    every rerun: a map click is a new point, so new passes): time as epoch milliseconds,
+    repeated strings as dictionaries, no reason on a qualifying pass. The spec derives the rest
+    (verdict, the tooltip's time and reason)."""
+    return pa.table(
+        {
+            "t": pa.array([float(epoch_ms(v.pass_.time)) for v in verdicts], pa.float64()),
+            "satellite": _categories([v.pass_.satellite for v in verdicts]),
+            "incidence": pa.array(
+                [round(v.pass_.incidence, 1) for v in verdicts], pa.float32()
+            ),
+            "look side": _categories([v.pass_.look_side for v in verdicts]),
+            "pass": _categories([v.pass_.pass_direction for v in verdicts]),
+            "reason": pa.array([v.reason for v in verdicts], pa.string()).dictionary_encode(),
+            "selected": pa.array(
+                [chosen is not None and v.id == chosen.id for v in verdicts], pa.bool_()
+            ),
+        }
     )
 
 
@@ -316,22 +329,30 @@ def chart_spec(
 ) -> dict[str, Any]:
     """The Altair chart as a Vega-Lite spec without its data: time on x (UTC), incidence on y,
     colour by qualifying/excluded, the allowed incidence band shaded, a ring on the selected pass,
-    and a click selection (``pick``, by pass id). Built (and validated) once per options and
-    window; each rerun only sends the data, which keeps a map click cheap."""
+    and a click selection (``pick``, by satellite and time). Built (and validated) once per
+    options and window; each rerun only sends the data, which keeps a map click cheap."""
     x_scale = alt.Scale(type="utc", domain=[start.isoformat(), end.isoformat()])
-    x = alt.X("time:T", scale=x_scale, title="Time (UTC)", axis=alt.Axis(format="%d %b %H:%M"))
+    x = alt.X("t:T", scale=x_scale, title="Time (UTC)", axis=alt.Axis(format="%d %b %H:%M"))
     y = alt.Y(
         "incidence:Q", scale=alt.Scale(domain=[0, MAX_INCIDENCE]), title="Incidence angle (°)"
     )
+    # The band is two numbers of the spec, not a dataset of its own.
     band = (
-        alt.Chart(alt.InlineData(values=[{"low": incidence_min, "high": incidence_max}]))
+        alt.Chart()
         .mark_rect(color=KEPT_COLOUR, opacity=0.07)
-        .encode(y="low:Q", y2="high:Q")
+        .encode(y=alt.datum(incidence_min), y2=alt.datum(incidence_max))
     )
-    pick = alt.selection_point(name=CHART_PARAM, fields=["id"], on="click", clear=False)
+    pick = alt.selection_point(
+        name=CHART_PARAM, fields=["satellite", "t"], on="click", clear=False
+    )
     points = (
         alt.Chart()
         .mark_point(filled=True, size=80, cursor="pointer")
+        .transform_calculate(
+            verdict=f"datum.reason ? '{EXCLUDED}' : '{KEPT}'",
+            when="utcFormat(datum.t, '%Y-%m-%d %H:%M:%S') + ' UTC'",
+            why="datum.reason || 'satisfies the options'",
+        )
         .encode(
             x=x,
             y=y,
@@ -350,10 +371,10 @@ def chart_spec(
             tooltip=[
                 alt.Tooltip("satellite:N"),
                 alt.Tooltip("when:N", title="Time (UTC)"),
-                alt.Tooltip("incidence:Q", title="Incidence (°)"),
+                alt.Tooltip("incidence:Q", title="Incidence (°)", format=".1f"),
                 alt.Tooltip("look side:N"),
                 alt.Tooltip("pass:N", title="Pass direction"),
-                alt.Tooltip("reason:N"),
+                alt.Tooltip("why:N", title="reason"),
             ],
         )
         .add_params(pick)
@@ -366,9 +387,11 @@ def chart_spec(
     )
     spec: dict[str, Any] = alt.layer(band, points, ring).properties(height=220).to_dict()
     # Altair names a data-less chart's dataset "empty"; without it the points and the ring take
-    # the data Streamlit attaches at the top level on every rerun.
-    for layer in spec["layer"][1:]:
+    # the data Streamlit attaches at the top level on every rerun (the band needs none).
+    for layer in spec["layer"]:
         layer.pop("data", None)
+    spec["layer"][0]["data"] = {"values": [{}]}
+    spec.pop("datasets", None)
     return spec
 
 
@@ -565,7 +588,7 @@ def show_panel(
     st.markdown(summary(verdicts))
     if not verdicts:
         return
-    ids = [v.id for v in verdicts]
+    ids = {chart_key(v.pass_): v.id for v in verdicts}
     spec = chart_spec(constraints.incidence_min, constraints.incidence_max, start, end)
     st.vega_lite_chart(
         chart_data(verdicts, chosen),
