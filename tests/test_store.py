@@ -18,7 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Integer, MetaData, Table, insert, inspect, select, text
 from sqlalchemy.engine import Engine
 
-from tasking import campaigns, desk, history, journal
+from tasking import campaigns, desk, history, journal, series
 from tasking.errors import HistoryError
 from tasking.store import MIGRATIONS, UtcDateTime, make_engine, migrate
 
@@ -35,7 +35,7 @@ def engine(store_url: str) -> Iterator[Engine]:
 
 
 def declared(
-    modules: tuple[Any, ...] = (history, journal, desk, campaigns), *, later: bool = True
+    modules: tuple[Any, ...] = (history, journal, desk, campaigns, series), *, later: bool = True
 ) -> MetaData:
     """Every table the store's modules query, in one MetaData (without ``later``: only those of
     their ``metadata``, not the ``later_metadata`` of tables added by later revisions)."""

@@ -408,6 +408,28 @@ def download(product_id: str, asset_key: str) -> Button:
     return Key(f"dl:{product_id}:{asset_key}", f"Download {asset_key} of {product_id}.")
 
 
+# --- Recurring series (ui/series_view.py) ------------------------------------------------------
+
+SERIES_CANCELLING: Key[str] = Key(
+    "sr_cancelling", "Id of the series whose cancel dialog is open (the page calls the dialog)."
+)
+SERIES_CANCEL_CONFIRM: Button = Key("sr_cancel_confirm", "Cancel the series, in the dialog.")
+SERIES_CANCEL_KEEP: Button = Key("sr_cancel_keep", "Keep the series, in the dialog.")
+SERIES_CANCEL_OPEN: Button = Key("sr_cancel_open", "Cancel series… (opens the confirmation).")
+SERIES_PAUSE: Button = Key("sr_pause", "Pause the series: nothing more is ordered until resumed.")
+SERIES_RESUME: Button = Key("sr_resume", "Resume a paused series.")
+SERIES_CANCELED: Key[list[Any]] = Key(
+    "sr_canceled",
+    "What the last cancel of a series did (``tasking.series.CancelOutcome`` per task), shown "
+    "once after the dialog closed.",
+)
+
+
+def recurrence_field(prefix: str, name: str) -> Key[Any]:
+    """One widget of the recurrence form ``ui.series_view.recurrence_input(prefix)``."""
+    return Key(f"{prefix}recurrence:{name}", f"Recurrence form {prefix!r}: {name}.")
+
+
 def registered() -> tuple[Key[Any], ...]:
     """Every fixed key above (the per-item ones are made by the functions)."""
     return tuple(value for value in globals().values() if isinstance(value, Key))
