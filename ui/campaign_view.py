@@ -10,6 +10,7 @@ read from the store (``ui.campaign_data``): with a background worker a refresh a
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -20,10 +21,10 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from tasking import monitoring
+from tasking import monitoring, rules
 from tasking.campaign_progress import Bucket, TargetProgress, counts, is_settled, unsent
-from tasking.campaigns import Campaign, CampaignStatus, TargetResult, TargetState
-from tasking.errors import TaskingError
+from tasking.campaigns import Campaign, CampaignRun, CampaignStatus, TargetResult, TargetState
+from tasking.errors import InputError, TaskingError, Violation
 from tasking.export import Footprint, campaign_to_csv, campaign_to_geojson
 from tasking.service import TaskingService
 from tasking.times import parse_time_or_none
@@ -83,10 +84,16 @@ OPTION_LABELS = {
 # --- shared bits ---------------------------------------------------------------------------------
 
 
-def contract_label(contract_id: str) -> str:
-    """The contract's name when this session has loaded the contracts (no request for it)."""
-    loaded = keys.CONTRACTS.get([])
-    match = next((c for c in loaded if c.id == contract_id), None)
+def contract_label(service: TaskingService, contract_id: str) -> str:
+    """The contract's name. The contracts are loaded once per session, as the Monitor does,
+    and not while a worker follows the tasks (a new tab then costs ICEYE nothing): the id then,
+    unless this session loaded them on another page."""
+    loaded = keys.CONTRACTS.get()
+    if loaded is None and not service.worker_active():
+        with contextlib.suppress(TaskingError):
+            loaded = list(service.client.iter_contracts())
+            keys.CONTRACTS.set(loaded)
+    match = next((c for c in loaded or [] if c.id == contract_id), None)
     return match.name if match is not None and match.name else contract_id
 
 
@@ -178,7 +185,7 @@ def render_campaign_list(service: TaskingService) -> None:
                     query_params={state.CAMPAIGN_PARAM: campaign.id},
                 )
                 st.caption(
-                    f"{plain(contract_label(campaign.contract_id))} · created "
+                    f"{plain(contract_label(service, campaign.contract_id))} · created "
                     f"{when(campaign.created_at)} · {len(campaign.targets)} target"
                     f"{'' if len(campaign.targets) == 1 else 's'} · "
                     f"{STATUS_NOTES[campaign.status]}"
@@ -209,7 +216,7 @@ def render_campaign(service: TaskingService, campaign_id: str) -> None:
         return
     st.title(plain(campaign.name), anchor=False)
     st.caption(
-        f"Contract {plain(contract_label(campaign.contract_id))} · created "
+        f"Contract {plain(contract_label(service, campaign.contract_id))} · created "
         f"{when(campaign.created_at)} · {len(campaign.targets)} targets · "
         f"{STATUS_NOTES[campaign.status]} · campaign {campaign.id}"
     )
@@ -219,10 +226,9 @@ def render_campaign(service: TaskingService, campaign_id: str) -> None:
     rows = attempt("read the campaign's tasks", read_progress, service, campaign)
     if rows is None:
         return
-    if unsent(rows) and show_resume(service, campaign, rows):
-        refreshed = attempt("read the campaign", service.campaigns.get, campaign.id)
-        campaign = refreshed or campaign
-        rows = attempt("read the campaign's tasks", read_progress, service, campaign) or rows
+    show_resumed(campaign)
+    if unsent(rows):
+        show_resume(service, campaign, rows)
     settled = is_settled(rows)
     # The timer exists only while something can still change (decided before the fragment is
     # defined: st.fragment's start/stop pattern, reference/streamlit-notes.md B3).
@@ -244,10 +250,38 @@ def render_campaign(service: TaskingService, campaign_id: str) -> None:
     live()
 
 
+def resume_checks(
+    service: TaskingService, campaign: Campaign, missing: Sequence[TargetProgress]
+) -> InputError | None:
+    """The single task's rules on every request a resume would send, against the backend's
+    clock now (the requests keep the window they were made with): one violation per broken rule,
+    naming the targets. Raises TaskingError when the contract or the clock cannot be read."""
+    contract = service.client.get_contract(campaign.contract_id)
+    now = service.now()
+    broken: dict[tuple[str, str, str], list[int]] = {}
+    for row in missing:
+        for v in rules.check_request(row.target.request, contract, now):
+            broken.setdefault((v.field, v.rule, v.message), []).append(row.target.position + 1)
+    if not broken:
+        return None
+    return InputError(
+        [
+            Violation(
+                field,
+                rule,
+                f"Target{'s' if len(numbers) > 1 else ''} {listing(str(n) for n in numbers)}: "
+                f"{message}",
+            )
+            for (field, rule, message), numbers in broken.items()
+        ]
+    )
+
+
 def show_resume(
     service: TaskingService, campaign: Campaign, rows: Sequence[TargetProgress]
-) -> bool:
-    """The targets without a task and Resume; True when a resume ran (the page reads again)."""
+) -> None:
+    """The targets without a task and Resume: checked by the single task's rules, then sent with
+    a progress bar; the page then reads everything again (a rerun) and says what was done."""
     missing = unsent(rows)
     refused = [r for r in missing if r.state is TargetState.REFUSED]
     words = f"{len(missing)} of {len(rows)} target{'' if len(rows) == 1 else 's'} have no task"
@@ -257,33 +291,30 @@ def show_resume(
         else " (never sent: the run that created the campaign stopped)"
     )
     st.warning(
-        f"**{words}**{why}. Resume sends only these; the order journal makes sure no target is "
-        "ordered twice.",
+        f"**{words}**{why}. Resume sends only these, checked first by the rules of a single "
+        "task; the order journal makes sure no target is ordered twice.",
         icon=":material/pending:",
     )
-    window = campaign.options.get("acquisitionWindow") or {}
-    end = parse_time_or_none(window.get("end")) if isinstance(window, dict) else None
-    now = None
-    if end is not None:
-        try:
-            now = service.now()
-        except TaskingError:
-            now = None  # the backend judges the window itself
-    passed = end is not None and now is not None and end <= now
-    if passed:
-        st.caption(
-            f"The campaign's acquisition window ended {when(end)}: ICEYE would refuse these "
-            "orders (a window must end in the future). Order them as a new campaign."
-        )
     if not st.button(
         "Resume",
         key=keys.CAMPAIGN_VIEW_RESUME.name,
         icon=":material/play_arrow:",
         type="primary",
-        disabled=passed,
         help="Sends the same requests as the first run (same options and window).",
     ):
-        return False
+        return
+    try:
+        broken = resume_checks(service, campaign, missing)
+    except TaskingError as error:
+        show_error(error, "check the campaign's orders before resuming")
+        return
+    if broken is not None:
+        show_error(broken, "resume the campaign")
+        st.caption(
+            "The requests keep the options and window the campaign was made with: order these "
+            "targets again from **New campaign**."
+        )
+        return
     bar = st.progress(0.0, text="Resuming…")
 
     def tick(done: int, total: int, result: TargetResult) -> None:
@@ -293,25 +324,40 @@ def show_resume(
         )
 
     run = attempt("resume the campaign", service.resume_campaign, campaign.id, on_progress=tick)
-    if run is not None:
-        bar.progress(1.0, text="Resume done.")
-        summary = (
-            f"Resume sent {run.sent} order{'' if run.sent == 1 else 's'}: "
-            f"{run.count(TargetState.PLACED)} of {len(run.results)} targets have a task"
-        )
-        refused_now = run.count(TargetState.REFUSED)
-        doubtful = run.count(TargetState.UNCONFIRMED)
-        pending = run.count(TargetState.PENDING)
-        if refused_now:
-            summary += f", {refused_now} refused (the table says why)"
-        if doubtful:
-            summary += f", {doubtful} being checked"
-        if pending:
-            summary += f", {pending} not sent (the backend stopped answering)"
-        (st.success if not (refused_now or doubtful or pending) else st.warning)(
-            summary + ".", icon=":material/task_alt:"
-        )
-    return True
+    if run is None:
+        return  # the error is shown (with Retry); nothing of what was done is lost
+    clean = run.count(TargetState.PLACED) == len(run.results)
+    keys.CAMPAIGN_VIEW_RESUMED.set((campaign.id, resume_summary(run), clean))
+    st.rerun()  # everything on the page from the store again, the warning above included
+
+
+def resume_summary(run: CampaignRun) -> str:
+    summary = (
+        f"Resume sent {run.sent} order{'' if run.sent == 1 else 's'}: "
+        f"{run.count(TargetState.PLACED)} of {len(run.results)} targets have a task"
+    )
+    for state_, words in (
+        (TargetState.REFUSED, "refused (the table says why)"),
+        (TargetState.UNCONFIRMED, "being checked"),
+        (TargetState.PENDING, "not sent (the backend stopped answering)"),
+    ):
+        if run.count(state_):
+            summary += f", {run.count(state_)} {words}"
+    return summary + "."
+
+
+def show_resumed(campaign: Campaign) -> None:
+    """What the last resume did, once, after the rerun that follows it."""
+    done = keys.CAMPAIGN_VIEW_RESUMED.pop()
+    if done is None or done[0] != campaign.id:
+        return
+    clean = (
+        "refused" not in done[1] and "being checked" not in done[1] and "not sent" not in done[1]
+    )
+    if clean:
+        st.success(done[1], icon=":material/task_alt:")
+    else:
+        st.warning(done[1], icon=":material/task_alt:")
 
 
 def show_live(
@@ -330,7 +376,7 @@ def show_live(
             f"({found[Bucket.DELIVERED]} delivered, {found[Bucket.FAILED]} failed)"
         ),
     )
-    shown = [b for b in Bucket if b is not Bucket.NOT_ORDERED or found[b]]
+    shown = [b for b in BUCKET_LABELS if b is not Bucket.NOT_ORDERED or found[b]]
     for column, bucket in zip(st.columns(len(shown)), shown, strict=True):
         column.metric(BUCKET_LABELS[bucket], found[bucket], help=BUCKET_HELP[bucket])
     if settled:

@@ -216,6 +216,12 @@ PAGE_COLUMNS: Key[None] = Key(
 ORDER_PANEL: Key[None] = Key(
     "nt_order_panel", "Layout container (no value): the live order summary and its actions."
 )
+POINT_FULL_RERUN: Key[bool] = Key(
+    "nt_point_full_rerun",
+    "Set by a callback inside New task's point fragment whose change shows outside it (Create "
+    "task…, Aim for this pass, Check feasibility with rules broken): the fragment then reruns the "
+    "whole page; the page clears it when it runs.",
+)
 
 # --- New task: checking and ordering ----------------------------------------------------------
 
@@ -382,6 +388,11 @@ CAMPAIGN_VIEW_TABLE: Key[Any] = Key(
 )
 CAMPAIGN_VIEW_RESUME: Button = Key(
     "cv_resume", "Resume: send the campaign's targets that were never sent or were refused."
+)
+CAMPAIGN_VIEW_RESUMED: Key[tuple[str, str, bool]] = Key(
+    "cv_resumed",
+    "Campaign id, what its last Resume did and whether every target now has a task: said once "
+    "after the page reruns.",
 )
 
 # --- keys made per item -----------------------------------------------------------------------

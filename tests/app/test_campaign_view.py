@@ -156,7 +156,7 @@ def test_the_view_counts_follow_the_sandbox_clock_until_every_target_is_final(
     assert list(table["Order"]) == ["PLACED"] * 3
     assert "asks ICEYE for the campaign's tasks every" in shown(at)
 
-    for _ in range(60):  # bounded: each jump is one event of the sandbox
+    for _ in range(200):  # bounded: each jump is one event of the sandbox (any test's)
         if all_final(client, app_service, campaign_id):
             break
         control.advance(to_next_event=True)
@@ -224,16 +224,37 @@ def test_resume_sends_only_the_targets_never_sent(
     no_exception(at)
     assert "2 of 3 targets have no task" in shown(at)
     assert metrics(at)["Not ordered"] == 2
+    assert list(at.dataframe[0].value["Order"]) == ["PLACED", "PENDING", "PENDING"]
     at.button(key="cv_resume").click().run()
 
     no_exception(at)
-    assert "Resume sent 2 orders: 3 of 3 targets have a task" in shown(at)
+    assert "Resume sent 2 orders: 3 of 3 targets have a task." in shown(at)
+    assert "have no task" not in shown(at)  # the page read everything again
     assert metrics(at) == {"Planned": 3, "Captured": 0, "Delivered": 0, "Failed": 0}
     campaign = app_service.campaigns.get(campaign_id)
     assert campaign is not None and all(t.task_id for t in campaign.targets)
-    at.run()
-    assert "have no task" not in shown(at)
     assert not [b for b in at.button if b.key == "cv_resume"]
+    at.run()
+    assert "Resume sent" not in shown(at)  # said once
+
+
+def test_resume_refuses_a_window_that_no_longer_meets_the_rules_before_sending_anything(
+    open_app: Callable[..., AppTest], app_service: TaskingService, control: SandboxControl
+) -> None:
+    campaign_id = make_campaign(app_service, "Too late", stop_after=1)
+    # A day later the window starts within the 12 h lead time of a COMMERCIAL order.
+    control.advance(to_next_event=False, seconds=86_400)
+    at = open_app(CAMPAIGNS, query={"campaign": campaign_id})
+
+    at.button(key="cv_resume").click().run()
+
+    no_exception(at)
+    assert "Could not resume the campaign" in shown(at)
+    assert "Targets 2, 3: Window start must be at least 12 h after now" in shown(at)
+    campaign = app_service.campaigns.get(campaign_id)
+    assert campaign is not None
+    # Nothing journaled, so nothing sent.
+    assert [t.order_key is None for t in campaign.targets] == [False, True, True]
 
 
 def test_an_unknown_campaign_id_says_so(open_app: Callable[..., AppTest]) -> None:
