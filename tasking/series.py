@@ -963,9 +963,9 @@ def _settle(
             store.finish_if_done(series.id)
             return OccurrenceState.SKIPPED
         return _after_cancel(service, store, series, occurrence, placed)
-    reason = None
+    note: str | None = None
     if refused:
-        reason = f"{len(refused)} of {len(run.results)} targets refused: " + "; ".join(
+        note = f"{len(refused)} of {len(run.results)} targets refused: " + "; ".join(
             f"{r.name}: {r.error}" for r in refused[:5]
         )
     _tell(service, series, occurrence, [r.task_id for r in placed if r.task_id], channels)
@@ -974,7 +974,7 @@ def _settle(
         occurrence.position,
         (OccurrenceState.ORDERING, OccurrenceState.UPCOMING),
         OccurrenceState.ORDERED,
-        reason=reason,
+        reason=note,
         ordered_at=service.now(),
     ):
         store.finish_if_done(series.id)
@@ -1070,14 +1070,16 @@ class CancelOutcome:
 
 def series_tasks(service: TaskingService, series: Series) -> list[tuple[Occurrence, str, str]]:
     """(occurrence, target name, task id) of every task the series made, in order."""
-    found = []
+    found: list[tuple[Occurrence, str, str]] = []
     for occurrence in series.occurrences:
         if occurrence.campaign_id is None:
             continue
         campaign = service.campaigns.get(occurrence.campaign_id)
         if campaign is None:
             continue
-        found.extend((occurrence, t.name, t.task_id) for t in campaign.targets if t.task_id)
+        found.extend(
+            (occurrence, t.name, t.task_id) for t in campaign.targets if t.task_id is not None
+        )
     return found
 
 
