@@ -252,7 +252,7 @@ def render_series(service: TaskingService, series_id: str) -> None:
     st.markdown(
         plain(
             f"{series.recurrence.describe().capitalize()} · windows of "
-            f"{duration(series.window)} · {len(series.targets)} target(s) · contract "
+            f"{_length(series.window)} · {len(series.targets)} target(s) · contract "
             f"{series.contract_id} · {series.options.get('imaging_mode', '')}"
         )
     )
@@ -310,6 +310,14 @@ def render_series(service: TaskingService, series_id: str) -> None:
     st.page_link(state.PAGE_CAMPAIGNS, label="All campaigns and series", icon=":material/map:")
 
 
+def _length(window: timedelta) -> str:
+    """``48 h``, ``5 days``, ``3 d 12 h``."""
+    hours = round(window.total_seconds() / 3600)
+    if hours <= 72:
+        return f"{hours} h"
+    return f"{hours // 24} days" if hours % 24 == 0 else duration(window)
+
+
 def _now(service: TaskingService) -> datetime:
     try:
         return service.now()
@@ -358,7 +366,10 @@ def _occurrence_table(
                 else None,
             }
         )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if frame["Campaign"].isna().all():
+        frame = frame.drop(columns="Campaign")  # none ordered yet: no empty links
+    return frame
 
 
 def _controls(service: TaskingService, series: Series) -> None:

@@ -81,7 +81,7 @@ def test_a_series_page_orders_what_is_due_and_shows_current_and_upcoming_occurre
 
     no_exception(at)
     assert [t.value for t in at.title] == ["Weekly harbour"]
-    assert "Every 7 days, 4 times" in texts(at)
+    assert "Every 7 days, 4 times · windows of 48 h" in texts(at)
     current = service.series.get(series.id)
     assert current is not None
     assert [o.state for o in current.occurrences] == [
