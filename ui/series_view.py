@@ -167,7 +167,14 @@ def _order_due(service: TaskingService) -> None:
     """Order what fell due when no worker does (best-effort: a failure is shown, not raised)."""
     if service.worker_active():
         return
-    attempt("order the series' due occurrences", service.order_due_occurrences)
+    due = attempt("read the series' due occurrences", lambda: service.series.due(service.now()))
+    if not due:
+        return
+    with st.spinner(
+        f"Ordering {len(due)} occurrence(s) whose windows came within ICEYE's 14 days…",
+        show_time=True,
+    ):
+        attempt("order the series' due occurrences", service.order_due_occurrences)
 
 
 def render_series_list(service: TaskingService) -> None:
