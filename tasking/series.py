@@ -550,6 +550,9 @@ class SeriesStore:
     ) -> None:
         self._engine = engine
         self._lock = threading.Lock()
+        self.ordering = threading.Lock()
+        """Held by the ``order_due`` under way in this process: the sessions of one app never
+        order side by side (across processes the claim and the journal keep orders single)."""
         self.new_id = new_id
         migrate(engine)
 
@@ -788,6 +791,22 @@ def order_due(
     occurrence's failure (logged, tried again on the next pass); raises HistoryError only when the
     store cannot be read at all."""
     done = SeriesPass()
+    if not store.ordering.acquire(blocking=False):
+        return done  # another session of this process is ordering: it sees the same occurrences
+    try:
+        return _order_due(service, store, done, may_send, channels, resume)
+    finally:
+        store.ordering.release()
+
+
+def _order_due(
+    service: TaskingService,
+    store: SeriesStore,
+    done: SeriesPass,
+    may_send: Callable[[], bool] | None,
+    channels: Sequence[str] | None,
+    resume: bool,
+) -> SeriesPass:
     due = store.due(service.now(), resume=resume)
     if not due:
         return done

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -497,3 +498,80 @@ def test_a_worker_killed_half_way_through_a_batch_of_50_and_restarted_makes_exac
         first.stop()
         second.stop()
         service.close()
+
+
+def test_an_occurrence_claimed_but_left_without_its_campaign_is_built_and_ordered_once(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    # A process died between claiming the occurrence (ORDERING) and recording its campaign:
+    # nothing was sent, so the next pass builds the campaign and orders it.
+    service = make_service(sandbox, f"sqlite:///{tmp_path / 'store.sqlite'}", tmp_path)
+    try:
+        contract = service.client.get_contract(seed.BROAD_CONTRACT_ID)
+        series = service.create_series(
+            "Claimed",
+            draft_of(contract),
+            [Target("site", 59.3, 18.1)],
+            contract,
+            timedelta(hours=48),
+            Recurrence(start=first_start(service, timedelta(days=3)), every_days=30, count=2),
+        )
+        claimed = service.series.move(
+            series.id,
+            0,
+            (OccurrenceState.UPCOMING,),
+            OccurrenceState.ORDERING,
+            campaign_id=campaign_id_for(series.id, 0),
+        )
+        assert claimed and service.campaigns.get(campaign_id_for(series.id, 0)) is None
+        service.pause_series(series.id)  # paused: an occurrence already ORDERING is finished
+
+        done = service.order_due_occurrences()
+
+        assert done.ordered == [(series.id, 0)] and done.sent == 1
+        assert len(series_tasks_on_sandbox(service, series)) == 1
+        assert service.order_due_occurrences().sent == 0
+    finally:
+        service.close()
+
+
+def test_two_processes_ordering_at_once_make_each_task_once(
+    sandbox: SandboxHandle, store_url: str, tmp_path: Path
+) -> None:
+    first = make_service(sandbox, store_url, tmp_path / "one")
+    second = make_service(sandbox, store_url, tmp_path / "two")
+    try:
+        contract = first.client.get_contract(seed.BROAD_CONTRACT_ID)
+        series = first.create_series(
+            "Raced",
+            draft_of(contract),
+            [Target(f"site {i}", 45.0 + i, 10.0) for i in range(6)],
+            contract,
+            timedelta(hours=48),
+            Recurrence(
+                start=first_start(first, timedelta(days=2, hours=12)), every_days=4, count=3
+            ),
+        )
+        barrier = threading.Barrier(2)
+
+        def order(service: TaskingService) -> None:
+            barrier.wait()
+            order_due(service, service.series)
+
+        threads = [threading.Thread(target=order, args=(s,)) for s in (first, second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        # One process may find the other's orders in flight and leave the occurrence ORDERING
+        # (never sending them again); the next pass finds their tasks.
+        assert len(series_tasks_on_sandbox(first, series)) == 18
+        order_due(first, first.series)
+        current = first.series.get(series.id)
+        assert current is not None
+        assert [o.state for o in current.occurrences] == [OccurrenceState.ORDERED] * 3
+        tasks = series_tasks_on_sandbox(first, current)
+        assert len(tasks) == 18 and len({t.reference for t in tasks}) == 18
+    finally:
+        first.close()
+        second.close()
