@@ -19,7 +19,7 @@ from ui import keys, state
 from ui.errors import show_error
 from ui.guard import show_unexpected
 from ui.progress import Steps, render_progress
-from ui.service import get_service
+from ui.service import get_service, warm_up_in_background
 from ui.sidebar import render_sidebar
 
 timing = logging.getLogger("ui.timing")
@@ -103,3 +103,7 @@ finally:
     # The page's own work per rerun (PRODUCT.md target: under 100 ms after a map click), for
     # bench/ and for anyone running with --logger.level=debug. st.rerun/st.stop pass through.
     timing.debug("%s rerun %.1f ms", page.url_path or "home", (time.perf_counter() - started) * 1e3)
+
+# Once per process, once a first screen is drawn: the map pages' imports and the place index, in
+# the background (ui.service), so the first New task does not wait for them.
+warm_up_in_background()
