@@ -97,7 +97,10 @@ def _backend_panel(service: TaskingService) -> None:
 def _where(service: TaskingService) -> str:
     """Where the backend is, in words a stakeholder understands."""
     if service.mode == "sandbox" and service.sandbox is not None:
-        return "runs inside this app, no internet needed"
+        if getattr(service.sandbox, "owned", True):
+            return "started by this app, no internet needed"
+        # Another app on the same data directory started it (tasking.sandbox.process).
+        return "shared with another app on this machine, no internet needed"
     if service.mode == "sandbox":
         return f"shared sandbox at {service.host}"
     return service.host
