@@ -1,4 +1,5 @@
-"""Run the sandbox inside another process (the Streamlit app starts one per process).
+"""Run the sandbox inside another process, in a thread (tests and benchmarks; the Streamlit app
+runs its sandbox as a child process instead: ``tasking.sandbox.process``).
 
 ``start_in_background`` serves the app with uvicorn on a loopback port in a daemon thread and
 returns once ``/sandbox/v1/health`` answers, so the caller can use the URL at once.
