@@ -157,6 +157,9 @@ def _campaigns(service: TaskingService) -> list[tuple[Campaign, list[TargetProgr
 
 def render_campaign_list(service: TaskingService) -> None:
     """Every campaign of this store, newest first, each opening its view (store only)."""
+    # The view's "All campaigns" link (to this same page) leaves its ``?campaign=`` in the
+    # browser's URL although the script no longer sees it: cleared, so a reload shows the list.
+    st.query_params.clear()
     st.subheader("Campaigns", anchor=False)
     listed = attempt("read the campaigns", _campaigns, service)
     if listed is None:
@@ -214,6 +217,10 @@ def render_campaign(service: TaskingService, campaign_id: str) -> None:
             icon=":material/search_off:",
         )
         return
+    # A link to this same page (the list's) leaves the browser's URL without the id although the
+    # script sees it: written again (always: the value already looks set), so that a reload or a
+    # shared link opens the same campaign.
+    st.query_params[state.CAMPAIGN_PARAM] = campaign.id
     st.title(plain(campaign.name), anchor=False)
     st.caption(
         f"Contract {plain(contract_label(service, campaign.contract_id))} · created "
