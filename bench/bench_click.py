@@ -134,6 +134,7 @@ class Round:
     wire_kb: list[float] = field(default_factory=list)
     kinds: list[Counter[str]] = field(default_factory=list)
     runs: list[int] = field(default_factory=list)
+    kinds_of_runs: Counter[str] = field(default_factory=Counter)
     missed: int = 0
 
 
@@ -169,6 +170,7 @@ def play(url: str, server_pid: int, clicks: int, chromium: str, profile: Path) -
                 previous = target
                 wait_for_app(page)
                 cpu0, bytes0, runs0 = cpu_seconds(server_pid), sent.total, runs.total
+                split0 = (runs.full, runs.fragment, runs.other)
                 kinds0 = Counter(sent.by_kind)
                 wire0 = tcp_sent(port)
                 started = time.perf_counter()
@@ -186,6 +188,10 @@ def play(url: str, server_pid: int, clicks: int, chromium: str, profile: Path) -
                 result.kinds.append(sent.by_kind - kinds0)
                 result.wire_kb.append(wire_delta(wire0, tcp_sent(port)) / 1024)
                 result.runs.append(runs.total - runs0)
+                split = (runs.full - split0[0], runs.fragment - split0[1], runs.other - split0[2])
+                result.kinds_of_runs[
+                    f"{split[0]} full, {split[1]} fragment, {split[2]} cut short"
+                ] += 1
         finally:
             context.close()
     return result
@@ -231,6 +237,7 @@ def main() -> int:
                 server.stop()
         for name in ("wall_ms", "cpu_ms", "sent_kb", "wire_kb", "kinds", "runs"):
             getattr(total, name).extend(getattr(done, name))
+        total.kinds_of_runs.update(done.kinds_of_runs)
         total.missed += done.missed
     if not total.wall_ms:
         raise SystemExit("no click was shown")
@@ -241,6 +248,8 @@ def main() -> int:
     if total.wire_kb:
         print(line("TCP bytes sent per click (wire)", total.wire_kb, "KiB"))
     print(f"  script runs per click: {sorted(set(total.runs))}")
+    for name, count in total.kinds_of_runs.most_common():
+        print(f"    {count:3d} clicks: {name}")
     print("  websocket bytes per click by kind of message (median over the clicks, KiB):")
     names = sorted({name for kinds in total.kinds for name in kinds})
     medians = {name: statistics.median(k[name] / 1024 for k in total.kinds) for name in names}

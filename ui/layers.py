@@ -9,11 +9,13 @@ tooltips is HTML-escaped (``ui.maps.escape_label``).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 
 import branca.element
 import folium
 from folium.template import Template
+from markupsafe import Markup
 
 from tasking.geometry import unwrap
 from ui.maps import escape_label
@@ -100,7 +102,7 @@ class Lines(branca.element.MacroElement):
         {% macro script(this, kwargs) %}
         (function () {
             var styles = {{ this.styles|tojson }}, scale = {{ this.scale }};
-            {{ this.lines|tojson }}.forEach(function (line) {
+            {{ this.data }}.forEach(function (line) {
                 var q = line[2], lat = q[0], lon = q[1], dLat = 0, dLon = 0;
                 var points = [[lat / scale, lon / scale]];
                 for (var i = 2; i + 1 < q.length; i += 2) {
@@ -130,6 +132,16 @@ class Lines(branca.element.MacroElement):
             [index, escape_label(tip) if tip else "", second_differences(unwrap(points), decimals)]
             for points, index, tip in lines
         ]
+        self.data = compact_json(self.lines)
+
+
+def compact_json(value: object) -> Markup:
+    """JSON without spaces, safe inside a script element (like Jinja's ``tojson``: ``<``, ``>``,
+    ``&`` and ``'`` as escapes)."""
+    text = json.dumps(value, separators=(",", ":"))
+    for char in "<>&'":
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return Markup(text)
 
 
 def polyline(

@@ -164,9 +164,13 @@ TABLE_COLUMNS = (
 QUALIFIES = "✓ qualifies"
 
 
-def _categories(values: Sequence[str]) -> pa.DictionaryArray:
-    """Repeated strings sent once each (an Arrow dictionary column)."""
-    return pa.array(list(values), pa.string()).dictionary_encode()
+def _categories(values: Sequence[str | None]) -> pa.DictionaryArray:
+    """Repeated strings sent once each (an Arrow dictionary column, one byte a row while there
+    are fewer than 128 distinct values)."""
+    encoded = pa.array(list(values), pa.string()).dictionary_encode()
+    if len(encoded.dictionary) < 128:
+        encoded = encoded.cast(pa.dictionary(pa.int8(), pa.string()))
+    return encoded
 
 
 def table(verdicts: Sequence[Verdict]) -> pa.Table:
@@ -310,12 +314,10 @@ def chart_data(verdicts: Sequence[Verdict], chosen: Verdict | None) -> pa.Table:
         {
             "t": pa.array([float(epoch_ms(v.pass_.time)) for v in verdicts], pa.float64()),
             "satellite": _categories([v.pass_.satellite for v in verdicts]),
-            "incidence": pa.array(
-                [round(v.pass_.incidence, 1) for v in verdicts], pa.float32()
-            ),
+            "incidence": pa.array([round(v.pass_.incidence, 1) for v in verdicts], pa.float32()),
             "look side": _categories([v.pass_.look_side for v in verdicts]),
             "pass": _categories([v.pass_.pass_direction for v in verdicts]),
-            "reason": pa.array([v.reason for v in verdicts], pa.string()).dictionary_encode(),
+            "reason": _categories([v.reason for v in verdicts]),
             "selected": pa.array(
                 [chosen is not None and v.id == chosen.id for v in verdicts], pa.bool_()
             ),
@@ -342,9 +344,7 @@ def chart_spec(
         .mark_rect(color=KEPT_COLOUR, opacity=0.07)
         .encode(y=alt.datum(incidence_min), y2=alt.datum(incidence_max))
     )
-    pick = alt.selection_point(
-        name=CHART_PARAM, fields=["satellite", "t"], on="click", clear=False
-    )
+    pick = alt.selection_point(name=CHART_PARAM, fields=["satellite", "t"], on="click", clear=False)
     points = (
         alt.Chart()
         .mark_point(filled=True, size=80, cursor="pointer")

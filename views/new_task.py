@@ -3,9 +3,11 @@ feasibility, and a confirmation before the order is created."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from tasking import modes, rules
 from tasking.errors import TaskingError, Violation
@@ -244,95 +246,118 @@ def summary_markdown(
     return "  \n".join(lines)
 
 
-service = get_service()
-warm_up_in_background()
-st.title("New task")
-form.show_cloned_from()
-form.layout_style()
+def redraw_page() -> None:
+    """From a callback inside the point fragment: what it changed shows outside the fragment
+    too, so the fragment reruns the whole page instead of itself."""
+    keys.POINT_FULL_RERUN.set(True)
 
-contracts = state.contracts(service)
-if contracts is None:
-    st.stop()
-if not contracts:
-    st.info("This account has no contracts, so no task can be ordered.", icon=":material/info:")
-    st.stop()
-now = state.needed("read the backend's clock", service.now)
-if now is None:
-    st.stop()
 
-names = {c.id: c.name or c.id for c in contracts}
-keys.CONTRACT_ID.ensure(contracts[0].id, list(names))
-contract = next(c for c in contracts if c.id == keys.CONTRACT_ID.get())
+def reveal_problems(broken: bool) -> None:
+    """Check feasibility's callback: with rules broken, every field's message turns red."""
+    form.reveal()
+    if broken:
+        redraw_page()
 
-form.prepare(contract, now)
-draft = form.draft(contract)
-violations = rules.check_draft(draft, contract, now)
-if not violations:
-    keys.REVEAL.pop()  # the next broken rule starts as a hint again, unless its field is touched
-problems = form.by_field(violations)
-# Advanced options opens for an error inside it and stays open while the user fixes it (the
-# expander's state is tracked under its key; the page never closes it).
-if any(form.is_error(v) for v in violations if v.field in form.ADVANCED_FIELDS):
-    keys.ADVANCED_OPEN.set(True)
 
-# Predicted passes (computed first: their ground tracks go on the map).
-elements = constellation(service)
-passes: list[Verdict] | None = None
-constraints = passes_view.constraints_for(draft)
-window = form.preview_window(draft)
-point_ok = not (problems.get("lat") or problems.get("lon"))
-if isinstance(elements, Constellation) and point_ok and window is not None:
-    assert draft.lat is not None and draft.lon is not None
-    try:
-        found = passes_view.predicted(elements, draft.lat, draft.lon, *window)
-    except TaskingError as error:
-        show_error(error, "predict the passes")
-    else:
-        passes = passes_view.judge(found, constraints)
-chosen = passes_view.selected(passes) if passes else None
+def ask_confirmation() -> None:
+    open_confirmation()
+    redraw_page()  # the dialog is called by the page, outside the fragment
 
-left, right = form.columns()
-with right:
-    panel = st.container(border=True, key=keys.ORDER_PANEL.name)
-    st.selectbox(
-        "Contract",
-        list(names),
-        key=keys.CONTRACT_ID.name,
-        format_func=names.__getitem__,
-        persist_state="session",
-        help="Every option below comes from this contract. See Contracts for the details.",
-    )
-    form.show_problems(problems.get("contract_id", []))
-    form.option_widgets(contract, problems)
-    form.window_widgets(contract, now, problems)
-    with st.expander(
-        "Advanced options", key=keys.ADVANCED_OPEN.name, on_change="rerun", icon=":material/tune:"
-    ):
-        form.advanced_widgets(contract, problems)
-    form.reference_widget(problems)
-with left:
-    st.markdown("**Point of interest** — click the map, search a place, or type coordinates.")
-    place_widgets()
-    overlays = []
-    if passes and isinstance(elements, Constellation):
+
+def aim_at(target: passes_view.Aim | None) -> None:
+    form.aim(target)
+    redraw_page()  # the aim sets options drawn outside the fragment
+
+
+@dataclass(frozen=True)
+class Slots:
+    """Where the point fragment draws: under the place search (map and coordinates), the order
+    panel at the top of the right column, and the predicted passes under both columns."""
+
+    point: DeltaGenerator
+    panel: DeltaGenerator
+    passes: DeltaGenerator
+
+
+# Everything that depends on the point, and only that, reruns on a map click (issue 13): the map,
+# the coordinates, the order panel and the predicted passes. The options around them, the sidebar
+# and the app's frame are not re-sent. A click still reruns once and updates all of it.
+@st.fragment
+@guarded("show the point, the order and its passes")
+def point_part(service: TaskingService, contract: Contract, slots: Slots) -> None:
+    if keys.POINT_FULL_RERUN.get():
+        st.rerun()
+    now = state.needed("read the backend's clock", service.now)
+    if now is None:
+        return
+    draft = form.draft(contract)
+    violations = rules.check_draft(draft, contract, now)
+    if not violations:
+        keys.REVEAL.pop()
+    problems = form.by_field(violations)
+
+    # Predicted passes (computed first: their ground tracks go on the map).
+    elements = constellation(service)
+    passes: list[Verdict] | None = None
+    constraints = passes_view.constraints_for(draft)
+    window = form.preview_window(draft)
+    point_ok = not (problems.get("lat") or problems.get("lon"))
+    if isinstance(elements, Constellation) and point_ok and window is not None:
         assert draft.lat is not None and draft.lon is not None
-        overlays = [
-            passes_view.tracks(elements, passes),
-            passes_view.highlight(elements, chosen, draft.lat, draft.lon, draft.imaging_mode),
-        ]
-    poi_map(draft.reference or "Point of interest", overlays)
-    if overlays:
-        st.caption(passes_view.MAP_LEGEND)
-    form.point_widgets(problems)
+        try:
+            found = passes_view.predicted(elements, draft.lat, draft.lon, *window)
+        except TaskingError as error:
+            with slots.passes:
+                show_error(error, "predict the passes")
+        else:
+            passes = passes_view.judge(found, constraints)
+    chosen = passes_view.selected(passes) if passes else None
 
-request: TaskRequest | None = None
-if not violations:
-    try:
-        request = current_request(service, contract)
-    except TaskingError:
-        request = None
+    with slots.point:
+        overlays = []
+        if passes and isinstance(elements, Constellation):
+            assert draft.lat is not None and draft.lon is not None
+            overlays = [
+                passes_view.tracks(elements, passes),
+                passes_view.highlight(elements, chosen, draft.lat, draft.lon, draft.imaging_mode),
+            ]
+        poi_map(draft.reference or "Point of interest", overlays)
+        if overlays:
+            st.caption(passes_view.MAP_LEGEND)
+        form.point_widgets(problems)
 
-with panel:
+    request: TaskRequest | None = None
+    if not violations:
+        try:
+            request = current_request(service, contract)
+        except TaskingError:
+            request = None
+
+    with slots.panel:
+        order_panel(service, contract, draft, violations, request, passes)
+
+    with slots.passes:
+        st.markdown("#### Predicted passes")
+        if isinstance(elements, Unavailable):
+            st.info(elements.message, icon=":material/satellite_alt:")
+        elif not point_ok:
+            st.caption("Set the point of interest to see when satellites can image it.")
+        elif window is None:
+            st.caption("Fix the acquisition window to see the passes inside it.")
+        elif passes is not None:
+            passes_view.show_panel(passes, chosen, constraints, *window, on_aim=aim_at)
+
+
+def order_panel(
+    service: TaskingService,
+    contract: Contract,
+    draft: rules.TaskDraft,
+    violations: list[Violation],
+    request: TaskRequest | None,
+    passes: list[Verdict] | None,
+) -> None:
+    """Your order: the summary, what to settle first, Check feasibility and its verdict, and
+    Create task…"""
     st.markdown("##### Your order")
     st.markdown(summary_markdown(service, draft, contract, request, passes))
     if violations:
@@ -351,7 +376,8 @@ with panel:
     check = actions.button(
         "Check feasibility",
         icon=":material/radar:",
-        on_click=form.reveal,
+        on_click=reveal_problems,
+        args=(bool(violations),),
     ) or (not violations and bool(keys.retry(CHECK).get()))  # attempt's Retry checks again
     create_slot = actions.empty()
 
@@ -383,18 +409,67 @@ with panel:
         "Create task…",
         type="secondary" if fresh not in (None, "FEASIBLE") else "primary",
         icon=":material/send:",
-        on_click=open_confirmation,
+        on_click=ask_confirmation,
     )
 
-st.markdown("#### Predicted passes")
-if isinstance(elements, Unavailable):
-    st.info(elements.message, icon=":material/satellite_alt:")
-elif not point_ok:
-    st.caption("Set the point of interest to see when satellites can image it.")
-elif window is None:
-    st.caption("Fix the acquisition window to see the passes inside it.")
-elif passes is not None:
-    passes_view.show_panel(passes, chosen, constraints, *window, on_aim=form.aim)
+
+service = get_service()
+warm_up_in_background()
+st.title("New task")
+form.show_cloned_from()
+form.layout_style()
+
+contracts = state.contracts(service)
+if contracts is None:
+    st.stop()
+if not contracts:
+    st.info("This account has no contracts, so no task can be ordered.", icon=":material/info:")
+    st.stop()
+now = state.needed("read the backend's clock", service.now)
+if now is None:
+    st.stop()
+
+names = {c.id: c.name or c.id for c in contracts}
+keys.CONTRACT_ID.ensure(contracts[0].id, list(names))
+contract = next(c for c in contracts if c.id == keys.CONTRACT_ID.get())
+
+form.prepare(contract, now)
+keys.POINT_FULL_RERUN.pop()  # this is the whole page's run the point fragment asked for
+draft = form.draft(contract)
+violations = rules.check_draft(draft, contract, now)
+if not violations:
+    keys.REVEAL.pop()  # the next broken rule starts as a hint again, unless its field is touched
+problems = form.by_field(violations)
+# Advanced options opens for an error inside it and stays open while the user fixes it (the
+# expander's state is tracked under its key; the page never closes it).
+if any(form.is_error(v) for v in violations if v.field in form.ADVANCED_FIELDS):
+    keys.ADVANCED_OPEN.set(True)
+
+left, right = form.columns()
+with right:
+    panel = st.container(border=True, key=keys.ORDER_PANEL.name)
+    st.selectbox(
+        "Contract",
+        list(names),
+        key=keys.CONTRACT_ID.name,
+        format_func=names.__getitem__,
+        persist_state="session",
+        help="Every option below comes from this contract. See Contracts for the details.",
+    )
+    form.show_problems(problems.get("contract_id", []))
+    form.option_widgets(contract, problems)
+    form.window_widgets(contract, now, problems)
+    with st.expander(
+        "Advanced options", key=keys.ADVANCED_OPEN.name, on_change="rerun", icon=":material/tune:"
+    ):
+        form.advanced_widgets(contract, problems)
+    form.reference_widget(problems)
+with left:
+    st.markdown("**Point of interest** — click the map, search a place, or type coordinates.")
+    place_widgets()
+    point_slot = st.container()
+passes_slot = st.container()
+point_part(service, contract, Slots(point_slot, panel, passes_slot))
 
 order_outcome(service)
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, WebSocket, expect
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from tests.e2e.conftest import ARTIFACTS
 
@@ -224,3 +225,67 @@ def _aim_from_the_table(page: Page) -> None:
     to_top(page)
     within_viewport(page, create)
     assert page.blocked_requests == [], page.blocked_requests  # type: ignore[attr-defined]
+
+
+def server_messages(frames: list[bytes]) -> list[ForwardMsg]:
+    messages = []
+    for payload in frames:
+        message = ForwardMsg()
+        message.ParseFromString(payload)
+        messages.append(message)
+    return messages
+
+
+def element_kinds(messages: list[ForwardMsg]) -> set[str]:
+    kinds = set()
+    for message in messages:
+        if message.WhichOneof("type") == "delta" and message.delta.HasField("new_element"):
+            kinds.add(message.delta.new_element.WhichOneof("type") or "")
+        elif message.WhichOneof("type") not in ("delta", None):
+            kinds.add(str(message.WhichOneof("type")))
+    return kinds
+
+
+def test_a_map_click_reruns_only_what_depends_on_the_point(
+    browser_page: Page, app_server: str
+) -> None:
+    """Issue 13: a click on the map reruns New task's point fragment (the map, the coordinates,
+    the order panel, the predicted passes), not the page: the options, the sidebar and the app's
+    frame are not sent again, and everything that depends on the point shows the new one."""
+    page = browser_page
+    page.set_viewport_size({"width": 1440, "height": 900})
+    frames: list[bytes] = []
+
+    def watch(ws: WebSocket) -> None:
+        ws.on("framereceived", lambda p: frames.append(p) if isinstance(p, bytes) else None)
+
+    page.on("websocket", watch)
+    page.goto(f"{app_server}/new-task")
+    settle(page)
+    leaflet = page.frame_locator(MAP_IFRAME).locator("#map_div")
+    expect(leaflet.locator(".leaflet-basemap-pane svg path").nth(1)).to_be_attached()
+    latitude = main(page).get_by_role("spinbutton", name="Latitude (°)")
+    summary = main(page).get_by_text(re.compile(r"predicted passes satisfy the options"))
+
+    leaflet.click(position={"x": 260, "y": 180})
+    expect(latitude).not_to_have_value("")
+    expect(summary).to_be_visible()
+    settle(page)
+    first_point, first_summary = latitude.input_value(), summary.inner_text()
+
+    frames.clear()
+    leaflet.click(position={"x": 330, "y": 250})
+    expect(latitude).not_to_have_value(first_point)
+    settle(page)
+    expect(panel(page)).to_contain_text(f"Where {float(latitude.input_value()):.6f}")
+    expect(summary).not_to_have_text(first_summary)
+
+    messages = server_messages(frames)
+    finished = [m.script_finished for m in messages if m.WhichOneof("type") == "script_finished"]
+    assert finished, "the click reran nothing"
+    assert set(finished) == {ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}, finished
+    kinds = element_kinds(messages)
+    # What depends on the point was sent again...
+    assert {"component_instance", "vega_lite_chart", "arrow_data_frame", "number_input"} <= kinds
+    # ...and nothing else: no option widget, no sidebar, not the app's frame.
+    assert not kinds & {"selectbox", "radio", "date_time_input", "logo", "navigation"}, kinds
