@@ -328,6 +328,8 @@ def test_with_a_worker_the_view_reads_its_store_and_a_refresh_asks_iceye_nothing
     app_service: TaskingService,
     app_services: list[TaskingService],
     worker: Worker,
+    client: TaskingClient,
+    control: SandboxControl,
 ) -> None:
     campaign_id = make_campaign(app_service, "Quiet")
     worker.run_once()
@@ -342,3 +344,65 @@ def test_with_a_worker_the_view_reads_its_store_and_a_refresh_asks_iceye_nothing
     at.run()
     no_exception(at)
     assert app.client.request_count == before
+
+    # On to the end: the worker fetches what each status calls for, the view shows it all.
+    campaign = app_service.campaigns.get(campaign_id)
+    assert campaign is not None
+    ids = [t.task_id for t in campaign.targets if t.task_id]
+    for _ in range(200):  # bounded: one sandbox event, then one worker pass, per round
+        assert app_service.desk is not None
+        followed = app_service.desk.followed_many(ids)
+        if all(
+            f.final and (f.status != "DONE" or f.quicklook is not None) for f in followed.values()
+        ) and len(followed) == len(ids):
+            break
+        control.advance(to_next_event=True)
+        worker.run_once()
+    else:
+        pytest.fail("the worker never saw the campaign's tasks final")
+    before = app.client.request_count
+    at.run()
+
+    no_exception(at)
+    assert app.client.request_count == before
+    assert metrics(at) == truth(client, app_service, campaign_id)
+    assert "Every target is final: no more refreshes" in shown(at)
+    delivered = metrics(at)["Delivered"]
+    assert len(at.get("image")) == delivered  # one quicklook per delivered target
+
+
+def test_the_coverage_map_colours_each_target_by_its_status_and_draws_known_footprints() -> None:
+    from tasking.campaign_progress import TargetProgress
+    from tasking.campaigns import CampaignTarget
+    from tasking.export import Footprint
+    from tasking.models import TaskRequest
+    from ui.campaign_map import NOT_ORDERED_COLOUR, coverage_layer
+    from ui.format import status_chip
+    from ui.maps import base_map
+    from ui.scene_map import ACTUAL_COLOUR
+
+    request = TaskRequest.model_validate(
+        {
+            "contractID": "c",
+            "pointOfInterest": {"lat": 60.0, "lon": 25.0},
+            "acquisitionWindow": {"start": "2026-12-01T00:00:00Z", "end": "2026-12-03T00:00:00Z"},
+            "imagingMode": "SPOTLIGHT",
+        }
+    )
+    done = CampaignTarget(0, "<b>tile 1</b>", 60.0, 25.0, request, order_key="k", task_id="t1")
+    unsent_target = CampaignTarget(1, "tile 2", 60.05, 25.09, request)
+    corners = [(59.98, 24.97), (59.98, 25.03), (60.02, 25.03), (60.02, 24.97)]
+    layer = coverage_layer(
+        [TargetProgress(done, status="DONE"), TargetProgress(unsent_target)],
+        {"t1": Footprint(corners, "actual")},
+    )
+    drawn_on = base_map()
+    layer.add_to(drawn_on)
+    script = drawn_on.get_root().render()
+    drawn = next(iter(layer._children.values()))
+    assert [t[2] for t in drawn.targets] == [status_chip("DONE").hex, NOT_ORDERED_COLOUR]
+    assert "&lt;b&gt;tile 1&lt;/b&gt;" in drawn.targets[0][3]  # a name is text, never HTML
+    assert [f[1] for f in drawn.footprints] == [ACTUAL_COLOUR]
+    assert drawn.bounds == [[60.0, 25.0], [60.05, 25.09]]
+    assert "L.circleMarker" in script and "L.polygon" in script
+    assert "cdn" not in script.casefold()  # Leaflet's own shapes: nothing more to load
