@@ -261,14 +261,13 @@ def show_run(run: CampaignRun) -> None:
             icon=":material/pending:",
         )
     st.dataframe(results_table(run.results), hide_index=True, width="stretch")
-    st.button(
+    if st.button(
         "Open the campaign",
         key=keys.CAMPAIGN_OPEN_VIEW.name,
         type="primary" if campaign.status is CampaignStatus.PLACED else "secondary",
         icon=":material/map:",
-        on_click=open_campaign,
-        args=(campaign.id,),
-    )
+    ):
+        open_campaign(campaign.id)
 
 
 def _unfinished(service: TaskingService) -> list[Campaign]:
