@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -133,7 +134,13 @@ def test_the_list_shows_each_campaign_with_its_counts_and_a_link_that_opens_it(
     assert f"campaign={campaign_id}" in link.query_string
     assert "3 targets" in shown(at) and "every target ordered" in shown(at)
     bars = [el.proto.text for el in at.get("progress")]
-    assert any(b.startswith("Planned 3 · Captured 0 · Delivered 0 · Failed 0") for b in bars)
+    # Nothing is captured within seconds of the order (lead times); a scheduling decision (a
+    # rejection) could come within the sandbox's latency, so planned + failed make the three.
+    assert any(
+        re.fullmatch(r"Planned (\d) · Captured 0 · Delivered 0 · Failed (\d)", b)
+        and sum(map(int, re.findall(r"\d", b))) == 3
+        for b in bars
+    ), bars
 
 
 def test_the_view_counts_follow_the_sandbox_clock_until_every_target_is_final(
@@ -149,8 +156,10 @@ def test_the_view_counts_follow_the_sandbox_clock_until_every_target_is_final(
     no_exception(at)
     assert [t.value for t in at.title] == ["Clockwork"]
     assert shown(at).count("**Imaging mode** SPOTLIGHT · **Window**") == 1
-    # Just ordered: nothing can be captured within seconds of the order (lead times).
-    assert metrics(at) == {"Planned": 3, "Captured": 0, "Delivered": 0, "Failed": 0}
+    # Just ordered: nothing can be captured within seconds of the order (lead times); a
+    # scheduling decision (a rejection) may come within the sandbox's latency.
+    assert metrics(at)["Captured"] == metrics(at)["Delivered"] == 0
+    assert metrics(at)["Planned"] + metrics(at)["Failed"] == 3
     table = at.dataframe[0].value
     assert list(table["Target"]) == ["Gdańsk", "Riga", "Tallinn"]
     assert list(table["Order"]) == ["PLACED"] * 3
@@ -230,7 +239,8 @@ def test_resume_sends_only_the_targets_never_sent(
     no_exception(at)
     assert "Resume sent 2 orders: 3 of 3 targets have a task." in shown(at)
     assert "have no task" not in shown(at)  # the page read everything again
-    assert metrics(at) == {"Planned": 3, "Captured": 0, "Delivered": 0, "Failed": 0}
+    assert "Not ordered" not in metrics(at)
+    assert metrics(at)["Planned"] + metrics(at)["Failed"] == 3
     campaign = app_service.campaigns.get(campaign_id)
     assert campaign is not None and all(t.task_id for t in campaign.targets)
     assert not [b for b in at.button if b.key == "cv_resume"]
