@@ -239,18 +239,9 @@ def render_builder(service: TaskingService) -> None:
         "or draw on the map; areas are covered with scenes of the chosen mode."
     )
     form.layout_style()
-    contracts = state.contracts(service)
-    if contracts is None:
-        st.stop()
-    if not contracts:
-        st.info("This account has no contracts, so nothing can be ordered.", icon=":material/info:")
-        st.stop()
-    now = state.needed("read the backend's clock", service.now)
-    if now is None:
-        st.stop()
-    names = {c.id: c.name or c.id for c in contracts}
-    keys.CONTRACT_ID.ensure(contracts[0].id, list(names))
-    contract = next(c for c in contracts if c.id == keys.CONTRACT_ID.get())
+    names, contract, now = state.ordering_contract(
+        service, "This account has no contracts, so nothing can be ordered."
+    )
     form.prepare(contract, now)
     keys.CAMPAIGN_NAME.ensure("")
 

@@ -426,17 +426,22 @@ def _draw_control(generation: int) -> Draw:
     return draw
 
 
-def campaign_map(layer: Any, found: Targets) -> None:
-    """The map: draw points, lines and polygons; the targets, tiles and verdicts on it."""
-    generation = keys.CAMPAIGN_MAP_GENERATION.get(0)
+def drawing_map(generation: int) -> folium.Map:
+    """The base map with the drawing toolbar; deterministic for a generation (a new generation,
+    a new map: re-mounted without the shapes drawn before)."""
     m = base_map()
     _draw_control(generation).add_to(m)
     marker = Generation(generation)
     stable(marker, f"campaign_map:generation:{generation}")
     marker.add_to(m)
+    return m
+
+
+def campaign_map(layer: Any, found: Targets) -> None:
+    """The map: draw points, lines and polygons; the targets, tiles and verdicts on it."""
     centre, zoom = _view(found)
     st_folium(
-        m,
+        drawing_map(keys.CAMPAIGN_MAP_GENERATION.get(0)),
         key=keys.CAMPAIGN_MAP.name,
         returned_objects=["all_drawings"],
         feature_group_to_add=[layer],

@@ -8,6 +8,7 @@ instead of copies.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import TypeVar
 
 import streamlit as st
@@ -62,6 +63,26 @@ def contracts(service: TaskingService) -> list[Contract] | None:
             return None
         keys.CONTRACTS.set(loaded)
     return loaded
+
+
+def ordering_contract(
+    service: TaskingService, nothing: str
+) -> tuple[dict[str, str], Contract, datetime]:
+    """What a page that orders needs first: the contracts' names by id, the chosen contract (the
+    session's, else the first) and the backend's clock. Stops the page when one cannot be had
+    (the error is shown, with Retry), or with ``nothing`` as a note when there is no contract."""
+    loaded = contracts(service)
+    if loaded is None:
+        st.stop()
+    if not loaded:
+        st.info(nothing, icon=":material/info:")
+        st.stop()
+    now = needed("read the backend's clock", service.now)
+    if now is None:
+        st.stop()
+    names = {c.id: c.name or c.id for c in loaded}
+    keys.CONTRACT_ID.ensure(loaded[0].id, list(names))
+    return names, next(c for c in loaded if c.id == keys.CONTRACT_ID.get()), now
 
 
 def forget_contracts() -> None:

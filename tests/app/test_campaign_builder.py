@@ -231,3 +231,27 @@ def test_shapes_drawn_on_the_map_are_targets_and_areas(open_app: Callable[..., A
     # Without a name nothing can be checked; the rule says why.
     assert at.button(key=keys.CAMPAIGN_CHECK.name).disabled
     assert "Name the campaign" in page
+
+
+def test_the_drawing_map_loads_leaflet_draw_and_its_icons_from_the_app() -> None:
+    from tests.app.conftest import ROOT
+    from ui import maps
+    from ui.campaign_targets import drawing_map
+
+    m = drawing_map(0)
+    urls = maps.asset_urls(m)
+    draw = [u for u in urls if "leaflet-draw" in u or "leaflet.draw" in u]
+    assert draw, "the drawing toolbar's files are not linked"
+    assert [u for u in urls if not u.startswith(maps.STATIC_URL + "/")] == []
+    static = ROOT / "static"
+    assert [u for u in urls if not (static / u.removeprefix(maps.STATIC_URL + "/")).exists()] == []
+    # The toolbar's icons: the spritesheets the vendored stylesheet names sit beside it.
+    css = next(u for u in draw if u.endswith(".css"))
+    folder = (static / css.removeprefix(maps.STATIC_URL + "/")).parent
+    for image in ("spritesheet.png", "spritesheet-2x.png", "spritesheet.svg"):
+        assert f"images/{image}" in (folder / "leaflet.draw.css").read_text()
+        assert (folder / "images" / image).exists()
+    # Same generation, same map (no re-mount); another generation, another map.
+    first = drawing_map(0).get_root().render()
+    assert drawing_map(0).get_root().render() == first
+    assert drawing_map(1).get_root().render() != first
