@@ -384,8 +384,12 @@ def show_live(
         ),
     )
     shown = [b for b in BUCKET_LABELS if b is not Bucket.NOT_ORDERED or found[b]]
-    for column, bucket in zip(st.columns(len(shown)), shown, strict=True):
-        column.metric(BUCKET_LABELS[bucket], found[bucket], help=BUCKET_HELP[bucket])
+    # In a row that wraps (a phone gets two or three a line, not one under the other).
+    with st.container(horizontal=True, gap="large"):
+        for bucket in shown:
+            st.metric(
+                BUCKET_LABELS[bucket], found[bucket], help=BUCKET_HELP[bucket], width="content"
+            )
     if settled:
         st.caption("Every target is final: no more refreshes.")
     elif from_desk:
