@@ -305,11 +305,24 @@ def chart_key(p: Pass) -> tuple[str, int]:
     return p.satellite, epoch_ms(p.time)
 
 
+INCIDENCE_SLOT = "{}"
+"""Where the chart puts a pass's incidence back into its reason (``reason_template``)."""
+
+
+def reason_template(v: Verdict) -> str | None:
+    """The reason a pass is excluded, with its incidence (``41.3``) as ``INCIDENCE_SLOT``: the
+    reasons of a window then repeat (an incidence outside 20–40°, a look side...) and travel
+    once each; the chart fills the incidence back in. None: the pass qualifies."""
+    if v.reason is None:
+        return None
+    return v.reason.replace(f"{v.pass_.incidence:.1f}°", f"{INCIDENCE_SLOT}°", 1)
+
+
 def chart_data(verdicts: Sequence[Verdict], chosen: Verdict | None) -> pa.Table:
     """What the chart draws, one row per pass, as compact as the chart allows (it travels on
     every rerun: a map click is a new point, so new passes): time as epoch milliseconds,
-    repeated strings as dictionaries, no reason on a qualifying pass. The spec derives the rest
-    (verdict, the tooltip's time and reason)."""
+    repeated strings as dictionaries, reasons as templates (``reason_template``), none on a
+    qualifying pass. The spec derives the rest (verdict, the tooltip's time and reason)."""
     return pa.table(
         {
             "t": pa.array([float(epoch_ms(v.pass_.time)) for v in verdicts], pa.float64()),
@@ -317,7 +330,7 @@ def chart_data(verdicts: Sequence[Verdict], chosen: Verdict | None) -> pa.Table:
             "incidence": pa.array([round(v.pass_.incidence, 1) for v in verdicts], pa.float32()),
             "look side": _categories([v.pass_.look_side for v in verdicts]),
             "pass": _categories([v.pass_.pass_direction for v in verdicts]),
-            "reason": _categories([v.reason for v in verdicts]),
+            "reason": _categories([reason_template(v) for v in verdicts]),
             "selected": pa.array(
                 [chosen is not None and v.id == chosen.id for v in verdicts], pa.bool_()
             ),
@@ -351,7 +364,10 @@ def chart_spec(
         .transform_calculate(
             verdict=f"datum.reason ? '{EXCLUDED}' : '{KEPT}'",
             when="utcFormat(datum.t, '%Y-%m-%d %H:%M:%S') + ' UTC'",
-            why="datum.reason || 'satisfies the options'",
+            why=(
+                f"datum.reason ? replace(datum.reason, '{INCIDENCE_SLOT}', "
+                "format(datum.incidence, '.1f')) : 'satisfies the options'"
+            ),
         )
         .encode(
             x=x,

@@ -104,6 +104,26 @@ def test_the_table_lists_every_pass_with_why_it_is_excluded(
     assert len(table) == len(chart_data(at))
 
 
+def test_the_chart_and_the_table_say_the_same_of_every_pass(
+    open_app: Callable[..., AppTest],
+) -> None:
+    """The chart's data is compact (issue 13: times in milliseconds, reasons as templates the
+    chart fills with the incidence) but says what the table says, row for row."""
+    at = open_app(NEW_TASK, **HELSINKI)
+    table, marks = pass_table(at), chart_data(at)
+    assert len(table) == len(marks) > 0
+    for row in range(len(table)):
+        assert marks["satellite"][row] == table["Satellite"][row]
+        seconds = pd.Timestamp(marks["t"][row], unit="ms", tz="UTC").floor("s")
+        assert seconds == table["Time (UTC)"][row]
+        incidence = f"{marks['incidence'][row]:.1f}"
+        assert incidence == f"{table['Incidence (°)'][row]:.1f}"
+        template = marks["reason"][row]
+        said = passes_view.QUALIFIES if pd.isna(template) else template.replace("{}", incidence)
+        assert said == table["Why excluded"][row]
+    assert marks["reason"].dropna().str.contains("{}", regex=False).any()
+
+
 def test_selecting_a_row_highlights_its_track_footprint_and_chart_mark(
     open_app: Callable[..., AppTest],
 ) -> None:
