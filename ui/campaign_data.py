@@ -4,14 +4,17 @@ While a background worker follows the tasks, everything comes from what it keeps
 scenes, quicklook) and the local task history (the task's document): a refresh asks ICEYE nothing,
 however many tabs are open. Without a worker the view asks ICEYE for its tasks' statuses through
 the task list (getTasks by contract and creation time: one request per hundred tasks, not one per
-task), records them in the history like All tasks does, and reads the rest as above; scenes and
-quicklooks are then those the worker kept earlier or this session's Monitor fetched.
+task), records them in the history like All tasks does, and reads the rest as above; the scenes
+and quicklooks the worker did not keep are fetched for this session (``fetch_details``: what each
+task's status calls for, once per status, a few tasks per refresh so that a large campaign costs
+ICEYE a trickle rather than a burst), besides what its Monitor fetched.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import NamedTuple
 
@@ -19,7 +22,7 @@ from tasking import monitoring
 from tasking.campaign_progress import TargetProgress
 from tasking.campaigns import Campaign
 from tasking.desk import Followed
-from tasking.errors import TaskingError
+from tasking.errors import NotFound, TaskingError
 from tasking.export import Footprint
 from tasking.models import Scene, Task, to_utc
 from tasking.service import TaskingService
@@ -29,7 +32,15 @@ from ui.desk_view import later_status
 from ui.elements import Constellation, constellation
 from ui.task_map import SceneKnown, footprints
 
-__all__ = ["campaign_footprints", "campaign_tasks", "poll_statuses", "read_progress"]
+__all__ = [
+    "Fetched",
+    "campaign_footprints",
+    "campaign_tasks",
+    "details_pending",
+    "fetch_details",
+    "poll_statuses",
+    "read_progress",
+]
 
 log = logging.getLogger(__name__)
 
@@ -90,12 +101,107 @@ class _Seen(NamedTuple):
 
 
 def _session_scenes() -> dict[str, _Seen]:
-    """What this session's Monitor fetched (when no worker keeps it in the desk)."""
+    """What this session fetched (when no worker keeps it in the desk): the campaign view's own
+    details, else the Monitor's."""
     watches = keys.WATCHES.get() or {}
-    return {
+    seen = {
         task_id: _Seen(w.actual, w.planned, w.quicklook, w.quicklook_title)
         for task_id, w in watches.items()
     }
+    for task_id, kept in (keys.CAMPAIGN_VIEW_DETAILS.get() or {}).items():
+        before = seen.get(task_id, _Seen())
+        seen[task_id] = _Seen(
+            kept.actual or before.actual,
+            kept.planned or before.planned,
+            kept.quicklook or before.quicklook,
+            kept.title or before.title,
+        )
+    return seen
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What the campaign view fetched itself for one task, and for which status."""
+
+    status: str
+    planned: Scene | None = None
+    actual: Scene | None = None
+    quicklook: bytes | None = None
+    title: str | None = None
+
+
+DETAILS_PER_REFRESH = 3
+"""Tasks whose scene and products one refresh may fetch (at most three requests each)."""
+
+
+def fetch_details(
+    service: TaskingService, rows: Sequence[TargetProgress], limit: int = DETAILS_PER_REFRESH
+) -> int:
+    """Without a worker: for up to ``limit`` tasks whose status calls for a scene or products
+    not known yet, fetch them (the planned scene is kept in the history, as the Monitor does).
+    Kept in the session; returns how many tasks were fetched. Raises TaskingError (what was
+    fetched before the failure is kept)."""
+    kept = keys.CAMPAIGN_VIEW_DETAILS.setdefault({})
+    wanted = _wanted(rows, kept)
+    for row in wanted[:limit]:
+        assert row.task is not None and row.status is not None
+        kept[row.task.id] = _fetch(service, row.task.id, row.status)
+    return min(len(wanted), limit)
+
+
+def details_pending(rows: Sequence[TargetProgress]) -> bool:
+    """Some task's scene or quicklook is still to be fetched by ``fetch_details``."""
+    return bool(_wanted(rows, keys.CAMPAIGN_VIEW_DETAILS.get() or {}))
+
+
+def _wanted(rows: Sequence[TargetProgress], kept: dict[str, Fetched]) -> list[TargetProgress]:
+    """The rows lacking what their status calls for, not yet fetched for that status."""
+    return [
+        r
+        for r in rows
+        if r.task is not None
+        and r.status is not None
+        and (r.task.id not in kept or kept[r.task.id].status != r.status)
+        and _lacking(r)
+    ]
+
+
+def _lacking(row: TargetProgress) -> bool:
+    """The status calls for something the row does not have."""
+    status = row.status or ""
+    if monitoring.is_captured(status):
+        return row.actual is None or row.quicklook is None
+    return status in monitoring.SCENE_STATUSES and row.planned is None
+
+
+def _fetch(service: TaskingService, task_id: str, status: str) -> Fetched:
+    client = service.client
+    try:
+        scene: Scene | None = client.get_scene(task_id)
+    except NotFound:
+        scene = None  # not planned (yet)
+    if not monitoring.is_captured(status):
+        if scene is not None:
+            try:
+                service.history.record_planned_scene(task_id, scene)
+            except TaskingError as error:  # on screen anyway; only a reload would lose it
+                log.warning("task %s: the planned scene was not kept: %s", task_id, error)
+        return Fetched(status, planned=scene)
+    try:
+        products = client.list_products(task_id)
+    except NotFound:
+        products = []
+    source = next((p for p in products if QUICKLOOK_ASSET in p.assets), None)
+    quicklook = None
+    if source is not None:
+        # Through the link just listed: signed links expire and are never kept.
+        quicklook = client.fetch_asset(source.assets[QUICKLOOK_ASSET].href)
+    return Fetched(
+        status,
+        actual=scene,
+        quicklook=quicklook,
+        title=source.product_type if source is not None else None,
+    )
 
 
 def read_progress(service: TaskingService, campaign: Campaign) -> list[TargetProgress]:

@@ -29,7 +29,14 @@ from tasking.export import Footprint, campaign_to_csv, campaign_to_geojson
 from tasking.service import TaskingService
 from tasking.times import parse_time_or_none
 from ui import keys, state
-from ui.campaign_data import campaign_footprints, campaign_tasks, poll_statuses, read_progress
+from ui.campaign_data import (
+    campaign_footprints,
+    campaign_tasks,
+    details_pending,
+    fetch_details,
+    poll_statuses,
+    read_progress,
+)
 from ui.campaign_map import coverage_map, status_text
 from ui.errors import attempt, show_error
 from ui.format import listing, plain, short_id, status_chip, when
@@ -236,7 +243,8 @@ def render_campaign(service: TaskingService, campaign_id: str) -> None:
     show_resumed(campaign)
     if unsent(rows):
         show_resume(service, campaign, rows)
-    settled = is_settled(rows)
+    # Without a worker, the scenes and quicklooks this view fetches itself count as still to come.
+    settled = is_settled(rows) and (from_desk or not details_pending(rows))
     # The timer exists only while something can still change (decided before the fragment is
     # defined: st.fragment's start/stop pattern, reference/streamlit-notes.md B3).
     run_every = None if settled else (STORE_S if from_desk else POLL_S)
@@ -250,7 +258,13 @@ def render_campaign(service: TaskingService, campaign_id: str) -> None:
         if not from_desk:
             attempt("ask ICEYE for the campaign's tasks", poll_statuses, service, current)
         fresh = read_progress(service, current)
-        if is_settled(fresh) != settled:
+        if not from_desk:
+            fetched = attempt(
+                "fetch the campaign's scenes and quicklooks", fetch_details, service, fresh
+            )
+            if fetched:
+                fresh = read_progress(service, current)
+        if (is_settled(fresh) and (from_desk or not details_pending(fresh))) != settled:
             st.rerun()  # the timer starts or stops with a full rerun
         show_live(service, current, fresh, from_desk=from_desk, settled=settled)
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from tasking.models import Contract, FeasibilityResponse, TaskRequest
     from tasking.places import Place
     from tasking.watch import Watch
+    from ui.campaign_data import Fetched
     from ui.contract_view import Budget
     from ui.task_table import TaskList
 
@@ -388,6 +389,11 @@ CAMPAIGN_VIEW_TABLE: Key[Any] = Key(
 )
 CAMPAIGN_VIEW_RESUME: Button = Key(
     "cv_resume", "Resume: send the campaign's targets that were never sent or were refused."
+)
+CAMPAIGN_VIEW_DETAILS: Key[dict[str, Fetched]] = Key(
+    "cv_details",
+    "Task id → the scene and quicklook the campaign view fetched itself (no worker), with the "
+    "status they are for.",
 )
 CAMPAIGN_VIEW_RESUMED: Key[tuple[str, str, bool]] = Key(
     "cv_resumed",

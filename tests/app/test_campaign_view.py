@@ -176,6 +176,8 @@ def test_the_view_counts_follow_the_sandbox_clock_until_every_target_is_final(
     no_exception(at)
     assert metrics(at) == truth(client, app_service, campaign_id)
     assert sum(metrics(at).values()) == 3 and metrics(at)["Planned"] == 0
+    # Without a worker the view fetched the quicklooks itself (three tasks: one refresh's worth).
+    assert len(at.get("image")) == metrics(at)["Delivered"]
     assert "Every target is final: no more refreshes" in shown(at)
 
 
