@@ -35,8 +35,8 @@ UNKNOWN_COLOUR = "#8f9ba6"
 # The timeline shows this many targets (one row each); a longer campaign shows its first ones and
 # says so: past a hundred rows a chart is no longer read row by row.
 MAX_TIMELINE_TARGETS = 100
-# Height of one target's row on the timeline, and of the axis and legend around the rows.
-ROW_PX, CHART_CHROME_PX = 24, 90
+# Height of one target's row on the timeline.
+ROW_PX = 24
 
 
 def verdict_colour(verdict: str) -> str:
@@ -328,7 +328,7 @@ def show_timeline(
                 alt.Tooltip("reason:N"),
             ],
         )
-        .properties(height=ROW_PX * shown)
+        # A row per target of its own height (a fixed chart height squeezed the rows together).
+        .properties(height=alt.Step(ROW_PX))
     )
-    # Streamlit sizes a chart by its content unless told: a nominal axis then gets no room.
-    st.altair_chart(chart, width="stretch", height=ROW_PX * shown + CHART_CHROME_PX)
+    st.altair_chart(chart, width="stretch")

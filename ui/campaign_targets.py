@@ -42,8 +42,9 @@ MAP_HEIGHT_PX = 480
 # Colours of the map's marks: a target not checked yet, and the outline of a drawn or uploaded area.
 UNCHECKED_COLOUR = "#0b6bcb"
 AREA_COLOUR = "#3d4a57"
-# The zoom the map fits the targets with: the widest span that fits this many pixels.
-FIT_PX = 520
+# The zoom the map fits the targets with: the widest span that fits this many pixels (the map is
+# MAP_HEIGHT_PX high and about as wide; a margin keeps edge targets off the border).
+FIT_PX = 400
 
 FILE_TYPES = ["csv", "tsv", "txt", "geojson", "json"]
 
@@ -386,6 +387,12 @@ def marks_layer(found: Targets, colours: Sequence[str] | None, labels: Sequence[
     return layer
 
 
+def _mercator(lat: float) -> float:
+    """Web Mercator's northing of a latitude, in degrees (equal to longitude's at the equator)."""
+    clipped = max(-85.0, min(85.0, lat))
+    return math.degrees(math.log(math.tan(math.pi / 4 + math.radians(clipped) / 2)))
+
+
 def _view(found: Targets) -> tuple[tuple[float, float] | None, int | None]:
     """The centre and zoom that show every target and area (None: leave the view alone)."""
     lats = [t.lat for t in found.targets]
@@ -396,7 +403,8 @@ def _view(found: Targets) -> tuple[tuple[float, float] | None, int | None]:
         lons += [minx, maxx]
     if not lats:
         return None, None
-    span = max(max(lats) - min(lats), max(lons) - min(lons), 0.05)
+    # The map is Web Mercator: a degree of latitude takes more pixels away from the equator.
+    span = max(max(lons) - min(lons), _mercator(max(lats)) - _mercator(min(lats)), 0.05)
     zoom = math.floor(math.log2(FIT_PX * 360 / (256 * span)))
     centre = ((max(lats) + min(lats)) / 2, (max(lons) + min(lons)) / 2)
     centre = (round(centre[0], 4), round(((centre[1] + 180) % 360) - 180, 4))
