@@ -640,7 +640,9 @@ def show_panel(
     with right:
         st.download_button(
             "Passes as CSV",
-            csv_text(verdicts),
+            # Made when the button is pressed, not on every rerun: the browser fetched the
+            # file after each map click (3 KiB) although nobody had asked for it.
+            functools.partial(csv_text, list(verdicts)),
             file_name=f"passes-{start:%Y%m%dT%H%M}Z.csv",
             mime="text/csv",
             key=keys.PASS_CSV.name,

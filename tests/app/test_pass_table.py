@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from streamlit import dataframe_util
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
@@ -83,6 +84,17 @@ def downloads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[bytes, str
         return original(self, path_or_data, mimetype, *a, **k)
 
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    deferred = MediaFileManager.add_deferred
+
+    def made_now(
+        self: MediaFileManager, data: Callable[[], Any], mimetype: str, *a: Any, **k: Any
+    ) -> str:
+        # A file made on demand (the CSV): what the button would serve when pressed.
+        made = data()
+        served.append((made.encode() if isinstance(made, str) else bytes(made), mimetype))
+        return deferred(self, data, mimetype, *a, **k)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", made_now)
     yield served
 
 

@@ -291,3 +291,13 @@ def test_a_map_click_reruns_only_what_depends_on_the_point(
     # What depends on the point was sent again, and none of the options.
     assert {"vega_lite_chart", "dataframe", "number_input"} <= point, point
     assert not point & {"selectbox", "radio", "date_time_input", "multiselect"}, point
+
+    # The passes' CSV is made when asked for (not sent after every click), for the new point.
+    button = main(page).get_by_role("button", name="Passes as CSV")
+    button.scroll_into_view_if_needed()
+    with page.expect_download() as download:
+        button.click()
+    path = download.value.path()
+    rows = path.read_text().splitlines()
+    assert rows[0].startswith("satellite,time_utc,incidence_deg")
+    assert len(rows) > 1 and rows[1].startswith("SANDSAT-")
