@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tasking.client import TaskingClient
-from tasking.errors import TransportError
+from tasking.errors import ServerError, TransportError
 from tasking.models import Task, TaskRequest
 from tasking.sandbox import seed
 from tasking.service import TaskingService
@@ -255,3 +255,45 @@ def test_the_drawing_map_loads_leaflet_draw_and_its_icons_from_the_app() -> None
     first = drawing_map(0).get_root().render()
     assert drawing_map(0).get_root().render() == first
     assert drawing_map(1).get_root().render() != first
+
+
+def test_a_failed_check_is_explained_and_keeps_what_was_entered(
+    open_app: Callable[..., AppTest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = open_with(open_app, PORTS_CSV, "ports.csv")
+    original = TaskingAPI.check_feasibility
+
+    def unavailable(self: TaskingAPI, requests: list[TaskRequest]) -> Any:
+        raise ServerError("feasibility failed", status_code=503, code="unavailable")
+
+    monkeypatch.setattr(TaskingAPI, "check_feasibility", unavailable)
+    at.button(key=keys.CAMPAIGN_CHECK.name).click().run()
+
+    page = shown(at)
+    assert "Could not check the campaign's feasibility" in page and "HTTP 503" in page
+    assert keys.CAMPAIGN_BATCH.name not in at.session_state
+    assert "4 targets" in page
+    assert at.session_state[keys.CAMPAIGN_NAME.name] == "Baltic ports"
+    assert at.session_state[keys.CAMPAIGN_FILE.name][0] == "ports.csv"
+
+    # The backend is back: Retry checks again, with nothing to re-enter.
+    monkeypatch.setattr(TaskingAPI, "check_feasibility", original)
+    at.button(key=keys.retry("check the campaign's feasibility").name).click().run()
+    assert "Feasibility of 4 targets" in shown(at)
+
+
+def test_clearing_the_drawn_shapes_gives_a_new_map(open_app: Callable[..., AppTest]) -> None:
+    at = open_app(
+        PAGE,
+        **{
+            keys.CONTRACT_ID.name: seed.BROAD_CONTRACT_ID,
+            keys.CAMPAIGN_DRAWN.name: [{**SQUARE, "properties": {}}],
+            keys.MODE.name: "STRIPMAP",
+        },
+    )
+    assert "tiles over 1 area" in shown(at)
+
+    at.button(key=keys.CAMPAIGN_CLEAR_DRAWN.name).click().run()
+
+    assert "0 targets" in shown(at)
+    assert at.session_state[keys.CAMPAIGN_MAP_GENERATION.name] == 1
