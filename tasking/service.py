@@ -478,8 +478,16 @@ class TaskingService:
         if self._campaigns is None:
             if self._engine is None:
                 raise HistoryError("Campaigns need the local store, and this service has none")
-            self._campaigns = CampaignStore(self._engine)
+            # "Created" on the backend's clock, as every other time the pages show (a sandbox
+            # running faster than real time would otherwise show two clocks side by side).
+            self._campaigns = CampaignStore(self._engine, clock=self._recorded_at)
         return self._campaigns
+
+    def _recorded_at(self) -> datetime:
+        try:
+            return self.clock.estimate()
+        except TaskingError:
+            return self._real_clock()
 
     def campaign_requests(
         self, name: str, draft: TaskDraft, targets: Sequence[Target], contract: Contract
