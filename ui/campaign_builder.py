@@ -21,7 +21,7 @@ from datetime import datetime
 import streamlit as st
 
 from tasking import rules
-from tasking.campaigns import campaign_requests
+from tasking.campaigns import CampaignStatus, campaign_requests
 from tasking.errors import InputError, TaskingError, Violation
 from tasking.models import Contract, TaskRequest
 from tasking.rules import TaskDraft
@@ -210,9 +210,11 @@ def _create_section(
     create.launch(service, contract)
     run = keys.CAMPAIGN_RUN.get()
     ready = isinstance(built, tuple)
+    # Once a campaign is made, opening it is what the page suggests; ordering again is not.
+    done = run is not None and run.campaign.status is CampaignStatus.PLACED
     st.button(
         f"Create campaign of {len(found.targets)} tasks…" if ready else "Create campaign…",
-        type="primary",
+        type="secondary" if done else "primary",
         icon=":material/send:",
         key=keys.CAMPAIGN_OPEN_CONFIRM.name,
         disabled=not ready,
