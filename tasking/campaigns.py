@@ -45,6 +45,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
     insert,
     select,
     update,
@@ -73,6 +74,7 @@ __all__ = [
     "Progress",
     "TargetResult",
     "TargetState",
+    "Unfinished",
     "campaign_requests",
     "metadata",
     "run_campaign",
@@ -160,6 +162,17 @@ class Campaign:
     """The wire options every order shares (the request without its point and reference)."""
     status: CampaignStatus
     targets: tuple[CampaignTarget, ...]
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """A campaign some of whose targets have no task yet (``CampaignStore.unfinished``)."""
+
+    id: str
+    name: str
+    created_at: datetime
+    total: int
+    placed: int
 
 
 @dataclass(frozen=True)
@@ -313,6 +326,36 @@ class CampaignStore:
         query = select(_campaigns.c.id, _campaigns.c.name).order_by(_campaigns.c.created_at.desc())
         with self._engine.connect() as conn:
             return {row.id: row.name for row in conn.execute(query)}
+
+    @_guarded
+    def unfinished(self, limit: int) -> list[Unfinished]:
+        """The newest ``limit`` campaigns not every target of which has a task, newest first,
+        with their counts (two queries; no request is decoded: New campaign lists them on every
+        run, with Resume)."""
+        heads = (
+            select(_campaigns.c.id, _campaigns.c.name, _campaigns.c.created_at)
+            .where(_campaigns.c.status != CampaignStatus.PLACED.value)
+            .order_by(_campaigns.c.created_at.desc())
+            .limit(limit)
+        )
+        with self._engine.connect() as conn:
+            rows = list(conn.execute(heads))
+            if not rows:
+                return []
+            counted = conn.execute(
+                select(
+                    _targets.c.campaign_id,
+                    func.count(),
+                    func.count(_targets.c.task_id),
+                )
+                .where(_targets.c.campaign_id.in_([row.id for row in rows]))
+                .group_by(_targets.c.campaign_id)
+            )
+            counts = {campaign_id: (total, placed) for campaign_id, total, placed in counted}
+        return [
+            Unfinished(row.id, row.name, row.created_at, *counts.get(row.id, (0, 0)))
+            for row in rows
+        ]
 
     @_guarded
     def task_campaigns(self) -> dict[str, str]:

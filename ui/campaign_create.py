@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from tasking.campaigns import Campaign, CampaignRun, CampaignStatus, TargetResult, TargetState
+from tasking.campaigns import CampaignRun, CampaignStatus, TargetResult, TargetState
 from tasking.errors import TaskingError
 from tasking.models import Contract, TaskRequest
 from tasking.rules import TaskDraft
@@ -30,8 +30,8 @@ from ui.format import plain, short_id, when
 from ui.guard import guarded
 from ui.order import cancellation_policy, markdown_table, summary_rows
 
-# Campaigns whose creation stopped half-way are looked for among the newest this many (the list is
-# read on every run of the page: a handful of small queries).
+# Campaigns whose creation stopped half-way are listed, the newest this many (read on every run of
+# the page: two small queries, ``CampaignStore.unfinished``).
 RECENT_CAMPAIGNS = 10
 # Rows of the order summary that differ per target: the confirmation names them per campaign.
 _PER_TARGET_ROWS = frozenset({"Point of interest", "Reference"})
@@ -270,19 +270,10 @@ def show_run(run: CampaignRun) -> None:
         open_campaign(campaign.id)
 
 
-def _unfinished(service: TaskingService) -> list[Campaign]:
-    found = []
-    for campaign_id in service.campaigns.ids()[:RECENT_CAMPAIGNS]:
-        campaign = service.campaigns.get(campaign_id)
-        if campaign is not None and campaign.status is not CampaignStatus.PLACED:
-            found.append(campaign)
-    return found
-
-
 def show_unfinished(service: TaskingService) -> None:
     """Campaigns whose creation stopped half-way (this session's or another's), with Resume."""
     try:
-        unfinished = _unfinished(service)
+        unfinished = service.campaigns.unfinished(RECENT_CAMPAIGNS)
     except TaskingError as error:
         show_error(error, "read the campaigns")
         return
@@ -290,8 +281,7 @@ def show_unfinished(service: TaskingService) -> None:
         return
     st.markdown("#### Not finished")
     for campaign in unfinished:
-        placed = sum(1 for t in campaign.targets if t.task_id is not None)
-        total = len(campaign.targets)
+        placed, total = campaign.placed, campaign.total
         with st.container(border=True):
             st.markdown(
                 f"**{plain(campaign.name)}** · created {when(campaign.created_at)} · "
