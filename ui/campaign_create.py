@@ -11,6 +11,7 @@ and closes, and the next run draws the progress bar where the results will stay.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -46,6 +47,8 @@ class Frozen:
     draft: TaskDraft
     targets: tuple[Target, ...]
     requests: tuple[TaskRequest, ...]
+    funds: Funds | None = None
+    """The price and budget shown, asked once per confirmation (a getPrice per target)."""
 
 
 def open_confirmation() -> None:
@@ -82,10 +85,15 @@ def series_option(frozen: Frozen) -> None:
 def _funds(
     check: BatchCheck | None, frozen: Frozen, contract: Contract, service: TaskingService
 ) -> Funds:
-    """The funds of the check made for exactly these requests, else asked now."""
+    """The funds of the check made for exactly these requests, else those asked when the
+    confirmation first drew, else asked now (and kept with the frozen campaign)."""
+    if frozen.funds is not None:
+        return frozen.funds
     if check is not None and check.fingerprint == batch_fingerprint(frozen.requests):
         return check.funds
-    return batch_funds(service.client, frozen.requests, contract)
+    funds = batch_funds(service.client, frozen.requests, contract)
+    keys.CAMPAIGN_ORDER.set(dataclasses.replace(frozen, funds=funds))
+    return funds
 
 
 def _verdict_line(check: BatchCheck | None, frozen: Frozen) -> None:

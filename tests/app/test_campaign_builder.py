@@ -128,6 +128,19 @@ def test_the_total_price_and_the_budget_after_the_batch_are_shown_where_priced(
     assert "budget after the campaign" in page
 
 
+def test_the_confirmation_shows_the_total_price_even_unchecked(
+    open_app: Callable[..., AppTest],
+) -> None:
+    at = open_with(
+        open_app, PORTS_CSV, "ports.csv", **{keys.CONTRACT_ID.name: seed.PRICED_CONTRACT_ID}
+    )
+    at.button(key=keys.CAMPAIGN_OPEN_CONFIRM.name).click().run()
+
+    page = shown(at)
+    assert "Feasibility not checked" in page
+    assert "for the whole campaign" in page and "Cancellation policy" in page
+
+
 def confirm(at: AppTest) -> AppTest:
     at.button(key=keys.CAMPAIGN_OPEN_CONFIRM.name).click().run()
     page = shown(at)
