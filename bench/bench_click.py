@@ -246,7 +246,7 @@ def main() -> int:
     print(line("server CPU per click", total.cpu_ms, "ms"))
     print(line("websocket bytes per click", total.sent_kb, "KiB (issue 13: < 15 KB)"))
     if total.wire_kb:
-        print(line("TCP bytes sent per click (wire)", total.wire_kb, "KiB"))
+        print(line("TCP bytes sent per click (wire)", total.wire_kb, "KiB (issue 13: < 15 KB)"))
     print(f"  script runs per click: {sorted(set(total.runs))}")
     for name, count in total.kinds_of_runs.most_common():
         print(f"    {count:3d} clicks: {name}")
