@@ -302,7 +302,9 @@ def idle_monitors(sessions: list[Session], procs: Procs, seconds: float, figures
     print("  " + figures.idle, flush=True)
 
 
-def at_once(browser: Browser, url: str, count: int, figures: Figures, deadline: float) -> None:
+def at_once(
+    browser: Browser, procs: Procs, url: str, count: int, figures: Figures, deadline: float
+) -> None:
     sessions = [new_session(browser) for _ in range(count)]
     for session in sessions:
         # 20 sessions loading at once on 2 cores: minutes, not the single page's 60 s.
@@ -334,6 +336,7 @@ def at_once(browser: Browser, url: str, count: int, figures: Figures, deadline: 
                 figures.at_once_s.append(time.perf_counter() - started)
             except (AssertionError, PlaywrightError) as error:
                 figures.notes.append(f"at once: a New task never became usable: {error!s:.80}")
+        figures.memory.append(f"{count} opened at once, on New task: {procs.memory()}")
     finally:
         expect.set_options(timeout=TIMEOUT_MS)
         for session in sessions:
@@ -377,8 +380,7 @@ def play(
     for session in sessions:
         session.context.close()
     print("4. at once", flush=True)
-    at_once(browser, server.url, args.sessions, figures, deadline)
-    figures.memory.append(f"after {args.sessions} at once: {procs.memory()}")
+    at_once(browser, procs, server.url, args.sessions, figures, deadline)
 
 
 def main() -> int:
