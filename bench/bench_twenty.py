@@ -66,13 +66,20 @@ from bench_memory import (
     wait_for_map,
 )
 from bench_sessions import pss_mib
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 from playwright.sync_api import Error as PlaywrightError
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from tasking.sandbox.process import lock_holder
 
-VIEWPORT = {"width": 1440, "height": 900}
+VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
 AT_ONCE_TIMEOUT_MS = 300_000
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _LEAFLET_POINT_JS = """(div, [lat, lon]) => {

@@ -39,6 +39,8 @@ EXIT_IN_USE = 75
 START_TIMEOUT_S = 60.0
 """How long a start may take: a new data directory builds its world and pass tables first."""
 STOP_TIMEOUT_S = 15.0
+LOG_KEEP_BYTES = 1024 * 1024
+"""A start moves a log larger than this to ``server.log.1``."""
 _POLL_S = 0.05
 _ROOT = Path(__file__).resolve().parents[2]
 
@@ -232,6 +234,9 @@ def start_process(
     if reused is not None:
         return reused
     log_path = data_dir / LOG_NAME
+    with contextlib.suppress(OSError):
+        if log_path.stat().st_size > LOG_KEEP_BYTES:  # one older log is kept beside it
+            log_path.replace(log_path.with_suffix(".log.1"))
     command = [
         python, "-m", "tasking.sandbox", "--host", "127.0.0.1", "--port", "0",
         "--data-dir", str(data_dir), "--log-level", "warning", "--exit-with-parent",
