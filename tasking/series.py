@@ -923,10 +923,10 @@ def _skip_reason(error: InputError, occurrence: Occurrence, now: datetime) -> st
         return (
             f"Its window (from {occurrence.window_start:%Y-%m-%d %H:%M} UTC) could no longer be "
             f"met: it was due to be ordered at {occurrence.order_at:%Y-%m-%d %H:%M} UTC, and at "
-            f"{now:%Y-%m-%d %H:%M} UTC it starts less than a lead time away "
-            f"({rules.RULE_LEAD_TIME} rule)."
+            f"{now:%Y-%m-%d %H:%M} UTC it starts less than a lead time away."
         )
-    return f"Its orders break the input rules now: {error.message}"
+    broken = "; ".join(rules.user_message(v) for v in error.violations)
+    return f"Its orders break the input rules now: {broken}"
 
 
 def _note_progress(

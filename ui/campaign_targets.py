@@ -241,7 +241,7 @@ def show_refusals(found: Targets) -> None:
     if not found.refusals:
         return
     lines = [
-        f"- **{plain(source)}** · {plain(refusal.where)}: {plain(refusal.message)}"
+        f"- **{plain(source)}** · {plain(refusal.user_message)}"
         for source, refusal in found.refusals
     ]
     count = len(found.refusals)

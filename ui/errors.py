@@ -29,6 +29,7 @@ from tasking.errors import (
     TransportError,
     Unauthorized,
 )
+from tasking import rules
 from ui import keys
 from ui.format import plain
 
@@ -107,7 +108,7 @@ def show_error(error: TaskingError, action: str, *, retry_key: keys.Button | Non
     if isinstance(error, InputError):
         lines = [
             f"**{plain(info.headline)}**",
-            *(f"- {plain(v.message)}" for v in error.violations),
+            *(f"- {plain(rules.user_message(v))}" for v in error.violations),
         ]
     lines.append(f"*What you can do:* {info.hint}")
     st.error("\n\n".join(lines), icon=":material/error:")

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from tasking import rules
 from tasking.errors import TaskingError
 from tasking.series import (
     MAX_EVERY_DAYS,
@@ -139,7 +140,10 @@ def recurrence_input(prefix: str) -> Recurrence | None:
     )
     broken = recurrence.violations()
     if broken:
-        st.error("\n\n".join(f"- {plain(v.message)}" for v in broken), icon=":material/event_busy:")
+        st.error(
+            "\n\n".join(f"- {plain(rules.user_message(v))}" for v in broken),
+            icon=":material/event_busy:",
+        )
         return None
     starts = recurrence.starts()
     st.caption(

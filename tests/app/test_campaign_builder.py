@@ -88,7 +88,8 @@ def test_a_bad_row_is_refused_by_row_and_rule_and_nothing_is_sent(
 
     page = shown(at)
     assert "2 refused" in page
-    assert "Row 3" in page and "latitude-range rule" in page
+    assert "Row 3" in page and "latitude must be between -90 and 90" in page
+    assert "latitude-range rule" not in page  # the rule's words, not its internal id
     assert "Row 4" in page
     # The good row stays a target; nothing was asked of ICEYE.
     assert "1 targets" in page
