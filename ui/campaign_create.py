@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pandas as pd
 import streamlit as st
@@ -22,6 +23,7 @@ from tasking.campaigns import CampaignRun, CampaignStatus, TargetResult, TargetS
 from tasking.errors import TaskingError
 from tasking.models import Contract, TaskRequest
 from tasking.rules import TaskDraft
+from tasking.series import Recurrence
 from tasking.service import TaskingService
 from tasking.targets import Target
 from ui import keys, state
@@ -30,6 +32,7 @@ from ui.errors import show_error
 from ui.format import plain, short_id, when
 from ui.guard import guarded
 from ui.order import cancellation_policy, markdown_table, summary_rows
+from ui.series_view import recurrence_input
 
 # Campaigns whose creation stopped half-way are listed, the newest this many (read on every run of
 # the page: two small queries, ``CampaignStore.unfinished``).
@@ -67,19 +70,44 @@ def _launch() -> None:
 
 
 # --- the recurring-series option (issue 12) ------------------------------------------------------
-# ┌──────────────────────────────────────────────────────────────────────────────────────────────┐
-# │ RECURRING SERIES PLUGS IN HERE. The series option ("every N days" or "on these weekdays", for │
-# │ M occurrences or until a date; tasking/series.py and ui/series_view.py, built elsewhere) is   │
-# │ drawn by this function in the confirmation, between the cancellation policy and Create. It  │
-# │ gets the frozen campaign (targets, and the options in its requests) and may keep its choice  │
-# │ under keys.CAMPAIGN_SERIES; ``launch`` then creates a series instead of a one-off campaign.  │
-# └──────────────────────────────────────────────────────────────────────────────────────────────┘
-def series_option(frozen: Frozen) -> None:
-    """The recurring-series choice of the create step: nothing yet (a one-off campaign)."""
-    st.caption(
-        ":material/event_repeat: Ordered once. Recurring series (every N days, or on weekdays) "
-        "will be offered here."
+
+ONCE = "Once"
+REPEAT = "Repeat: a recurring series"
+
+
+def series_option(frozen: Frozen) -> tuple[bool, Recurrence | None]:
+    """Once, or as a recurring series ("every N days" or "on these weekdays", for M occurrences or
+    until a date: ``ui.series_view.recurrence_input``). Returns (repeat, the recurrence when it
+    breaks no rule); the choice is kept under ``keys.CAMPAIGN_SERIES`` for ``launch``."""
+    st.markdown("#### How often")
+    choice = st.radio(
+        "Order these targets",
+        (ONCE, REPEAT),
+        horizontal=True,
+        key=keys.CAMPAIGN_REPEAT.name,
+        help="A series orders each occurrence when its window comes within ICEYE's 14-day reach "
+        "(the background worker, or these pages when no worker runs).",
     )
+    if choice != REPEAT:
+        keys.CAMPAIGN_SERIES.pop()
+        return False, None
+    window = frozen.requests[0].acquisitionWindow
+    st.caption(
+        f"Each occurrence orders the {len(frozen.targets)} target(s) with the options above, in a "
+        f"window as long as the one chosen ({_hours(window.end - window.start)}), from each start "
+        "below. The price and the cancellation policy above apply to each occurrence."
+    )
+    recurrence = recurrence_input("nc_")
+    if recurrence is None:
+        keys.CAMPAIGN_SERIES.pop()
+    else:
+        keys.CAMPAIGN_SERIES.set(recurrence)
+    return True, recurrence
+
+
+def _hours(length: timedelta) -> str:
+    hours = length.total_seconds() / 3600
+    return f"{hours / 24:g} days" if hours >= 48 and hours % 24 == 0 else f"{hours:g} h"
 
 
 def _funds(
@@ -143,14 +171,19 @@ def confirm_campaign(service: TaskingService, contract: Contract, frozen: Frozen
     window = frozen.requests[0].acquisitionWindow
     st.markdown(cancellation_policy(window.start, now, priced=funds.priced))
     st.caption("The policy applies to each task of the campaign on its own.")
-    series_option(frozen)
+    repeat, recurrence = series_option(frozen)
+    if repeat:
+        occurrences = len(recurrence.starts()) if recurrence is not None else 0
+        label = f"Create the series ({occurrences} occurrences)"
+    else:
+        label = f"Create {count} task{'s' if count != 1 else ''}"
     left, right = st.columns(2)
     if left.button(
-        f"Create {count} task{'s' if count != 1 else ''}",
+        label,
         type="primary",
         icon=":material/send:",
         key=keys.CAMPAIGN_CREATE.name,
-        disabled=not funds.affordable,
+        disabled=not funds.affordable or (repeat and recurrence is None),
         on_click=_launch,
     ):
         st.rerun()
@@ -182,6 +215,10 @@ def launch(service: TaskingService, contract: Contract) -> None:
     frozen = keys.CAMPAIGN_ORDER.pop()
     if not isinstance(frozen, Frozen):
         return
+    recurrence = keys.CAMPAIGN_SERIES.pop()
+    if isinstance(recurrence, Recurrence):
+        create_series(service, contract, frozen, recurrence)
+        return
     # From here the campaign exists (or will): the next one gets a new id, even if this run is
     # interrupted, so nothing is recorded twice. What is left is resumed from the list below.
     keys.CAMPAIGN_DRAFT_ID.pop()
@@ -204,6 +241,30 @@ def launch(service: TaskingService, contract: Contract) -> None:
         keys.BUDGETS.pop()  # the orders put money on hold
     keys.CAMPAIGN_RUN.set(run)
     keys.CAMPAIGN_BATCH.pop()
+
+
+def create_series(
+    service: TaskingService, contract: Contract, frozen: Frozen, recurrence: Recurrence
+) -> None:
+    """Record the series (nothing is sent here) and open its page, which orders the occurrences
+    already within ICEYE's 14 days when no worker does."""
+    window = frozen.requests[0].acquisitionWindow
+    try:
+        series = service.create_series(
+            frozen.name,
+            frozen.draft,
+            frozen.targets,
+            contract,
+            window.end - window.start,
+            recurrence,
+        )
+    except TaskingError as error:
+        show_error(error, "create the series")
+        return
+    keys.CAMPAIGN_DRAFT_ID.pop()
+    keys.CAMPAIGN_RUN.pop()
+    keys.CAMPAIGN_BATCH.pop()
+    st.switch_page(state.PAGE_CAMPAIGNS, query_params={state.SERIES_PARAM: series.id})
 
 
 def resume(service: TaskingService, campaign_id: str) -> None:

@@ -376,7 +376,12 @@ CAMPAIGN_RUN: Key[Any] = Key(
 )
 CAMPAIGN_OPEN_VIEW: Button = Key("nc_open_view", "Open the created campaign's view.")
 CAMPAIGN_SERIES: Key[Any] = Key(
-    "nc_series", "Reserved for the recurring-series option of the create step (issue 12)."
+    "nc_series",
+    "The confirmation's recurrence (``tasking.series.Recurrence``) when the campaign is to be "
+    "ordered as a recurring series; ``launch`` then creates the series.",
+)
+CAMPAIGN_REPEAT: Key[str] = Key(
+    "nc_repeat", "The confirmation's choice: order the targets once, or as a recurring series."
 )
 
 # --- Campaigns: one campaign's view (ui/campaign_view.py) --------------------------------------

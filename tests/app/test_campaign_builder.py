@@ -311,3 +311,34 @@ def test_clearing_the_drawn_shapes_gives_a_new_map(open_app: Callable[..., AppTe
 
     assert "0 targets" in shown(at)
     assert at.session_state[keys.CAMPAIGN_MAP_GENERATION.name] == 1
+
+
+def test_repeat_creates_a_series_and_opens_it(
+    open_app: Callable[..., AppTest], client: TaskingClient
+) -> None:
+    """The confirmation's "Repeat" makes a recurring series of the same targets and options
+    instead of a one-off campaign; its page then orders the first occurrence, already within
+    ICEYE's 14 days (no worker runs here): one task per target, the later ones not yet."""
+    from ui.campaign_create import REPEAT
+
+    at = open_with(open_app, PORTS_CSV, "ports.csv")
+    before = {t.id for t in client.iter_tasks()}
+    at.button(key=keys.CAMPAIGN_OPEN_CONFIRM.name).click().run()
+    at.radio(key=keys.CAMPAIGN_REPEAT.name).set_value(REPEAT).run()
+    at.number_input(key=keys.recurrence_field("nc_", "every").name).set_value(0).run()
+    assert "Every N days needs N between 1 and" in shown(at)
+    assert at.button(key=keys.CAMPAIGN_CREATE.name).disabled  # nothing to create yet
+    at.number_input(key=keys.recurrence_field("nc_", "every").name).set_value(14)
+    at.number_input(key=keys.recurrence_field("nc_", "count").name).set_value(3).run()
+    create = at.button(key=keys.CAMPAIGN_CREATE.name)
+    assert create.label == "Create the series (3 occurrences)" and not create.disabled
+
+    at = create.click().run()
+
+    assert not at.exception
+    page = shown(at)
+    assert [t.value for t in at.title] == ["Baltic ports"]  # the series' own page
+    assert "Every 14 days, 3 times" in page
+    made = [t for t in client.iter_tasks() if t.id not in before]
+    assert len(made) == 4  # the first occurrence's four targets; the others are weeks away
+    assert {t.pointOfInterest.lat for t in made} == {60.1699, 59.437, 56.9496, 54.352}
