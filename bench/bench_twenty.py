@@ -25,6 +25,10 @@ of their own, 1440×900), then:
    is usable. Timed from the common start to each session's usable New task (observed in turn, so
    a time can include up to the others' handling: a few ms each).
 
+``--first ROUNDS`` measures something else: the first session of a fresh app, ROUNDS times
+(Contracts usable; 8 s on it, as a person reads; then New task usable), for the warm-up that
+ui/service.py starts after the first screen.
+
 Memory: the app's and its sandbox's RSS (VmRSS, /proc) after start, after phase 1 and at the end
 of phases 3 and 4, and Chromium's proportional set size (PSS, shared pages split, so its many
 processes are not counted twice).
@@ -390,6 +394,45 @@ def play(
     at_once(browser, procs, server.url, args.sessions, figures, deadline)
 
 
+def first_sessions(chromium: str, rounds: int, read_s: float) -> None:
+    """The first session of a fresh app, ``rounds`` times: Contracts usable, ``read_s`` seconds
+    on it (a person reading), then "Use this contract" → New task usable. What the warm-up after
+    the first screen (ui/service.py) is for."""
+    contracts_s, new_task_s = [], []
+    for number in range(rounds):
+        with tempfile.TemporaryDirectory(prefix="bench-twenty-first-") as tmp:
+            server = Server(Path(tmp), [])
+            try:
+                server.start()
+                with sync_playwright() as pw:
+                    browser = pw.chromium.launch(
+                        executable_path=chromium, args=CHROMIUM_FLAGS, headless=True
+                    )
+                    expect.set_options(timeout=TIMEOUT_MS)
+                    try:
+                        page = new_session(browser).page
+                        started = time.perf_counter()
+                        page.goto(server.url)
+                        contracts_usable(page)
+                        contracts_s.append(time.perf_counter() - started)
+                        page.wait_for_timeout(read_s * 1000)  # the person reads the page
+                        started = time.perf_counter()
+                        use_contract(page)
+                        new_task_usable(page)
+                        new_task_s.append(time.perf_counter() - started)
+                    finally:
+                        browser.close()
+            finally:
+                server.stop()
+        print(
+            f"  round {number + 1}: Contracts {contracts_s[-1]:.2f} s; after {read_s:g} s, "
+            f"New task {new_task_s[-1]:.2f} s (load average {os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
+    print(line("first session: Contracts usable", contracts_s, "s"))
+    print(line(f"… then, {read_s:g} s later, New task", new_task_s, "s"))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=20)
@@ -397,6 +440,10 @@ def main() -> int:
     parser.add_argument("--idle-seconds", type=float, default=60.0)
     parser.add_argument("--max-minutes", type=float, default=20.0)
     parser.add_argument("--quick", action="store_true", help="5 sessions, 1 click, 20 s idle")
+    parser.add_argument(
+        "--first", type=int, default=0, metavar="ROUNDS",
+        help="instead: the first session of a fresh app, ROUNDS times (Contracts, 8 s, New task)",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.quick:
         args.sessions, args.clicks, args.idle_seconds = 5, 1, 20.0
@@ -405,6 +452,10 @@ def main() -> int:
     )
     if not chromium:
         raise SystemExit("no Chromium: apt-get install -y chromium")
+    if args.first:
+        print(f"bench_twenty --first: load average {os.getloadavg()[0]:.1f}", flush=True)
+        first_sessions(chromium, args.first, 8.0)
+        return 0
     deadline = time.monotonic() + args.max_minutes * 60
     print(
         f"bench_twenty: {os.cpu_count()} CPUs, load average "
