@@ -46,12 +46,12 @@ from bench_memory import (  # bench/
     wait_for_app,
     wait_for_map,
 )
-from playwright.sync_api import WebSocket, expect, sync_playwright
+from playwright.sync_api import ViewportSize, WebSocket, expect, sync_playwright
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 WARM_UP = 3
 DUMP = os.environ.get("BENCH_CLICK_DUMP")  # a file to append every server message to, as text
-VIEWPORT = {"width": 1440, "height": 900}
+VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
 
 
 def kind_of(payload: str | bytes) -> str:

@@ -49,7 +49,7 @@ def script(m: folium.Map) -> str:
 
 def test_lines_draws_each_line_with_its_style_and_tooltip_in_one_loop() -> None:
     m = folium.Map()
-    styles = [{"color": "#8f9ba6"}, {"color": "#0b6bcb"}]
+    styles: list[dict[str, object]] = [{"color": "#8f9ba6"}, {"color": "#0b6bcb"}]
     lines = [([(10.0, 20.0), (11.0, 21.0)], 1, "SAT-1 · 30 Nov 19:34 UTC"), ([(0.0, 0.0)], 0, "")]
     group("Tracks", "tracks:test", [Lines(styles, lines)]).add_to(m)
     page = script(m)
