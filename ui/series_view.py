@@ -59,6 +59,10 @@ _STATUS_TEXT = {
 }
 
 
+REFRESH_S = 5
+"""How often a series' page reads its occurrences again while the series can still order."""
+
+
 # --- the recurrence input ----------------------------------------------------------------------
 
 
@@ -248,7 +252,6 @@ def _summary(series: Series) -> str:
 
 
 def render_series(service: TaskingService, series_id: str) -> None:
-    _order_due(service)
     series = attempt("read the series", lambda: service.series.get(series_id))
     if series is None:
         st.title("Series")
@@ -272,6 +275,23 @@ def render_series(service: TaskingService, series_id: str) -> None:
     if keys.SERIES_CANCELLING.get() == series.id:
         _cancel_dialog(service, series.id)
 
+    # While the series can still order, the occurrences refresh themselves: the worker (or this
+    # page, without one) orders them in the background, and their tasks move on.
+    run_every = REFRESH_S if series.status in (SeriesStatus.ACTIVE, SeriesStatus.PAUSED) else None
+
+    @st.fragment(run_every=run_every)
+    @guarded("refresh the series")
+    def live() -> None:
+        _order_due(service)
+        current = attempt("read the series", lambda: service.series.get(series.id))
+        _occurrences(service, current or series)
+
+    live()
+    st.page_link(state.PAGE_CAMPAIGNS, label="All campaigns and series", icon=":material/map:")
+
+
+def _occurrences(service: TaskingService, series: Series) -> None:
+    """The current, upcoming and past occurrences, and the tasks of the current ones."""
     now = _now(service)
     made = _tasks(service, series)
     current = [o for o in series.occurrences if _is_current(o, now)]
@@ -318,7 +338,6 @@ def render_series(service: TaskingService, series_id: str) -> None:
                 "Task": st.column_config.LinkColumn("Task", display_text="Open in the Monitor")
             },
         )
-    st.page_link(state.PAGE_CAMPAIGNS, label="All campaigns and series", icon=":material/map:")
 
 
 def _length(window: timedelta) -> str:
